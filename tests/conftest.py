@@ -1,0 +1,86 @@
+"""Shared fixtures: synthetic face images and LFW-like data on disk."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+# People of the mini LFW tree and their image counts: one above MIN_IMAGES,
+# one just above, one below (to exercise the "too few images" error).
+LFW_PEOPLE = {"Ada_Lovelace": 12, "Alan_Turing": 10, "Grace_Hopper": 3}
+
+
+def make_face(rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    """Draws a face-like gray image: light head, dark eyes and mouth, jittered.
+
+    Args:
+        rng: source of the small random jitter in position and brightness.
+        size: side of the square image in pixels.
+
+    Returns:
+        uint8 array (size, size).
+    """
+    s = size / 64  # all coordinates below are for a 64-pixel image
+    dx, dy = rng.uniform(-3, 3, size=2) * s
+    skin, dark = int(rng.integers(170, 230)), int(rng.integers(10, 50))
+    image = Image.new("L", (size, size), dark)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([14 * s + dx, 8 * s + dy, 50 * s + dx, 58 * s + dy], fill=skin)
+    for eye_x in (24, 40):
+        draw.ellipse([(eye_x - 3) * s + dx, 24 * s + dy, (eye_x + 3) * s + dx, 30 * s + dy], fill=dark)
+    mouth = [24 * s + dx, 44 * s + dy, 40 * s + dx, 44 * s + dy]
+    draw.line(mouth, fill=dark, width=max(1, round(2 * s)))
+    return np.asarray(image)
+
+
+class LfwTree(NamedTuple):
+    """A mini LFW on disk: the folder, the same tree as a .tgz, a person with enough images."""
+
+    root: Path
+    tgz: Path
+    person: str
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh seeded generator per test."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def face_factory(rng):
+    """A callable ``(size=64) -> uint8 face`` drawing from the test's ``rng``."""
+    return lambda size=64: make_face(rng, size)
+
+
+@pytest.fixture(scope="session")
+def lfw_tree(tmp_path_factory) -> LfwTree:
+    """<tmp>/lfw-mini/<Person>/<Person>_0001.jpg (64x64 RGB JPEGs) and lfw-mini.tgz."""
+    base = tmp_path_factory.mktemp("lfw")
+    root = base / "lfw-mini"
+    generator = np.random.default_rng(1)
+    for person, count in LFW_PEOPLE.items():
+        (root / person).mkdir(parents=True)
+        for i in range(1, count + 1):
+            gray = make_face(generator)
+            rgb = np.stack([gray, gray // 2 + 64, gray], axis=-1)  # colour, so decoding must convert
+            Image.fromarray(rgb).save(root / person / f"{person}_{i:04d}.jpg", quality=90)
+    tgz = base / "lfw-mini.tgz"
+    with tarfile.open(tgz, "w:gz") as archive:
+        archive.add(root, arcname="lfw-mini")
+    return LfwTree(root=root, tgz=tgz, person="Ada_Lovelace")
+
+
+@pytest.fixture
+def face_folder(tmp_path, rng) -> Path:
+    """A flat folder of 10 PNG faces, 32x32 gray."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i in range(10):
+        Image.fromarray(make_face(rng, size=32)).save(folder / f"face_{i:02d}.png")
+    return folder

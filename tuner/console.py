@@ -1,0 +1,45 @@
+"""What every CLI shares: logging set-up and turning errors into one line and an exit status.
+
+Library code raises; only `run_cli` decides what the user sees and the exit code.
+"""
+
+import logging
+import os
+import sys
+import traceback
+
+from tuner.errors import UsageError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def quiet_tensorflow():
+    """TF's C++ start-up chatter (oneDNN, CUDA probes) hides the tool's own output."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def setup_logging(verbose=True):
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    for noisy in ("absl", "tensorflow", "h5py", "PIL", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def add_common_flags(parser):
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--quiet", action="store_true", help="only warnings and the result")
+
+
+def run_cli(job, args, interrupted_hint=""):
+    """Run `job()`; a UsageError becomes one line on stderr and exit status 2."""
+    try:
+        return job()
+    except UsageError as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"\ninterrupted.{' ' + interrupted_hint if interrupted_hint else ''}", file=sys.stderr)
+        return EXIT_INTERRUPTED

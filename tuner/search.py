@@ -1,0 +1,90 @@
+"""`python -m tuner.search`: run or resume a hyperparameter search of the lab's DCGAN.
+
+    python -m tuner.search                         # embedded faces, quick space
+    python -m tuner.search --data ~/lfw-deepfunneled --person George_W_Bush --space lab
+"""
+
+import argparse
+import shlex
+import sys
+
+from tuner import console
+from tuner.config import (DEFAULT_RESULTS_DIR, DEFAULT_SPACE, OBJECTIVES, PRECISIONS, TUNERS,
+                          DataConfig, ScoringConfig, SearchConfig, TrainOverrides)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m tuner.search", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = DataConfig()
+    p.add_argument("--data", default=d.data,
+                   help="'lfw-subset' (embedded, default), an LFW-style folder, a flat folder "
+                        "of images, or the LFW .tgz")
+    p.add_argument("--person", default=d.person, help="the LFW person folder to train on")
+    p.add_argument("--crop", type=float, default=d.crop,
+                   help="centre crop, fraction of the side kept (default 1.0: whole image)")
+    p.add_argument("--no-flip", dest="flip", action="store_false",
+                   help="do not add horizontally flipped copies")
+    p.add_argument("--space", default=DEFAULT_SPACE,
+                   help="a space in search_spaces/ (quick, lab, wide) or a .toml path")
+    p.add_argument("--tuner", choices=TUNERS, help="default: the space file's tuner")
+    p.add_argument("--max-trials", type=int, help="default: the space file's value")
+    p.add_argument("--epochs", type=int, help="epochs per trial (default: the space file's)")
+    p.add_argument("--eval-every", type=int, help="score every N epochs (and at the end)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--latent-dim", type=int)
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="mixed: bfloat16 on CPU, float16 on GPU (default: the space file's)")
+    p.add_argument("--objective", choices=OBJECTIVES, default="kid")
+    s = ScoringConfig()
+    p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
+    p.add_argument("--features-weights", help="local weights file for --features inception")
+    p.add_argument("--samples", type=int, default=s.samples,
+                   help="generated images per evaluation")
+    p.add_argument("--eval-size", type=int,
+                   help="evaluation resolution (default: the space's largest image size)")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    p.add_argument("--study", help="study folder name (default: the space's name)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="start the study afresh")
+    p.add_argument("--max-consecutive-failures", type=int, default=3,
+                   help="stop the search after this many failed trials in a row")
+    console.add_common_flags(p)
+    return p
+
+
+def config_from(args, argv):
+    return SearchConfig(
+        data=DataConfig(data=args.data, person=args.person, crop=args.crop, flip=args.flip),
+        scoring=ScoringConfig(features=args.features, features_weights=args.features_weights,
+                              samples=args.samples, eval_size=args.eval_size),
+        train=TrainOverrides(epochs=args.epochs, batch_size=args.batch_size,
+                             eval_every=args.eval_every, latent_dim=args.latent_dim,
+                             precision=args.precision),
+        space=args.space, tuner=args.tuner, max_trials=args.max_trials, objective=args.objective,
+        results_dir=args.results_dir, study=args.study, seed=args.seed, overwrite=args.overwrite,
+        max_consecutive_failures=args.max_consecutive_failures,
+        command=shlex.join(["python", "-m", "tuner.search", *argv]))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv)
+    console.quiet_tensorflow()
+    console.setup_logging(verbose=not args.quiet)
+    config = config_from(args, argv)
+
+    def job():
+        from tuner.study import run_search, study_folder
+        from tuner.tables import format_table
+
+        rows = run_search(config)
+        print(format_table(rows, config.objective))
+        print(f"study: {study_folder(config)}")
+        return 0
+
+    return console.run_cli(job, args, interrupted_hint="Run the same command again to resume.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

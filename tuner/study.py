@@ -1,0 +1,183 @@
+"""A study: one search of one space on one face set, in one folder of the results dir.
+
+`run_search(config)` validates everything (space, flags, data, results folder)
+before any training, then drives a keras-tuner tuner whose project directory is
+`<results_dir>/<study>/`. Beside keras-tuner's own files (oracle.json,
+trial_*/trial.json, checkpoints) the folder holds `study.json` (resolved
+configuration, data fingerprint, scoring protocol, package versions), a copy of
+the space file, and per trial `evaluations.json` and sample grids.
+Running the same search again resumes it; `overwrite` starts afresh.
+"""
+
+import logging
+import platform
+import shutil
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from tuner import files, results
+from tuner.config import OBJECTIVES, PRECISIONS, SearchConfig, check_image_size
+from tuner.data import load_faces
+from tuner.errors import UsageError
+from tuner.spaces import load_space
+
+log = logging.getLogger(__name__)
+
+STUDY_FILE = "study.json"
+SPACE_COPY = "space.toml"
+
+
+def run_search(config: SearchConfig):
+    """Run (or resume) the study `config` describes; return its ranked trial rows.
+
+    Raises:
+        UsageError: any bad flag, space file, data source or results folder,
+            always before training starts.
+    """
+    space, settings_dict, tuner_name, max_trials = resolve(config)
+    faces = load_faces(config.data.data, config.data.person, config.data.crop)
+    study_dir = prepare_folder(config, space)
+    eval_size = config.scoring.eval_size or max(space.image_sizes())
+    check_image_size(eval_size)
+    log.info("data: %s, %d images (fingerprint %s)", faces.name, len(faces), faces.fingerprint)
+    tuner = _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials, eval_size,
+                        study_dir)
+    _write_study_file(study_dir, config, space, faces, tuner, settings_dict, tuner_name, max_trials)
+    _search(tuner, config)
+    return results.load_trials(study_dir)
+
+
+def resolve(config):
+    """The space, the fixed training settings after flags, the tuner and the trial count."""
+    space = load_space(config.space)
+    overrides = {k: v for k, v in asdict(config.train).items() if v is not None}
+    for key, value in overrides.items():
+        if key == "precision":
+            if value not in PRECISIONS:
+                raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+        elif value <= 0:
+            raise UsageError(f"--{key.replace('_', '-')} must be a positive integer, got {value}")
+    settings = {**space.train, **overrides}
+    tuner_name = config.tuner or space.tuner
+    space.check_tuner(tuner_name)
+    max_trials = config.max_trials if config.max_trials is not None else space.max_trials
+    _check_positive("--max-trials", max_trials)
+    _check_positive("--samples", config.scoring.samples)
+    _check_positive("--max-consecutive-failures", config.max_consecutive_failures)
+    if config.objective not in OBJECTIVES:
+        raise UsageError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {config.objective!r}")
+    return space, settings, tuner_name, max_trials
+
+
+def _check_positive(flag, value):
+    if value <= 0:
+        raise UsageError(f"{flag} must be a positive integer, got {value}")
+
+
+def study_folder(config):
+    """`<results_dir>/<study>`, the study defaulting to the space's name."""
+    return Path(config.results_dir) / (config.study or Path(config.space).stem)
+
+
+def prepare_folder(config, space):
+    """The study folder, checked writable; emptied first with `overwrite`."""
+    study_dir = study_folder(config)
+    try:
+        if config.overwrite and study_dir.exists():
+            shutil.rmtree(study_dir)
+        study_dir.mkdir(parents=True, exist_ok=True)
+        probe = study_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(f"--results-dir {config.results_dir}: cannot write the study folder "
+                         f"{study_dir} ({err.strerror or err}); choose a writable folder") from None
+    return study_dir
+
+
+def _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials, eval_size, study_dir):
+    from tuner.engine import make_tuner  # keras-tuner and TF: only after validation
+    from tuner.hypermodel import DCGANHyperModel, TrainSettings
+    from tuner.progress import Progress
+    from tuner.scoring import Scorer
+
+    scorer = Scorer(faces, config.scoring, eval_size)
+    _check_resumable(study_dir, faces, scorer, space)
+    settings = TrainSettings(
+        epochs=settings_dict["epochs"], batch_size=settings_dict["batch_size"],
+        eval_every=settings_dict["eval_every"], latent_dim=settings_dict["latent_dim"],
+        precision=settings_dict["precision"], flip=config.data.flip, seed=config.seed,
+        objective=config.objective)
+    progress = Progress(max_trials)
+    hypermodel = DCGANHyperModel(space, faces, scorer, settings, progress)
+    return make_tuner(tuner_name, hypermodel, objective=config.objective, max_trials=max_trials,
+                      max_epochs=settings.epochs, hyperband_factor=space.hyperband_factor,
+                      directory=config.results_dir, project_name=study_dir.name,
+                      seed=config.seed, max_consecutive_failures=config.max_consecutive_failures,
+                      progress=progress)
+
+
+def _check_resumable(study_dir, faces, scorer, space):
+    """Resuming is only honest on the same data, space and scoring protocol."""
+    path = study_dir / STUDY_FILE
+    if not path.is_file():
+        return
+    old = files.read_json(path)
+    mismatches = [what for what, same in (
+        ("data", old.get("data", {}).get("fingerprint") == faces.fingerprint),
+        ("space file", old.get("space", {}).get("text") == space.text),
+        ("scoring protocol", old.get("protocol") == scorer.protocol.as_dict()),
+    ) if not same]
+    if mismatches:
+        raise UsageError(
+            f"{study_dir} holds a study made with a different {', '.join(mismatches)}; "
+            f"resume it with the same settings, start afresh with --overwrite, "
+            f"or pick another --study name")
+    log.info("resuming study %s", study_dir)
+
+
+def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_name, max_trials):
+    files.write_bytes(study_dir / SPACE_COPY, space.text.encode())
+    files.write_json(study_dir / STUDY_FILE, {
+        "study": study_dir.name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": config.command,
+        "config": asdict(replace(config, command="")),
+        "space": {"name": space.name, "path": space.path, "text": space.text,
+                  "description": space.description},
+        "tuner": tuner_name,
+        "max_trials": max_trials,
+        "objective": config.objective,
+        "train": settings,
+        "data": {"source": config.data.data, "name": faces.name, "person": config.data.person,
+                 "images": len(faces), "fingerprint": faces.fingerprint,
+                 "crop": config.data.crop, "flip": config.data.flip},
+        "protocol": tuner.hypermodel.scorer.protocol.as_dict(),
+        "protocol_key": tuner.hypermodel.scorer.protocol.key(),
+        "versions": package_versions(),
+    })
+
+
+def package_versions():
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in ("dcgan-tuner", "tensorflow", "keras", "keras-tuner", "numpy", "scipy",
+                 "pillow", "mtcnn"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _search(tuner, config):
+    try:
+        tuner.search(verbose=0)
+    except RuntimeError as err:
+        if "consecutive failures" not in str(err):
+            raise
+        log.error("search stopped: %d trials in a row failed (--max-consecutive-failures); "
+                  "last reason: %s", config.max_consecutive_failures,
+                  results.failure_reason(str(err)))
