@@ -84,3 +84,33 @@ def face_folder(tmp_path, rng) -> Path:
     for i in range(10):
         Image.fromarray(make_face(rng, size=32)).save(folder / f"face_{i:02d}.png")
     return folder
+
+
+class ProjectionExtractor:
+    """A fast stand-in for a frozen network: a fixed random projection of 16x16 pixels."""
+
+    name = "projection"
+    preprocessing = "uint8>16x16>projection"
+    weights = "seed0"
+    input_size = 16
+    dim = 24
+
+    def __init__(self):
+        self.matrix = np.random.default_rng(0).standard_normal((16 * 16, self.dim))
+
+    def __call__(self, images):
+        from tuner.data import resize_uint8, to_uint8
+
+        pixels = resize_uint8(to_uint8(np.asarray(images)), 16).reshape(len(images), -1)
+        return (pixels / 255.0) @ self.matrix
+
+
+@pytest.fixture
+def projection_extractor():
+    return ProjectionExtractor()
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Reference features are cached under the test's own folder, never in ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

@@ -15,8 +15,23 @@ EXIT_INTERRUPTED = 130
 
 
 def quiet_tensorflow():
-    """TF's C++ start-up chatter (oneDNN, CUDA probes) hides the tool's own output."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) silenced.
+
+    Those lines are written to file descriptor 2 before TF's log level applies,
+    so stderr is pointed at /dev/null while TF loads and probes its devices.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # errors reach Python as exceptions anyway
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def setup_logging(verbose=True):

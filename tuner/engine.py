@@ -1,5 +1,9 @@
 """The tuners: keras-tuner's four, taught to hand each trial its folder and report progress."""
 
+import contextlib
+import io
+import logging
+
 import keras_tuner as kt
 
 from tuner.errors import UsageError
@@ -44,5 +48,10 @@ def make_tuner(name, hypermodel, objective, max_trials, max_epochs, hyperband_fa
                "max_consecutive_failed_trials": max_consecutive_failures}
               if name == "hyperband" else
               {"max_trials": max_trials, "max_consecutive_failed_trials": max_consecutive_failures})
-    return cls(hypermodel=hypermodel, objective=kt.Objective(objective, "min"), seed=seed,
-               directory=str(directory), project_name=project_name, overwrite=False, **budget)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):  # keras-tuner prints "Reloading Tuner from ..."
+        tuner = cls(hypermodel=hypermodel, objective=kt.Objective(objective, "min"), seed=seed,
+                    directory=str(directory), project_name=project_name, overwrite=False, **budget)
+    if printed.getvalue().strip():
+        logging.getLogger(__name__).info(printed.getvalue().strip())
+    return tuner

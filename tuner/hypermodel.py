@@ -81,7 +81,7 @@ class DCGANHyperModel(kt.HyperModel):
         dataset = self._dataset(self.faces.training_images(size, fraction, self.settings.seed,
                                                            self.settings.flip))
         try:
-            model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
+            model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=0, shuffle=False,
                       callbacks=[evaluation, *callbacks])
         except Exception as err:
             raise _as_failed_trial(err) from err

@@ -159,3 +159,24 @@ def _save_npy(path, array):
         write_bytes(path, buffer.getvalue())
     except OSError as err:  # a read-only cache costs time, not correctness
         log.warning("could not cache reference features at %s: %s", path, err)
+
+
+def score_folders(real, fakes, config=ScoringConfig(), size=None):
+    """Score each folder of generated images against the real faces `real` (a DataConfig).
+
+    Yields one dict per folder: fake, fd, kid, kid_std, n_real, n_fake, features,
+    plus the rest of the protocol. All folders are scored at one evaluation size
+    (`size`, else the largest image size among the folders) so they rank together.
+    """
+    from dataclasses import replace
+
+    faces = data.load_faces(real.data, real.person, real.crop)
+    folders = [(fake, data.load_image_folder(fake)) for fake in fakes]
+    eval_size = size or max(images.shape[1] for _, images in folders)
+    for fake, images in folders:
+        scorer = Scorer(faces, replace(config, samples=len(images)), eval_size)
+        scores = scorer.score_images(data.from_uint8(images)[..., None])
+        yield {"fake": str(fake), "fd": scores["fd"], "kid": scores["kid"],
+               "kid_std": scores["kid_std"], "n_real": len(faces), "n_fake": len(images),
+               "features": scorer.protocol.features, "eval_size": eval_size,
+               "resize": RESIZE, "density": scores["density"], "coverage": scores["coverage"]}

@@ -70,7 +70,6 @@ def config_from(args, argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
-    console.quiet_tensorflow()
     console.setup_logging(verbose=not args.quiet)
     config = config_from(args, argv)
 
@@ -78,6 +77,7 @@ def main(argv=None):
         from tuner.study import run_search, study_folder
         from tuner.tables import format_table
 
+        console.quiet_tensorflow()
         rows = run_search(config)
         print(format_table(rows, config.objective))
         print(f"study: {study_folder(config)}")

@@ -176,9 +176,9 @@ def _check_search(search, path):
     if search.get("tuner", "random") not in TUNERS:
         raise UsageError(f"{path}: [search] tuner must be one of {', '.join(TUNERS)}, "
                          f"got {search['tuner']!r}")
-    for key in ("max_trials", "hyperband_factor"):
-        if key in search and search[key] < (2 if key == "hyperband_factor" else 1):
-            raise UsageError(f"{path}: [search] {key} must be positive, got {search[key]}")
+    for key, minimum in (("max_trials", 1), ("hyperband_factor", 2)):
+        if key in search and search[key] < minimum:
+            raise UsageError(f"{path}: [search] {key} must be at least {minimum}, got {search[key]}")
 
 
 def _check_train(train, path):

@@ -1,0 +1,93 @@
+"""End to end: `python -m tuner.search` in a real subprocess on a tiny LFW-like tree."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+TINY_SPACE = """
+description = "two 16x16 trials"
+[search]
+tuner = "grid"
+max_trials = 2
+[train]
+epochs = 2
+batch_size = 8
+eval_every = 1
+precision = "float32"
+[hyperparameters.learning_rate]
+values = [2e-4, 1e-3]
+[hyperparameters.image_size]
+values = [16]
+[hyperparameters.subset_fraction]
+values = [0.5]
+"""
+
+
+def run_search(*args, cwd):
+    env = {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache")}
+    return subprocess.run([sys.executable, "-m", "tuner.search", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def study(lfw_tree, tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("search")
+    (cwd / "tiny.toml").write_text(TINY_SPACE)
+    args = ["--data", str(lfw_tree.tgz), "--person", lfw_tree.person, "--space", "tiny.toml",
+            "--samples", "64", "--results-dir", "out"]
+    first = run_search(*args, cwd=cwd)
+    again = run_search(*args, cwd=cwd)
+    return cwd, first, again
+
+
+def test_two_trial_search_prints_a_ranked_table_and_the_study_path(study):
+    cwd, first, _ = study
+    assert first.returncode == 0, first.stderr[-2000:]
+    lines = first.stdout.strip().splitlines()
+    assert lines[0].split() == ["rank", "trial", "status", "lr", "beta1", "size", "frac", "KID"]
+    assert [line.split()[0] for line in lines[1:3]] == ["1", "2"]
+    assert all("COMPLETED" in line for line in lines[1:3])
+    assert lines[-1] == f"study: {os.path.join('out', 'tiny')}"
+    assert "trial 1 of 2" in first.stderr and "trial 2 of 2" in first.stderr
+
+
+def test_the_study_folder_holds_everything_the_leaderboard_needs(study):
+    cwd, _, _ = study
+    folder = cwd / "out" / "tiny"
+    meta = json.loads((folder / "study.json").read_text())
+    assert meta["protocol"]["features"] == "onet"
+    assert meta["protocol"]["n_real"] == 12 and meta["protocol"]["n_fake"] == 64
+    assert meta["protocol"]["eval_size"] == 16
+    assert meta["data"]["images"] == 12 and len(meta["data"]["fingerprint"]) == 16
+    assert meta["versions"]["keras-tuner"].startswith("1.4")
+    assert (folder / "space.toml").read_text() == TINY_SPACE
+    assert (folder / "oracle.json").is_file()
+    for trial in ("trial_0", "trial_1"):
+        record = json.loads((folder / trial / "trial.json").read_text())
+        assert record["status"] == "COMPLETED"
+        assert set(record["metrics"]["metrics"]) >= {"kid", "fd", "kid_std", "kid_train",
+                                                     "kid_heldout", "seconds_per_epoch"}
+        assert sorted(p.name for p in (folder / trial / "samples").iterdir()) == [
+            "epoch_00001.png", "epoch_00002.png"]
+        assert (folder / trial / "checkpoint.weights.h5").is_file()
+        evaluations = json.loads((folder / trial / "evaluations.json").read_text())
+        assert [e["epoch"] for e in evaluations["evaluations"]] == [1, 2]
+
+
+def test_running_the_same_command_again_resumes_without_rerunning(study):
+    _, first, again = study
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming study" in again.stderr
+    assert "trial 1 of 2" not in again.stderr  # nothing left to run
+    assert again.stdout == first.stdout
+
+
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
+    result = run_search("--space", "no-such-space", "--results-dir", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        result.stderr.strip()] and result.stderr.startswith("error: --space no-such-space")
+    assert not (tmp_path / "out").exists()  # nothing half-written

@@ -1,0 +1,170 @@
+"""Tests for tuner.disturbances and tuner.validation (pure numpy: no TensorFlow)."""
+
+import numpy as np
+import pytest
+
+from tuner.data import load_faces, to_uint8
+from tuner.disturbances import FAMILIES, LEVELS
+from tuner.validation import disturbance_study, format_table, monotone
+
+# Families that draw random numbers (blur and swirl are deterministic).
+RANDOM_FAMILIES = ("noise", "rectangles", "salt_pepper", "contamination")
+
+
+@pytest.fixture(scope="module")
+def faces():
+    """40 embedded LFW faces, 32x32, float (N, 32, 32, 1) in [-1, 1]."""
+    return load_faces("lfw-subset").at_size(32)[:40]
+
+
+@pytest.fixture(scope="module")
+def pixels(faces):
+    return to_uint8(faces[..., 0])
+
+
+class ProjectionExtractor:
+    """A fast stand-in for a network: a fixed random projection of the pixels."""
+
+    def __init__(self, size, dim=16):
+        self.weights = np.random.default_rng(42).normal(size=(size * size, dim))
+
+    def __call__(self, images):
+        flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+        return np.tanh(flat @ self.weights / 8)
+
+
+def test_registry():
+    assert set(FAMILIES) == {"noise", "blur", "rectangles", "swirl", "salt_pepper", "contamination"}
+    assert LEVELS == (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_shape_dtype_and_level_zero(family, pixels):
+    for level in LEVELS:
+        out = FAMILIES[family](pixels, level, seed=0)
+        assert out.shape == pixels.shape and out.dtype == np.uint8
+    unchanged = FAMILIES[family](pixels, 0.0, seed=0)
+    np.testing.assert_array_equal(unchanged, pixels)
+    assert unchanged is not pixels
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_seeded(family, pixels):
+    first = FAMILIES[family](pixels, 0.5, seed=3)
+    np.testing.assert_array_equal(first, FAMILIES[family](pixels, 0.5, seed=3))
+    generator = FAMILIES[family](pixels, 0.5, seed=np.random.default_rng(3))
+    np.testing.assert_array_equal(first, generator)
+    if family in RANDOM_FAMILIES:
+        assert not np.array_equal(first, FAMILIES[family](pixels, 0.5, seed=4))
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_stronger_levels_change_images_more(family, pixels):
+    reference = pixels.astype(np.float64)
+    changes = [np.abs(FAMILIES[family](pixels, level, seed=0) - reference).mean()
+               for level in LEVELS]
+    assert changes[0] == 0
+    assert all(after > before for before, after in zip(changes, changes[1:])), changes
+
+
+def test_contamination_replaces_a_fraction_of_images(pixels):
+    for level in LEVELS:
+        out = FAMILIES["contamination"](pixels, level, seed=0)
+        replaced = np.any(out != pixels, axis=(1, 2)).sum()
+        assert replaced == round(level * len(pixels))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_level_out_of_range(bad, pixels):
+    with pytest.raises(ValueError, match="level"):
+        FAMILIES["noise"](pixels, bad)
+
+
+def test_float_images_are_refused():
+    with pytest.raises(ValueError, match="uint8"):
+        FAMILIES["blur"](np.zeros((2, 8, 8)), 0.5)
+
+
+def test_study_rows(faces):
+    seen = []
+    extractor = ProjectionExtractor(32)
+    rows = disturbance_study(faces, extractor, on_row=seen.append)
+    assert len(rows) == len(FAMILIES) * len(LEVELS) and seen == rows
+    assert [(row["family"], row["level"]) for row in rows] == \
+        [(family, level) for family in FAMILIES for level in LEVELS]
+    for row in rows:
+        assert set(row) == {"family", "level", "fd", "kid", "kid_std"}
+        if row["level"] == 0:
+            # A set against itself: FD is 0; KID's unbiased estimate on two
+            # copies of one sample is -2 (mean k(x, x) - mean k(x, x')) / m.
+            assert row["fd"] == pytest.approx(0, abs=1e-9)
+            assert row["kid"] == pytest.approx(_kid_of_sample_with_itself(extractor(faces)))
+        else:
+            assert row["fd"] > 0
+    flags = monotone(rows)
+    assert set(flags) == set(FAMILIES)
+
+
+def _kid_of_sample_with_itself(features):
+    m, dim = features.shape
+    kernel = (features @ features.T / dim + 1) ** 3
+    mean_self = np.trace(kernel) / m
+    mean_other = (kernel.sum() - np.trace(kernel)) / (m * (m - 1))
+    return -2 * (mean_self - mean_other) / m
+
+
+def test_study_subset_of_families_and_unknown_family(faces):
+    rows = disturbance_study(faces, ProjectionExtractor(32), levels=(0.0, 1.0), families=["blur"])
+    assert [(row["family"], row["level"]) for row in rows] == [("blur", 0.0), ("blur", 1.0)]
+    with pytest.raises(ValueError, match="jpeg"):
+        disturbance_study(faces, ProjectionExtractor(32), families=["jpeg"])
+
+
+def _rows(family, fds, kids):
+    return [{"family": family, "level": level, "fd": fd, "kid": kid, "kid_std": 0.0}
+            for level, fd, kid in zip(LEVELS, fds, kids)]
+
+
+def test_monotone_rule():
+    rows = (_rows("up", [0, 1, 2, 3, 4], [-0.001, 0.01, 0.02, 0.03, 0.04])
+            + _rows("fd_dip", [0, 1, 3, 2, 4], [0, 1, 2, 3, 4])
+            + _rows("kid_flat", [0, 1, 2, 3, 4], [0, 1, 2, 2, 4])
+            + _rows("level0_tie", [0, 0, 1, 2, 3], [-0.001, -0.001, 1, 2, 3])
+            + _rows("below_level0", [0, 1, 2, 3, 4], [0.0, -0.01, 1, 2, 3]))
+    flags = monotone(list(reversed(rows)))  # row order does not matter
+    assert flags["up"] == {"fd": True, "kid": True}
+    assert flags["fd_dip"] == {"fd": False, "kid": True}
+    assert flags["kid_flat"] == {"fd": True, "kid": False}
+    assert flags["level0_tie"] == {"fd": True, "kid": True}
+    assert flags["below_level0"] == {"fd": True, "kid": False}
+
+
+def test_format_table():
+    rows = _rows("noise", [0, 1, 2, 3, 4], [0, 1, 2, 3, 4]) + \
+        _rows("blur", [0, 1, 3, 2, 4], [0, 1, 2, 3, 4])
+    table = format_table(rows, monotone(rows))
+    assert "noise" in table and "blur" in table and "±" in table
+    monotone_lines = [line for line in table.splitlines() if "MONOTONE" in line]
+    assert monotone_lines[0].split() == ["MONOTONE", "FD", "yes", "KID", "yes"]
+    assert monotone_lines[1].split() == ["MONOTONE", "FD", "NO", "KID", "yes"]
+
+
+def test_validate_metric_uses_the_configs(monkeypatch):
+    from tuner import features
+    from tuner.config import DataConfig, ScoringConfig
+    from tuner.validation import validate_metric
+
+    asked = []
+
+    def fake_get_extractor(name, weights=None):
+        asked.append((name, weights))
+        extractor = ProjectionExtractor(16)
+        extractor.name, extractor.preprocessing = "fake", "none"
+        return extractor
+
+    monkeypatch.setattr(features, "get_extractor", fake_get_extractor)
+    rows = []
+    table = validate_metric(DataConfig(), ScoringConfig(kid_subsets=3), size=16, on_row=rows.append)
+    assert asked == [("onet", None)] and len(rows) == len(FAMILIES) * len(LEVELS)
+    assert table.splitlines()[0].startswith("disturbance study: lfw-subset (100 images) at 16x16")
+    assert all(family in table for family in FAMILIES)

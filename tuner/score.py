@@ -1,0 +1,84 @@
+"""`python -m tuner.score`: FD and KID of folders of generated faces against real faces.
+
+    python -m tuner.score lfw-subset samples/ other_samples/   # one JSON line per folder
+    python -m tuner.score lfw-subset --validate                 # does the metric track damage?
+
+REAL is a data source as in `tuner.search` (`lfw-subset`, a folder, the LFW
+.tgz, with --person); each FAKE is a flat folder of images.
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+from tuner import console
+from tuner.config import DataConfig, ScoringConfig
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """One `python -m tuner.score` run."""
+
+    real: DataConfig
+    fakes: tuple
+    scoring: ScoringConfig
+    size: int | None = None   # evaluation size; None: the fake images' size (64 with --validate)
+    validate: bool = False
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m tuner.score", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("real", metavar="REAL", help="lfw-subset, an LFW-style or flat folder, or the LFW .tgz")
+    p.add_argument("fakes", metavar="FAKE", nargs="*", help="folders of generated images")
+    p.add_argument("--person", help="the LFW person folder of REAL")
+    p.add_argument("--crop", type=float, default=DataConfig().crop)
+    s = ScoringConfig()
+    p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
+    p.add_argument("--features-weights", help="local weights file for --features inception")
+    p.add_argument("--size", type=int, help="evaluation resolution (default: the FAKE images' size)")
+    p.add_argument("--validate", action="store_true",
+                   help="disturb the real images at increasing strength and print FD/KID per level")
+    console.add_common_flags(p)
+    return p
+
+
+def config_from(args):
+    return ScoreConfig(
+        real=DataConfig(data=args.real, person=args.person, crop=args.crop),
+        fakes=tuple(args.fakes),
+        scoring=ScoringConfig(features=args.features, features_weights=args.features_weights),
+        size=args.size, validate=args.validate)
+
+
+def main(argv=None):
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    console.setup_logging(verbose=not args.quiet)
+    config = config_from(args)
+
+    def job():
+        from tuner.errors import UsageError
+        from tuner.scoring import score_folders
+        from tuner.validation import validate_metric
+
+        if not config.validate and not config.fakes:
+            raise UsageError("give at least one FAKE folder to score, or --validate")
+        console.quiet_tensorflow()
+        if config.validate:
+            print(validate_metric(config.real, config.scoring, config.size, on_row=_print_row))
+        if config.fakes:
+            for line in score_folders(config.real, config.fakes, config.scoring, config.size):
+                print(json.dumps(line))
+        return 0
+
+    return console.run_cli(job, args)
+
+
+def _print_row(row):
+    print(f"{row['family']:>14} level {row['level']:.2f}  FD {row['fd']:9.3f}  "
+          f"KID {row['kid']:.4f} ± {row['kid_std']:.4f}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
