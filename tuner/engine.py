@@ -1,11 +1,16 @@
 """The tuners: keras-tuner's four, taught to hand each trial its folder and report progress."""
 
 import contextlib
+import functools
 import io
+import json
 import logging
 
 import keras_tuner as kt
+from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.tuners import gridsearch
 
+from tuner import files
 from tuner.errors import UsageError
 
 TUNER_CLASSES = {
@@ -14,6 +19,35 @@ TUNER_CLASSES = {
     "bayesian": kt.BayesianOptimization,
     "hyperband": kt.Hyperband,
 }
+
+
+def _save_json_atomically(path, obj):
+    """keras-tuner's own save_json, but a crash can no longer leave half a trial.json."""
+    text = json.dumps(obj)
+    files.write_bytes(path, text.encode())
+    return text
+
+
+# keras-tuner writes oracle.json and every trial.json through this one function.
+kt_utils.save_json = _save_json_atomically
+
+
+class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
+    """GridSearchOracle that can resume: keras-tuner 1.4 does not save the grid's position.
+
+    Its linked list of tried combinations and its queue of trials to extend are
+    in memory only, so a reloaded grid search either stops early or fails with
+    KeyError. Both are rebuilt here from the trials on disk.
+    """
+
+    def set_state(self, state):
+        super().set_state(state)
+        order = functools.cmp_to_key(lambda a, b: self._compare(
+            self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values))
+        self._ordered_ids = gridsearch.LinkedList()
+        for trial_id in sorted(self.start_order, key=order):
+            self._ordered_ids.insert(trial_id)
+        self._populate_next = list(self.end_order)
 
 
 class StudyTunerMixin:
@@ -42,16 +76,20 @@ def make_tuner(name, hypermodel, objective, max_trials, max_epochs, hyperband_fa
     """A keras-tuner tuner of kind `name` over `hypermodel`, resuming `directory/project_name`."""
     if name not in TUNER_CLASSES:
         raise UsageError(f"--tuner must be one of {', '.join(TUNER_CLASSES)}, got {name!r}")
-    base = TUNER_CLASSES[name]
+    objective = kt.Objective(objective, "min")
+    budget = ({"max_epochs": max_epochs, "factor": hyperband_factor}
+              if name == "hyperband" else {"max_trials": max_trials})
+    budget.update(objective=objective, seed=seed,
+                  max_consecutive_failed_trials=max_consecutive_failures)
+    if name == "grid":
+        base, arguments = kt.Tuner, {"oracle": ResumableGridSearchOracle(**budget)}
+    else:
+        base, arguments = TUNER_CLASSES[name], budget
     cls = type(f"Study{base.__name__}", (StudyTunerMixin, base), {"progress": progress})
-    budget = ({"max_epochs": max_epochs, "factor": hyperband_factor,
-               "max_consecutive_failed_trials": max_consecutive_failures}
-              if name == "hyperband" else
-              {"max_trials": max_trials, "max_consecutive_failed_trials": max_consecutive_failures})
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):  # keras-tuner prints "Reloading Tuner from ..."
-        tuner = cls(hypermodel=hypermodel, objective=kt.Objective(objective, "min"), seed=seed,
-                    directory=str(directory), project_name=project_name, overwrite=False, **budget)
+        tuner = cls(hypermodel=hypermodel, directory=str(directory), project_name=project_name,
+                    overwrite=False, **arguments)
     if printed.getvalue().strip():
         logging.getLogger(__name__).info(printed.getvalue().strip())
     return tuner

@@ -76,7 +76,9 @@ class DCGANHyperModel(kt.HyperModel):
         fraction = self.space.value(hp, "subset_fraction")
         epochs = epochs or self.settings.epochs
         train_indices = self.faces.subset_indices(fraction, self.settings.seed)
-        evaluation = Evaluation(self.scorer, self.settings, Path(trial_dir or "."), epochs,
+        trial_dir = Path(trial_dir or ".")
+        _clear_previous_attempt(trial_dir)
+        evaluation = Evaluation(self.scorer, self.settings, trial_dir, epochs,
                                 train_indices if fraction < 1 else None, self.progress)
         dataset = self._dataset(self.faces.training_images(size, fraction, self.settings.seed,
                                                            self.settings.flip))
@@ -93,6 +95,14 @@ class DCGANHyperModel(kt.HyperModel):
         return (tf.data.Dataset.from_tensor_slices(images).cache()
                 .shuffle(len(images), seed=self.settings.seed, reshuffle_each_iteration=True)
                 .batch(self.settings.batch_size).prefetch(tf.data.AUTOTUNE))
+
+
+def _clear_previous_attempt(trial_dir):
+    """A trial rerun after a crash starts clean: no grids or scores from the dead attempt."""
+    import shutil
+
+    shutil.rmtree(trial_dir / "samples", ignore_errors=True)
+    (trial_dir / "evaluations.json").unlink(missing_ok=True)
 
 
 def _as_failed_trial(err):

@@ -20,6 +20,7 @@ from tuner import files, results
 from tuner.config import OBJECTIVES, PRECISIONS, SearchConfig, check_image_size
 from tuner.data import load_faces
 from tuner.errors import UsageError
+from tuner.lock import LOCK_FILE, StudyLock
 from tuner.spaces import load_space
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,18 @@ def run_search(config: SearchConfig):
             always before training starts.
     """
     space, settings_dict, tuner_name, max_trials = resolve(config)
+    eval_size = check_image_size(config.scoring.eval_size or max(space.image_sizes()))
     faces = load_faces(config.data.data, config.data.person, config.data.crop)
-    study_dir = prepare_folder(config, space)
-    eval_size = config.scoring.eval_size or max(space.image_sizes())
-    check_image_size(eval_size)
-    log.info("data: %s, %d images (fingerprint %s)", faces.name, len(faces), faces.fingerprint)
-    tuner = _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials, eval_size,
-                        study_dir)
-    _write_study_file(study_dir, config, space, faces, tuner, settings_dict, tuner_name, max_trials)
-    _search(tuner, config)
+    study_dir = prepare_folder(config)
+    with StudyLock(study_dir):
+        if config.overwrite:
+            _empty_folder(study_dir)
+        log.info("data: %s, %d images (fingerprint %s)", faces.name, len(faces), faces.fingerprint)
+        tuner = _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials,
+                            eval_size, study_dir)
+        _write_study_file(study_dir, config, space, faces, tuner, settings_dict, tuner_name,
+                          max_trials)
+        _search(tuner, config)
     return results.load_trials(study_dir)
 
 
@@ -80,12 +84,10 @@ def study_folder(config):
     return Path(config.results_dir) / (config.study or Path(config.space).stem)
 
 
-def prepare_folder(config, space):
-    """The study folder, checked writable; emptied first with `overwrite`."""
+def prepare_folder(config):
+    """The study folder, created and checked writable."""
     study_dir = study_folder(config)
     try:
-        if config.overwrite and study_dir.exists():
-            shutil.rmtree(study_dir)
         study_dir.mkdir(parents=True, exist_ok=True)
         probe = study_dir / ".write-test"
         probe.write_bytes(b"")
@@ -94,6 +96,13 @@ def prepare_folder(config, space):
         raise UsageError(f"--results-dir {config.results_dir}: cannot write the study folder "
                          f"{study_dir} ({err.strerror or err}); choose a writable folder") from None
     return study_dir
+
+
+def _empty_folder(study_dir):
+    """Everything but the lock we hold goes: `--overwrite` starts the study afresh."""
+    for path in study_dir.iterdir():
+        if path.name != LOCK_FILE:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials, eval_size, study_dir):
@@ -109,7 +118,7 @@ def _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials, eva
         eval_every=settings_dict["eval_every"], latent_dim=settings_dict["latent_dim"],
         precision=settings_dict["precision"], flip=config.data.flip, seed=config.seed,
         objective=config.objective)
-    progress = Progress(max_trials)
+    progress = Progress(max_trials, log_every=max(1, settings.epochs // 20))
     hypermodel = DCGANHyperModel(space, faces, scorer, settings, progress)
     return make_tuner(tuner_name, hypermodel, objective=config.objective, max_trials=max_trials,
                       max_epochs=settings.epochs, hyperband_factor=space.hyperband_factor,

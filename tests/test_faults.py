@@ -1,0 +1,109 @@
+"""Faults: failed trials recorded while the search goes on, one process per study, kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras_tuner as kt
+import pytest
+
+from tuner.config import DataConfig, ScoringConfig, SearchConfig, TrainOverrides
+from tuner.errors import UsageError
+from tuner.lock import StudyLock
+
+SPACE = """
+[search]
+tuner = "grid"
+max_trials = 3
+[train]
+epochs = {epochs}
+batch_size = 8
+eval_every = {eval_every}
+precision = "float32"
+[hyperparameters.learning_rate]
+values = [1e-4, 1e-3, 2e-3]
+[hyperparameters.image_size]
+values = [16]
+"""
+
+
+def test_a_second_search_on_the_same_study_is_refused_naming_the_holder(tmp_path):
+    with StudyLock(tmp_path):
+        with pytest.raises(UsageError, match=rf"is being searched by process {os.getpid()}"):
+            StudyLock(tmp_path).__enter__()
+    with StudyLock(tmp_path):  # released on exit: a later search may go on
+        pass
+
+
+def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path):
+    (tmp_path / ".search.lock").write_text("process 999999 on nowhere\n")
+    with StudyLock(tmp_path) as lock:
+        assert str(os.getpid()) in lock.path.read_text()
+
+
+def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
+        lfw_tree, tmp_path, monkeypatch):
+    from tuner import hypermodel
+    from tuner.study import run_search
+
+    original = hypermodel.Evaluation._check_losses
+
+    def diverge_at_high_lr(self, epoch, logs):
+        if float(self.model.g_optimizer.learning_rate) > 1.5e-3:
+            raise kt.errors.FailedTrialError(f"diverged at epoch {epoch}: g_loss nan (test)")
+        original(self, epoch, logs)
+
+    monkeypatch.setattr(hypermodel.Evaluation, "_check_losses", diverge_at_high_lr)
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
+    rows = run_search(SearchConfig(
+        data=DataConfig(str(lfw_tree.root), lfw_tree.person),
+        scoring=ScoringConfig(samples=32, cache_dir=str(tmp_path / "cache")),
+        space=str(tmp_path / "s.toml"), results_dir=str(tmp_path / "out")))
+    assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED", "FAILED"]
+    assert rows[-1]["message"] == "diverged at epoch 1: g_loss nan (test)"
+    assert rows[-1]["hyperparameters"]["learning_rate"] == 2e-3
+    assert rows[-1]["rank"] is None and rows[0]["rank"] == 1
+
+
+def _trial_status(folder, trial):
+    try:
+        return json.loads((folder / trial / "trial.json").read_text())["status"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=12, eval_every=4))
+    command = [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.root), "--person",
+               lfw_tree.person, "--space", "s.toml", "--samples", "32", "--results-dir", "out"]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    folder = tmp_path / "out" / "s"
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        # Kill once the second trial has written its first evaluation: mid-trial.
+        while not (folder / "trial_1" / "evaluations.json").exists():
+            assert process.poll() is None and time.time() < deadline, "search ended early"
+            time.sleep(0.2)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    first_trial = (folder / "trial_0" / "trial.json").read_text()
+    assert _trial_status(folder, "trial_0") == "COMPLETED"
+    assert _trial_status(folder, "trial_1") == "RUNNING"
+
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (folder / "trial_0" / "trial.json").read_text() == first_trial  # not rerun
+    assert "(id 0)" not in again.stderr and "(id 1)" in again.stderr
+    assert [_trial_status(folder, f"trial_{i}") for i in range(3)] == ["COMPLETED"] * 3
+    assert not (folder / "trial_3").exists()
+    evaluations = json.loads((folder / "trial_1" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in evaluations["evaluations"]] == [4, 8, 12]
