@@ -53,7 +53,7 @@ def config_from(args):
 
 
 def main(argv=None):
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
     console.setup_logging(verbose=not args.quiet)
     config = config_from(args)
 

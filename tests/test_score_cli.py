@@ -1,0 +1,58 @@
+"""`python -m tuner.score`, called through main(argv) as a user's shell would."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from tuner.score import main
+
+
+@pytest.fixture
+def fake_folder(tmp_path, face_factory):
+    folder = tmp_path / "fakes"
+    folder.mkdir()
+    for i in range(16):
+        Image.fromarray(face_factory(32)).save(folder / f"{i:04d}.png")
+    return folder
+
+
+def test_one_json_line_per_fake_folder(lfw_tree, fake_folder, capsys):
+    code = main([str(lfw_tree.root), "--person", lfw_tree.person, str(fake_folder),
+                 str(fake_folder), "--quiet"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and len(out) == 2
+    line = json.loads(out[0])
+    assert {"fake", "fd", "kid", "kid_std", "n_real", "n_fake", "features"} <= set(line)
+    assert (line["fake"], line["n_real"], line["n_fake"], line["features"]) == (
+        str(fake_folder), 12, 16, "onet")
+    assert line["eval_size"] == 32 and line["fd"] > 0
+    assert json.loads(out[1]) == line  # same folder, same protocol: the same numbers
+
+
+def test_the_embedded_faces_score_a_folder_of_pngs(fake_folder, capsys):
+    assert main(["lfw-subset", str(fake_folder), "--size", "64", "--quiet"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["n_real"] == 100 and line["eval_size"] == 64
+
+
+def test_validate_prints_every_family_with_a_monotone_verdict(lfw_tree, capsys):
+    code = main([str(lfw_tree.root), "--person", lfw_tree.person, "--validate", "--size", "32",
+                 "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for family in ("noise", "blur", "rectangles", "swirl", "salt_pepper", "contamination"):
+        assert family in out
+    assert out.count("MONOTONE") == 6
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["lfw-subset"], "error: give at least one FAKE folder"),
+    (["lfw-subset", "/no/such/folder"], "error: "),
+    (["lfw-subset", "FAKES", "--features", "vgg"], "error: --features 'vgg'"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(argv, message, fake_folder, capsys):
+    argv = [str(fake_folder) if arg == "FAKES" else arg for arg in argv]
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message) and "\n" not in err
