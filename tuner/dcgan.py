@@ -167,6 +167,10 @@ def build_dcgan(image_size, learning_rate=2e-4, beta_1=0.5, latent_dim=100,
                 build_discriminator(image_size, dtype), seed=seed)
     gan.compile(g_optimizer=_adam(learning_rate, beta_1, dtype),
                 d_optimizer=_adam(learning_rate, beta_1, dtype))
+    # Built optimizers have their slots now, so a checkpoint (Hyperband's
+    # continued trials, a resumed retrain) restores Adam's state too.
+    gan.g_optimizer.build(gan.generator.trainable_variables)
+    gan.d_optimizer.build(gan.discriminator.trainable_variables)
     return gan
 
 
