@@ -107,3 +107,33 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(lfw_tree, tmp
     assert not (folder / "trial_3").exists()
     evaluations = json.loads((folder / "trial_1" / "evaluations.json").read_text())
     assert [e["epoch"] for e in evaluations["evaluations"]] == [4, 8, 12]
+
+
+def test_ctrl_c_stops_the_search_keeps_finished_work_and_says_how_to_resume(lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=40, eval_every=2))
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.root), "--person",
+         lfw_tree.person, "--space", "s.toml", "--samples", "32", "--results-dir", "out"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    evaluations = tmp_path / "out" / "s" / "trial_0" / "evaluations.json"
+    deadline = time.time() + 300
+    while not evaluations.exists():
+        assert process.poll() is None and time.time() < deadline, "search ended early"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err.strip().splitlines()[-1] == "interrupted. Run the same command again to resume."
+    assert "Traceback" not in err
+    assert json.loads(evaluations.read_text())["evaluations"]  # finished work is kept
+
+
+def test_an_unwritable_results_folder_is_reported_before_training(tmp_path, capsys):
+    from tuner.search import main
+
+    (tmp_path / "a-file").write_text("")
+    assert main(["--results-dir", str(tmp_path / "a-file" / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --results-dir {tmp_path / 'a-file' / 'out'}: cannot write")
+    assert "\n" not in err.strip()
