@@ -7,7 +7,7 @@ import pytest
 
 from tuner.config import ScoringConfig
 from tuner.data import load_faces
-from tuner.hypermodel import WON_PATIENCE, DCGANHyperModel, Evaluation, TrainSettings
+from tuner.hypermodel import EXPLODED_PATIENCE, DCGANHyperModel, Evaluation, TrainSettings
 from tuner.scoring import Scorer
 from tuner.spaces import load_space
 
@@ -77,10 +77,10 @@ def test_non_finite_losses_fail_the_trial_at_once():
 def test_a_winning_discriminator_fails_the_trial_after_patience():
     evaluation = _evaluation()
     won = {"g_loss": 2e4, "d_loss": 0.0}
-    for epoch in range(1, WON_PATIENCE):
+    for epoch in range(1, EXPLODED_PATIENCE):
         evaluation._check_losses(epoch, won)
-    evaluation._check_losses(WON_PATIENCE, {"g_loss": 1.0, "d_loss": 1.0})  # recovery resets
-    for epoch in range(1, WON_PATIENCE):
+    evaluation._check_losses(EXPLODED_PATIENCE, {"g_loss": 1.0, "d_loss": 1.0})  # recovery resets
+    for epoch in range(1, EXPLODED_PATIENCE):
         evaluation._check_losses(epoch, won)
     with pytest.raises(kt.errors.FailedTrialError, match="discriminator won"):
-        evaluation._check_losses(WON_PATIENCE, won)
+        evaluation._check_losses(EXPLODED_PATIENCE, won)

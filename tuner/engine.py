@@ -7,10 +7,12 @@ import json
 import logging
 
 import keras_tuner as kt
+from keras_tuner.src import config as kt_config
 from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.tuners import gridsearch
 
 from tuner import files
+from tuner.results import failure_reason
 from tuner.errors import UsageError
 
 TUNER_CLASSES = {
@@ -30,6 +32,9 @@ def _save_json_atomically(path, obj):
 
 # keras-tuner writes oracle.json and every trial.json through this one function.
 kt_utils.save_json = _save_json_atomically
+# Otherwise keras-tuner prints each failed trial's traceback; the reason is logged
+# in one line instead, and the traceback stays in trial.json.
+kt_config.DEBUG = False
 
 
 class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
@@ -68,7 +73,8 @@ class StudyTunerMixin:
         super().on_trial_end(trial)
         if self.progress:
             objective = trial.score if trial.status == "COMPLETED" else None
-            self.progress.trial_end(trial.trial_id, trial.status, objective)
+            self.progress.trial_end(trial.trial_id, trial.status, objective,
+                                    failure_reason(trial.message))
 
 
 def make_tuner(name, hypermodel, objective, max_trials, max_epochs, hyperband_factor,

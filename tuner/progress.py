@@ -34,12 +34,13 @@ class Progress:
                            for k, v in hyperparameters.items() if not k.startswith("tuner/"))
         log.info("trial %d of %d (id %s): %s", self.trial_number, self.max_trials, trial_id, values)
 
-    def trial_end(self, trial_id, status, objective=None):
+    def trial_end(self, trial_id, status, objective=None, reason=""):
         seconds = time.perf_counter() - self.trial_started
         self.finished_trial_seconds.append(seconds)
         left = self.max_trials - self.trial_number
         eta = f", search ETA {_duration(left * self._mean_trial())}" if left > 0 else ""
         score = f", objective {objective:.5g}" if objective is not None else ""
+        score += f": {reason}" if reason else ""
         log.info("trial %s %s in %s%s (elapsed %s%s)", trial_id, status.lower(),
                  _duration(seconds), score, _duration(time.perf_counter() - self.started), eta)
 
