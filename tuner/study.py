@@ -37,7 +37,7 @@ def run_search(config: SearchConfig):
             always before training starts.
     """
     space, settings_dict, tuner_name, max_trials = resolve(config)
-    eval_size = check_image_size(config.scoring.eval_size or max(space.image_sizes()))
+    eval_size = _eval_size(config, space)
     faces = load_faces(config.data.data, config.data.person, config.data.crop)
     study_dir = prepare_folder(config)
     with StudyLock(study_dir):
@@ -60,8 +60,8 @@ def resolve(config):
         if key == "precision":
             if value not in PRECISIONS:
                 raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
-        elif value <= 0:
-            raise UsageError(f"--{key.replace('_', '-')} must be a positive integer, got {value}")
+        else:
+            _check_positive(f"--{key.replace('_', '-')}", value)
     settings = {**space.train, **overrides}
     tuner_name = config.tuner or space.tuner
     space.check_tuner(tuner_name)
@@ -72,6 +72,14 @@ def resolve(config):
     if config.objective not in OBJECTIVES:
         raise UsageError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {config.objective!r}")
     return space, settings, tuner_name, max_trials
+
+
+def _eval_size(config, space):
+    """The study's one evaluation resolution: --eval-size, else the largest trained size."""
+    try:
+        return check_image_size(config.scoring.eval_size or max(space.image_sizes()))
+    except UsageError as err:
+        raise UsageError(f"--eval-size: {err}") from None
 
 
 def _check_positive(flag, value):
