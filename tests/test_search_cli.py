@@ -75,6 +75,8 @@ def test_the_study_folder_holds_everything_the_leaderboard_needs(study):
         assert (folder / trial / "checkpoint.weights.h5").is_file()
         evaluations = json.loads((folder / trial / "evaluations.json").read_text())
         assert [e["epoch"] for e in evaluations["evaluations"]] == [1, 2]
+        assert list((folder / "tensorboard" / trial).glob("events.out.tfevents.*"))
+    assert list((folder / "tensorboard").glob("events.out.tfevents.*"))  # the HParams config
 
 
 def test_running_the_same_command_again_resumes_without_rerunning(study):

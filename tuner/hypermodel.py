@@ -19,6 +19,7 @@ import keras_tuner as kt
 import numpy as np
 
 from tuner import data, files
+from tuner.board import TrialBoard, board_dir
 from tuner.dcgan import build_dcgan
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,22 @@ class DCGANHyperModel(kt.HyperModel):
         train_indices = self.faces.subset_indices(fraction, self.settings.seed)
         trial_dir = Path(trial_dir or ".")
         _clear_previous_attempt(trial_dir)
+        board = TrialBoard(board_dir(trial_dir.parent) / trial_dir.name)
+        board.hparams(hp.values)
         evaluation = Evaluation(self.scorer, self.settings, trial_dir, epochs,
-                                train_indices if fraction < 1 else None, self.progress)
+                                train_indices if fraction < 1 else None, self.progress, board)
         dataset = self._dataset(self.faces.training_images(size, fraction, self.settings.seed,
                                                            self.settings.flip))
         try:
-            model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=0, shuffle=False,
-                      callbacks=[evaluation, *callbacks])
+            model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
+                      shuffle=False, callbacks=[evaluation, *callbacks])
+            result = evaluation.result()
+            board.result(result, step=result["epochs"])
+            return result
         except Exception as err:
             raise _as_failed_trial(err) from err
-        return evaluation.result()
+        finally:
+            board.close()
 
     def _dataset(self, images):
         import tensorflow as tf
@@ -125,10 +132,11 @@ class Evaluation(keras.callbacks.Callback):
     Also stops a trial as soon as its losses diverge.
     """
 
-    def __init__(self, scorer, settings, trial_dir, epochs, train_indices, progress):
+    def __init__(self, scorer, settings, trial_dir, epochs, train_indices, progress, board=None):
         super().__init__()
         self.scorer, self.settings, self.trial_dir = scorer, settings, trial_dir
         self.epochs, self.train_indices, self.progress = epochs, train_indices, progress
+        self.board = board
         self.history, self.epoch_seconds, self.last_scores = [], [], {}
         self._exploded_epochs = 0
         self._epoch_start = self._fit_start = time.perf_counter()
@@ -143,6 +151,8 @@ class Evaluation(keras.callbacks.Callback):
         if (epoch + 1) % self.settings.eval_every == 0 or epoch + 1 == self.epochs:
             self._evaluate(epoch + 1, logs)
         logs.update(self.last_scores)
+        if self.board:
+            self.board.epoch(epoch + 1, logs)
         if self.progress:
             self.progress.epoch(epoch + 1, self.epochs, logs, self.epoch_seconds[-1])
 
@@ -163,7 +173,8 @@ class Evaluation(keras.callbacks.Callback):
         start = time.perf_counter()
         scores, images = self.scorer.score_generator(self.model.generator, self.train_indices)
         spread = float(np.std(images, axis=0).mean())
-        self._write_grid(epoch, images[:GRID_SAMPLES])
+        grid = files.grid_image(data.to_uint8(images[:GRID_SAMPLES, ..., 0]))
+        files.write_png(self.trial_dir / "samples" / f"epoch_{epoch:05d}.png", grid)
         if spread < COLLAPSE_STD:
             raise kt.errors.FailedTrialError(
                 f"mode collapse at epoch {epoch}: every sample is the same image "
@@ -175,12 +186,10 @@ class Evaluation(keras.callbacks.Callback):
         self.last_scores = {k: scores[k] for k in ("kid", "kid_std", "fd")}
         files.write_json(self.trial_dir / "evaluations.json",
                          {"protocol": self.scorer.protocol.as_dict(), "evaluations": self.history})
+        if self.board:
+            self.board.evaluation(epoch, row, grid)
         if self.progress:
             self.progress.evaluation(row)
-
-    def _write_grid(self, epoch, images):
-        files.write_png(self.trial_dir / "samples" / f"epoch_{epoch:05d}.png",
-                        files.grid_image(data.to_uint8(images[..., 0])))
 
     def best(self):
         objective = self.settings.objective

@@ -6,7 +6,7 @@ import time
 log = logging.getLogger("tuner.progress")
 
 
-def _duration(seconds):
+def duration(seconds):
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
@@ -38,11 +38,11 @@ class Progress:
         seconds = time.perf_counter() - self.trial_started
         self.finished_trial_seconds.append(seconds)
         left = self.max_trials - self.trial_number
-        eta = f", search ETA {_duration(left * self._mean_trial())}" if left > 0 else ""
+        eta = f", search ETA {duration(left * self._mean_trial())}" if left > 0 else ""
         score = f", objective {objective:.5g}" if objective is not None else ""
         score += f": {reason}" if reason else ""
         log.info("trial %s %s in %s%s (elapsed %s%s)", trial_id, status.lower(),
-                 _duration(seconds), score, _duration(time.perf_counter() - self.started), eta)
+                 duration(seconds), score, duration(time.perf_counter() - self.started), eta)
 
     def _mean_trial(self):
         return sum(self.finished_trial_seconds) / len(self.finished_trial_seconds)
@@ -54,7 +54,7 @@ class Progress:
         eta = elapsed / epoch * (epochs - epoch)
         log.info("  epoch %d/%d  g_loss %.3f  d_loss %.3f  %.2fs/epoch  trial ETA %s",
                  epoch, epochs, logs.get("g_loss", float("nan")), logs.get("d_loss", float("nan")),
-                 seconds, _duration(eta))
+                 seconds, duration(eta))
 
     def evaluation(self, row):
         log.info("  epoch %d: KID %.4f +- %.4f  FD %.2f  (scored in %.2fs)",

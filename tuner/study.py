@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tuner import files, results
 from tuner.config import OBJECTIVES, PRECISIONS, SearchConfig, check_image_size
-from tuner.data import load_faces
+from tuner.data import EMBEDDED, load_faces
 from tuner.errors import UsageError
 from tuner.lock import LOCK_FILE, StudyLock
 from tuner.spaces import load_space
@@ -114,6 +114,7 @@ def _empty_folder(study_dir):
 
 
 def _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials, eval_size, study_dir):
+    from tuner.board import board_dir, write_hparams_config
     from tuner.engine import make_tuner  # keras-tuner and TF: only after validation
     from tuner.hypermodel import DCGANHyperModel, TrainSettings
     from tuner.progress import Progress
@@ -126,6 +127,7 @@ def _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials, eva
         eval_every=settings_dict["eval_every"], latent_dim=settings_dict["latent_dim"],
         precision=settings_dict["precision"], flip=config.data.flip, seed=config.seed,
         objective=config.objective)
+    write_hparams_config(board_dir(study_dir), space.params)
     progress = Progress(max_trials, log_every=max(1, settings.epochs // 20))
     hypermodel = DCGANHyperModel(space, faces, scorer, settings, progress)
     return make_tuner(tuner_name, hypermodel, objective=config.objective, max_trials=max_trials,
@@ -160,20 +162,26 @@ def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_na
         "study": study_dir.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": config.command,
-        "config": asdict(replace(config, command="")),
+        # An absolute data path: retraining may run from another folder.
+        "config": asdict(replace(config, command="", data=replace(
+            config.data, data=_absolute_source(config.data.data)))),
         "space": {"name": space.name, "path": space.path, "text": space.text,
                   "description": space.description},
         "tuner": tuner_name,
         "max_trials": max_trials,
         "objective": config.objective,
         "train": settings,
-        "data": {"source": config.data.data, "name": faces.name, "person": config.data.person,
+        "data": {"source": _absolute_source(config.data.data), "name": faces.name, "person": config.data.person,
                  "images": len(faces), "fingerprint": faces.fingerprint,
                  "crop": config.data.crop, "flip": config.data.flip},
         "protocol": tuner.hypermodel.scorer.protocol.as_dict(),
         "protocol_key": tuner.hypermodel.scorer.protocol.key(),
         "versions": package_versions(),
     })
+
+
+def _absolute_source(source):
+    return source if source == EMBEDDED else str(Path(source).expanduser().resolve())
 
 
 def package_versions():
