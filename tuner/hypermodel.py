@@ -147,12 +147,12 @@ class Evaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         self.epoch_seconds.append(time.perf_counter() - self._epoch_start)
+        if self.board:  # before the loss check: a diverging epoch shows in TensorBoard too
+            self.board.epoch(epoch + 1, logs)
         self._check_losses(epoch + 1, logs)
         if (epoch + 1) % self.settings.eval_every == 0 or epoch + 1 == self.epochs:
             self._evaluate(epoch + 1, logs)
         logs.update(self.last_scores)
-        if self.board:
-            self.board.epoch(epoch + 1, logs)
         if self.progress:
             self.progress.epoch(epoch + 1, self.epochs, logs, self.epoch_seconds[-1])
 

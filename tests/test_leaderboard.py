@@ -1,0 +1,253 @@
+"""`python -m tuner.leaderboard` on a real tiny study made by `python -m tuner.search`."""
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+from tuner import leaderboard
+from tuner.tables import FIELDS
+
+TINY_SPACE = """
+description = "two 16x16 trials on half the faces"
+[search]
+tuner = "grid"
+max_trials = 2
+[train]
+epochs = 2
+batch_size = 8
+eval_every = 1
+precision = "float32"
+[hyperparameters.learning_rate]
+values = [2e-4, 1e-3]
+[hyperparameters.image_size]
+values = [16]
+[hyperparameters.subset_fraction]
+values = [0.5]
+"""
+COLUMNS = ["rank", "trial", "status", "lr", "beta1", "size", "frac", "KID±std", "FD", "best/ep",
+           "s/ep", "features"]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def study(lfw_tree, tmp_path_factory):
+    """results/tiny/ made by a real search: two completed 16x16 trials, two evaluations each."""
+    cwd = tmp_path_factory.mktemp("leaderboard")
+    (cwd / "tiny.toml").write_text(TINY_SPACE)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache")}
+    search = subprocess.run(
+        [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.tgz), "--person",
+         lfw_tree.person, "--space", "tiny.toml", "--samples", "64", "--results-dir", "results",
+         "--quiet"], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert search.returncode == 0, search.stderr[-2000:]
+    return cwd / "results" / "tiny"
+
+
+def run(argv, monkeypatch, capsys, columns=80):
+    """main(argv) in this process with a terminal `columns` wide: (exit status, stdout, stderr)."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    status = leaderboard.main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def copy_study(study, destination):
+    return shutil.copytree(study, destination, ignore=shutil.ignore_patterns("*.h5", "report.html"))
+
+
+def trial_metric(study, trial, name):
+    record = json.loads((study / f"trial_{trial}" / "trial.json").read_text())
+    return record["metrics"]["metrics"][name]["observations"][-1]["value"][0]
+
+
+def test_the_table_has_every_column_when_the_terminal_is_wide(study, monkeypatch, capsys):
+    status, out, _ = run([str(study)], monkeypatch, capsys, columns=200)
+    assert status == 0
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("rank"))
+    assert lines[header].split() == COLUMNS
+    rows = [line.split() for line in lines[header + 1:header + 3]]
+    assert [row[0] for row in rows] == ["1", "2"] and [row[2] for row in rows] == ["done", "done"]
+    assert sorted(row[1] for row in rows) == ["0", "1"]
+    assert sorted(row[3:7] for row in rows) == [["0.0002", "0.5", "16", "0.5"],
+                                                ["0.001", "0.5", "16", "0.5"]]
+    best = rows[0][1]
+    kid, kid_std = trial_metric(study, best, "kid"), trial_metric(study, best, "kid_std")
+    assert rows[0][7] == f"{kid:.4f}±{kid_std:.4f}"
+    assert rows[0][8] == f"{trial_metric(study, best, 'fd'):.2f}"
+    assert rows[0][9].endswith("/2") and rows[0][11] == "onet"
+
+
+def test_in_80_columns_the_shared_settings_move_above_the_table(study, monkeypatch, capsys):
+    _, out, _ = run([str(study)], monkeypatch, capsys, columns=80)
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert lines[0].startswith("tiny: 2 trials (2 done); ranked by KID")
+    assert "same for every trial: beta1 0.5, size 16, frac 0.5, features onet" in lines
+    header = next(line for line in lines if line.startswith("rank"))
+    assert header.split() == ["rank", "trial", "status", "lr", "KID±std", "FD", "best/ep", "s/ep"]
+
+
+def test_json_rows_follow_the_documented_schema(study, monkeypatch, capsys):
+    _, out, _ = run([str(study), "--format", "json"], monkeypatch, capsys)
+    rows = json.loads(out)
+    assert [list(row) for row in rows] == [list(FIELDS)] * 2
+    assert FIELDS[:6] == ("rank", "group", "study", "trial_id", "status", "hyperparameters")
+    for row in rows:
+        assert list(row["hyperparameters"])[:4] == ["learning_rate", "beta_1", "image_size",
+                                                    "subset_fraction"]
+        assert row["status"] == "COMPLETED" and row["study"] == "tiny" and row["group"] == 1
+        assert row["kid"] == trial_metric(study, row["trial_id"], "kid")
+        assert isinstance(row["kid_std"], float) and isinstance(row["fd"], float)
+        assert row["kid_train"] is not None and row["kid_heldout"] is not None  # a 0.5 subset
+        assert row["epochs"] == 2 and row["best_epoch"] in (1, 2)
+        assert row["seconds_per_epoch"] > 0 and row["features"] == "onet" and row["message"] == ""
+        assert row["eval_size"] == 16 and len(row["protocol_key"]) == 16
+        assert os.path.isdir(row["folder"])
+    assert [row["rank"] for row in rows] == [1, 2] and rows[0]["kid"] <= rows[1]["kid"]
+
+
+def test_csv_has_the_json_columns_with_hyperparameters_spread_out(study, monkeypatch, capsys):
+    _, out, _ = run([str(study), "--format", "csv"], monkeypatch, capsys)
+    _, js, _ = run([str(study), "--format", "json"], monkeypatch, capsys)
+    table = list(csv.DictReader(io.StringIO(out)))
+    expected = [f for f in FIELDS if f != "hyperparameters"]
+    expected[5:5] = ["learning_rate", "beta_1", "image_size", "subset_fraction"]
+    assert list(table[0]) == expected
+    for line, row in zip(table, json.loads(js)):
+        assert float(line["kid"]) == row["kid"] and line["trial_id"] == row["trial_id"]
+        assert float(line["learning_rate"]) == row["hyperparameters"]["learning_rate"]
+
+
+def test_markdown_is_a_table_with_one_line_per_trial(study, monkeypatch, capsys):
+    _, out, _ = run([str(study), "--format", "markdown", "--top", "1"], monkeypatch, capsys)
+    table = [line for line in out.splitlines() if line.startswith("|")]
+    assert [cell.strip() for cell in table[0].strip("|").split("|")] == COLUMNS
+    assert len(table) == 3 and table[2].startswith("| 1 |")
+    assert "top 1 shown; not shown: 1 done" in out
+
+
+def test_with_no_study_named_the_most_recent_one_is_shown(study, monkeypatch, capsys):
+    older = copy_study(study, study.parent.parent / "results-two" / "older")
+    newer = copy_study(study, study.parent.parent / "results-two" / "newer")
+    os.utime(older / "study.json", (1, 1))
+    os.utime(older / "oracle.json", (1, 1))
+    os.utime(older, (1, 1))
+    _, out, _ = run(["--results-dir", str(older.parent)], monkeypatch, capsys)
+    assert out.startswith(f"{newer.name}: 2 trials")
+
+
+def test_studies_with_one_protocol_rank_together_and_others_apart(study, monkeypatch, capsys):
+    twin = copy_study(study, study.parent / "twin")
+    other = copy_study(study, study.parent / "other")
+    meta = json.loads((other / "study.json").read_text())
+    meta["protocol"]["n_fake"] = 2000
+    (other / "study.json").write_text(json.dumps(meta))
+    _, out, _ = run(["tiny", "twin", "other", "--results-dir", str(study.parent)],
+                    monkeypatch, capsys, columns=120)
+    first, second = out.split("\n\n")
+    assert first.startswith("tiny, twin: 4 trials (4 done)")
+    labels = re.findall(r"^ +\d+ +(\w+)/\d+ ", first, re.M)
+    assert sorted(labels) == ["tiny", "tiny", "twin", "twin"]
+    assert second.startswith("other is ranked separately from tiny: scores are not comparable "
+                             "(n_fake 64 vs 2000)")
+    _, js, _ = run(["tiny", "other", "--results-dir", str(study.parent), "--format", "json"],
+                   monkeypatch, capsys)
+    assert [(r["study"], r["group"], r["rank"]) for r in json.loads(js)][2:] == [
+        ("other", 2, 1), ("other", 2, 2)]
+
+
+def test_a_study_being_written_shows_its_trials_in_progress(study, tmp_path, monkeypatch, capsys):
+    live = copy_study(study, tmp_path / "live")
+    record = json.loads((live / "trial_1" / "trial.json").read_text())
+    record.update(status="RUNNING", metrics={"metrics": {}})
+    (live / "trial_1" / "trial.json").write_text(json.dumps(record))
+    shutil.copytree(live / "trial_0", live / "trial_2")  # started, trial.json not yet written
+    (live / "trial_2" / "trial.json").unlink()
+    (live / "trial_3").mkdir()  # just created: nothing to show yet
+    (live / ".search.lock").write_text(f"process {os.getpid()} on {os.uname().nodename}\n")
+    _, out, _ = run([str(live), "--format", "json"], monkeypatch, capsys)
+    rows = {row["trial_id"]: row for row in json.loads(out)}
+    assert sorted(rows) == ["0", "1", "2"]
+    assert rows["0"]["rank"] == 1 and rows["0"]["status"] == "COMPLETED"
+    assert rows["1"]["status"] == rows["2"]["status"] == "RUNNING"
+    assert rows["1"]["rank"] is None and rows["1"]["epochs"] == 2  # best evaluation so far
+    assert rows["1"]["kid"] == min(e["kid"] for e in json.loads(
+        (live / "trial_1" / "evaluations.json").read_text())["evaluations"])
+
+
+def test_a_running_trial_of_a_dead_search_shows_as_interrupted(study, tmp_path, monkeypatch,
+                                                                capsys):
+    dead = copy_study(study, tmp_path / "dead")
+    record = json.loads((dead / "trial_1" / "trial.json").read_text())
+    (dead / "trial_1" / "trial.json").write_text(json.dumps({**record, "status": "RUNNING"}))
+    (dead / ".search.lock").write_text(f"process 999999999 on {os.uname().nodename}\n")
+    _, out, _ = run([str(dead)], monkeypatch, capsys, columns=200)
+    assert re.search(r"^ +- +1 +interrupted ", out, re.M)
+
+
+def test_an_unknown_study_is_one_line_naming_the_choices(study, monkeypatch, capsys):
+    status, out, err = run(["tinny", "--results-dir", str(study.parent)], monkeypatch, capsys)
+    assert status == 2 and out == ""
+    assert err.strip().splitlines() == [err.strip()]
+    assert err.startswith("error: study 'tinny': not a study folder") and "did you mean tiny" in err
+
+
+def test_html_path_must_be_a_file_name(study, monkeypatch, capsys):
+    status, _, err = run(["--html", "tiny"], monkeypatch, capsys)
+    assert status == 2 and "--html PATH must end in .html" in err
+
+
+def test_the_command_imports_no_tensorflow_and_writes_only_the_report(study):
+    before = sorted(p.relative_to(study) for p in study.rglob("*"))
+    code = ("import sys; from tuner.leaderboard import main; "
+            f"assert main([{str(study)!r}, '--html']) == 0; "
+            "heavy = [m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules]; "
+            "print('heavy modules:', heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("heavy modules: []")
+    assert result.stderr.strip() == f"report: {study / 'report.html'}"
+    after = sorted(p.relative_to(study) for p in study.rglob("*"))
+    assert sorted(set(after) - set(before)) == [Path("report.html")]
+
+
+@pytest.fixture(scope="module")  # module scope, so it is asked before the module's study
+def chromium():
+    """The headless browser, or a skip that says why (asked before the study is made)."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium), so the "
+                    "HTML report cannot be checked in a real browser")
+    return executable
+
+
+def test_the_report_renders_in_chromium_with_every_image(chromium, study, tmp_path):
+    page = tmp_path / "report.html"
+    assert leaderboard.main([str(study), "--html", str(page), "--quiet"]) == 0
+    shot = tmp_path / "report.png"
+    result = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+         "--virtual-time-budget=5000", "--dump-dom", f"--screenshot={shot}",
+         "--window-size=1200,2000", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", result.stdout).group(0)
+    # 4 comparison plots; per trial a score curve and 2 grids; both trials are winners (whole grid)
+    assert re.search(r'data-images="(\d+)"', body).group(1) == str(4 + 2 * (1 + 2 + 1))
+    assert re.search(r'data-broken-images="(\d+)"', body).group(1) == "0"
+    with Image.open(shot) as image:
+        assert image.size == (1200, 2000)
+        assert ImageStat.Stat(image.convert("L")).stddev[0] > 20  # text and plots, not a blank page

@@ -1,0 +1,192 @@
+"""The HTML report, its plots and the text table, on a hand-made study folder.
+
+The folder is written the way keras-tuner and the search write it, with what a
+real tiny search rarely produces: a failed trial, a running one, text that
+needs escaping.
+"""
+
+import base64
+import html
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tuner import files, plots, report, results, tables
+
+PROTOCOL = {"features": "onet", "features_preprocessing": "uint8>pil-bicubic-48>gray3",
+            "features_weights": "mtcnn/onet.lz4", "eval_size": 32, "n_real": 12, "n_fake": 64,
+            "resize": "pil-bicubic", "latent_seed": 1234, "kid_subsets": 100,
+            "kid_subset_size": 1000, "data_fingerprint": "abcdef0123456789"}
+FAILURE = ("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+           "keras_tuner.src.errors.FailedTrialError: diverged at epoch 2: <g_loss> nan & "
+           "d_loss 0.0 after the discriminator won for five epochs in a row, so no later "
+           "epoch could recover\n")
+
+
+def _metrics(values):
+    return {"metrics": {k: {"direction": "min", "observations": [{"value": [v], "step": 0}]}
+                        for k, v in values.items()}}
+
+
+def write_trial(study_dir, trial_id, status, hp, evaluations=(), message=None, seconds=None):
+    """trial_<id>/ as keras-tuner and the hypermodel leave it: trial.json, evaluations, grids."""
+    folder = study_dir / f"trial_{trial_id}"
+    metrics = {}
+    if status == "COMPLETED":
+        best = min(evaluations, key=lambda e: e["kid"])
+        metrics = {**{k: best[k] for k in ("kid", "kid_std", "fd", "density", "coverage")},
+                   "best_epoch": best["epoch"], "epochs": evaluations[-1]["epoch"],
+                   "seconds_per_epoch": seconds}
+    files.write_json(folder / "trial.json", {
+        "trial_id": trial_id, "hyperparameters": {"space": [], "values": hp},
+        "metrics": _metrics(metrics), "score": None, "best_step": 0, "status": status,
+        "message": message})
+    if evaluations:
+        files.write_json(folder / "evaluations.json",
+                         {"protocol": PROTOCOL, "evaluations": list(evaluations)})
+    faces = np.random.default_rng(int(trial_id)).integers(
+        0, 255, (64, hp["image_size"], hp["image_size"]), dtype=np.uint8)
+    for e in evaluations:
+        files.write_png(folder / "samples" / f"epoch_{e['epoch']:05d}.png", files.grid_image(faces))
+
+
+def evaluation(epoch, kid):
+    return {"epoch": epoch, "kid": kid, "kid_std": kid / 10, "fd": kid * 100, "density": 0.5,
+            "coverage": 0.4, "g_loss": 1.5, "d_loss": 0.7, "seconds": 0.3}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("results") / "handmade"
+    files.write_json(folder / "study.json", {
+        "study": "handmade", "created": "2025-01-01T00:00:00", "objective": "kid",
+        "command": "python -m tuner.search --study handmade --data '<faces & more>'",
+        "space": {"name": "handmade", "path": "handmade.toml",
+                  "text": "[search]\ntuner = \"grid\"\n",
+                  "description": "four trials, one failed, one running"},
+        "tuner": "grid", "max_trials": 4,
+        "train": {"epochs": 20, "batch_size": 16, "eval_every": 10, "precision": "float32"},
+        "data": {"source": "lfw-mini.tgz", "name": "Ada_Lovelace", "person": "Ada_Lovelace",
+                 "images": 12, "fingerprint": "abcdef0123456789", "crop": 1.0, "flip": True},
+        "protocol": PROTOCOL, "protocol_key": "0123456789abcdef",
+        "versions": {"python": "3.11", "tensorflow": "2.21.0", "keras-tuner": "1.4.8"}})
+    lab = {"beta_1": 0.5, "subset_fraction": 1.0}
+    write_trial(folder, "00", "COMPLETED", {**lab, "learning_rate": 2e-4, "image_size": 16},
+                [evaluation(10, 0.09), evaluation(20, 0.07)], seconds=0.1)
+    write_trial(folder, "01", "COMPLETED", {**lab, "learning_rate": 2e-3, "image_size": 32},
+                [evaluation(10, 0.05), evaluation(20, 0.06)], seconds=0.25)
+    write_trial(folder, "02", "FAILED", {**lab, "learning_rate": 2e-2, "image_size": 32},
+                [evaluation(10, 0.3)], message=FAILURE)
+    write_trial(folder, "03", "RUNNING", {**lab, "learning_rate": 5e-4, "image_size": 16},
+                [evaluation(10, 0.08)])
+    return results.open_study(folder)
+
+
+@pytest.fixture(scope="module")
+def page(study):
+    return report.render_report(study)
+
+
+def test_trials_rank_completed_first_then_running_then_failed(study):
+    assert [(r["trial_id"], r["status"], r["rank"]) for r in study.rows] == [
+        ("01", "COMPLETED", 1), ("00", "COMPLETED", 2), ("03", "RUNNING", None),
+        ("02", "FAILED", None)]
+    running = study.rows[2]
+    assert running["kid"] == 0.08 and running["epochs"] == 10  # its best evaluation so far
+    assert study.rows[3]["message"].startswith("diverged at epoch 2: <g_loss> nan")
+
+
+def test_the_report_has_its_sections_in_reading_order(page):
+    assert re.findall(r"<h2>(.*?)</h2>", page) == [
+        "Leaderboard", "Score against each hyperparameter", "Seconds per epoch by image size",
+        "Trials", "Provenance"]
+    assert re.findall(r'<section class="trial" id="trial-(\d+)">', page) == ["01", "00", "03", "02"]
+    assert "Best: <a href=\"#trial-01\">trial 01</a>" in page
+    assert "ahead of #2 (trial 00, 0.0700 ± 0.0070) by 0.0200" in page
+
+
+def test_every_image_is_an_embedded_png(page):
+    sources = re.findall(r'<img [^>]*src="([^"]*)"', page)
+    # 4 comparisons; the two winners: curve, 2 grids, whole grid; the others: curve, 1 grid
+    assert len(sources) == 4 + 2 * 4 + 2 * 2
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
+            assert image.format == "PNG" and image.width > 0
+
+
+def test_all_text_from_the_study_folder_is_escaped(page):
+    assert "<g_loss>" not in page and "&lt;g_loss&gt; nan &amp; d_loss" in page
+    assert html.escape("--data '<faces & more>'") in page
+    assert '<p class="reason">diverged at epoch 2' in page
+
+
+def test_epoch_times_stand_beside_the_labs(page):
+    rows = re.findall(r"<tr><td>(\d+x\d+)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    assert rows == [("16x16", "–", "0.100"), ("32x32", "0.129", "0.250"),
+                    ("64x64", "0.200", "–"), ("128x128", "1.046", "–")]
+
+
+def test_provenance_names_data_protocol_versions_and_command(page):
+    provenance = page[page.index("<h2>Provenance</h2>"):]
+    for text in ("abcdef0123456789", "0123456789abcdef", "mtcnn/onet.lz4", "keras-tuner",
+                 "1.4.8", "lfw-mini.tgz", "python -m tuner.search --study handmade"):
+        assert text in provenance
+
+
+def test_write_report_writes_report_html_in_the_study_folder(study):
+    path = report.write_report(study)
+    assert path == study.path / "report.html"
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    path.unlink()
+
+
+def test_a_thumbnail_is_the_first_four_by_four_faces(tmp_path):
+    faces = np.arange(64, dtype=np.uint8).repeat(16 * 16).reshape(64, 16, 16) * 3
+    files.write_png(tmp_path / "grid.png", files.grid_image(faces))
+    png, width = report.thumbnail(tmp_path / "grid.png", 16)
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.size == (4 * 18 - 2, 4 * 18 - 2)
+        assert image.getpixel((0, 0)) == 0 and image.getpixel((18, 18)) == 9 * 3  # face 9
+    assert width == 2 * image.width  # small faces are shown enlarged
+    _, whole = report.thumbnail(tmp_path / "grid.png", 20)  # not this grid's geometry
+    assert whole == 8 * 18 - 2
+
+
+def test_plots_mark_failed_trials_and_survive_a_study_without_scores(study):
+    only_failed = [row for row in study.rows if row["status"] == "FAILED"]
+    for rows in (study.rows, only_failed, []):
+        with Image.open(io.BytesIO(plots.comparison(rows, "learning_rate"))) as image:
+            assert image.format == "PNG"
+    with Image.open(io.BytesIO(plots.score_curve([evaluation(5, 0.1)], best_epoch=5))) as image:
+        assert image.format == "PNG"
+
+
+def test_the_text_table_fits_any_width_and_wraps_failure_reasons(study):
+    ranking = results.rank_studies([study])[0]
+    for width in (100, 80, 60, 40):
+        text = tables.format_text(ranking, width=width)
+        assert max(map(len, text.splitlines())) <= width, text
+        assert "diverged at epoch 2: <g_loss> nan" in " ".join(text.split())
+    narrow = tables.format_text(ranking, width=40).splitlines()
+    assert sum(line.startswith("rank") for line in narrow) >= 2  # continued below, keyed by rank
+
+
+def test_top_keeps_the_best_completed_trials(study):
+    ranking = results.rank_studies([study])[0]
+    text = tables.format_text(ranking, top=1, width=200)
+    assert "top 1 shown; not shown: 1 done, 1 running, 1 failed" in text
+    assert [r["trial_id"] for r in tables.records([ranking], top=1)] == ["01"]
+
+
+def test_a_half_written_trial_is_skipped_not_fatal(tmp_path):
+    (tmp_path / "trial_5").mkdir()
+    (tmp_path / "trial_5" / "trial.json").write_text('{"trial_id": "5", "sta')
+    assert results.trial_row(tmp_path / "trial_5") is None
+    files.write_json(tmp_path / "trial_5" / "evaluations.json",
+                     {"protocol": PROTOCOL, "evaluations": [evaluation(10, 0.2)]})
+    row = results.trial_row(tmp_path / "trial_5")
+    assert (row["trial_id"], row["status"], row["kid"]) == ("5", "RUNNING", 0.2)

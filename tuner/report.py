@@ -1,0 +1,373 @@
+"""The HTML report of a study: one self-contained page a person opens in a browser.
+
+    leaderboard -> score against each hyperparameter -> seconds per epoch per image
+    size (beside the lab's) -> every trial's score curve and sample grids over
+    epochs -> provenance (data, scoring protocol, versions, command line)
+
+Every image is a PNG embedded as a data URI, so the page is one file that can be
+mailed or archived; every text from the study folder is HTML-escaped. A tiny
+script records on load how many images failed to decode (`data-broken-images`
+on <body>), which the browser test reads. No TensorFlow.
+"""
+
+import base64
+import html
+import io
+import math
+import statistics
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from tuner import files, plots, results, tables
+
+REPORT_FILE = "report.html"
+# The lab's measured training time per epoch, by image size (its report's epoch-time table).
+LAB_SECONDS_PER_EPOCH = {32: 0.129, 64: 0.200, 128: 1.046}
+THUMB_FACES = 4      # a thumbnail shows the first 4x4 faces of a grid...
+THUMB_MAX = 256      # ...at most this many pixels wide
+THUMB_MIN = 120      # small faces are shown enlarged (pixelated) to at least this width
+WINNERS = 3          # the best trials also show their best grid whole...
+WHOLE_MIN = 300      # ...at least this wide
+GUTTER = 2           # files.grid_image's spacing between faces
+FAILED = plots.FAILED
+
+
+def write_report(study, path=None):
+    """Write the report of `study` (a results.Study) to `path` or <study>/report.html; return it."""
+    path = Path(path) if path else Path(study.path) / REPORT_FILE
+    files.write_bytes(path, render_report(study).encode("utf-8"))
+    return path
+
+
+def render_report(study):
+    """The report page of `study` as an HTML string."""
+    sections = [_summary(study), _leaderboard(study), _comparisons(study), _epoch_times(study),
+                _trials(study), _provenance(study)]
+    return _page(f"{study.name}: DCGAN tuner report", "\n".join(sections))
+
+
+def _e(text):
+    return html.escape(str(text), quote=True)
+
+
+def _img(png_bytes, alt, cls="", width=None):
+    src = "data:image/png;base64," + base64.b64encode(png_bytes).decode("ascii")
+    size = f' width="{width}"' if width else ""
+    return f'<img class="{cls}" src="{src}" alt="{_e(alt)}"{size}>'
+
+
+def _hp_text(row):
+    hp = row["hyperparameters"]
+    return ", ".join(f"{name} {_e(_short(hp.get(name)))}" for name in results.HYPERPARAMETERS)
+
+
+def _short(value):
+    return "-" if value is None else f"{value:.2g}" if isinstance(value, float) else str(value)
+
+
+def _score_text(row, name):
+    return tables.score_cell(row, name).replace("±", " ± ")
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _summary(study):
+    rows = study.rows
+    meta = study.meta
+    lines = [f"<h1>{_e(study.name)}</h1>",
+             f'<p class="lead">{_e(meta.get("space", {}).get("description", ""))}</p>',
+             f"<p>{len(rows)} trial{'s' * (len(rows) != 1)} "
+             f"({_e(tables.status_counts(rows)) or 'none yet'}), ranked by "
+             f"<b>{_e(study.objective.upper())}</b> (lower is better). "
+             f"Report written {_e(time.strftime('%Y-%m-%d %H:%M'))} from "
+             f"<code>{_e(study.path)}</code>.</p>"]
+    ranked = [row for row in rows if row.get("rank")]
+    if ranked:
+        lines.append(f'<p class="winner">{_winner_text(ranked, study.objective)}</p>')
+    return "<header>" + "\n".join(lines) + "</header>"
+
+
+def _winner_text(ranked, objective):
+    """Who won and by how much: the margin to the runner-up, beside the KID spread."""
+    best = ranked[0]
+    text = (f"Best: <a href=\"#trial-{_e(best['trial_id'])}\">trial {_e(best['trial_id'])}</a> "
+            f"({_hp_text(best)}): {objective.upper()} {_e(_score_text(best, objective))}")
+    if len(ranked) > 1:
+        second = ranked[1]
+        margin = second[objective] - best[objective]
+        margin_text = f"{margin:.4f}" if objective == "kid" else f"{margin:.2f}"
+        text += (f", ahead of #2 (trial {_e(second['trial_id'])}, "
+                 f"{_e(_score_text(second, objective))}) by {margin_text}")
+    return text + "."
+
+
+def _board_row(row, columns):
+    """One leaderboard row; the trial id links to the trial's section further down."""
+    cls = "best" if row.get("rank") == 1 else "failed" if row["status"] in FAILED else ""
+    cells = []
+    for c in columns:
+        text = _e(c.cell(row))
+        if c.header == "trial":
+            text = f'<a href="#trial-{_e(row["trial_id"])}">{text}</a>'
+        cells.append(f'<td class="{c.align}">{text}</td>')
+    return f'<tr class="{cls}">{"".join(cells)}</tr>'
+
+
+def _leaderboard(study):
+    columns = tables.leaderboard_columns(study.objective)
+    head = "".join(f'<th class="{c.align}">{_e(c.header)}</th>' for c in columns)
+    body = "".join(_board_row(row, columns) for row in study.rows)
+    scoring = "".join(f"{_e(line)}<br>" for line in tables.caption(_ranking(study))[1:])
+    failures = "".join(f"<li>trial {_e(r['trial_id'])}: {_e(r['message'])}</li>"
+                       for r in study.rows if r.get("message"))
+    if failures:
+        failures = f'<h3>Failed trials</h3><ul class="failures">{failures}</ul>'
+    return (f"<section><h2>Leaderboard</h2>{scoring}<table class=\"board\"><thead><tr>{head}"
+            f"</tr></thead><tbody>{body}</tbody></table>{failures}</section>")
+
+
+def _ranking(study):
+    return results.Ranking((study,), study.rows, study.objective, study.protocol)
+
+
+def _comparisons(study):
+    figures = [_img(plots.comparison(study.rows, name, study.objective),
+                    f"{study.objective} against {name}, one point per trial")
+               for name in results.HYPERPARAMETERS]
+    return ("<section><h2>Score against each hyperparameter</h2>"
+            "<p>Each point is a trial (its best evaluation), coloured by image size; the bar is "
+            "KID's standard deviation over subsets; hollow points are trials still running; "
+            "red crosses along the top are failed trials.</p>"
+            f'<div class="plots">{"".join(figures)}</div></section>')
+
+
+def epoch_times(rows):
+    """Seconds per epoch of the completed trials, by image size: {size: [seconds, ...]}."""
+    by_size = {}
+    for row in rows:
+        size, seconds = row["hyperparameters"].get("image_size"), row.get("seconds_per_epoch")
+        if size is not None and seconds is not None:
+            by_size.setdefault(size, []).append(seconds)
+    return by_size
+
+
+def _time_row(size, measured):
+    lab = LAB_SECONDS_PER_EPOCH.get(size)
+    cells = [f"{size}x{size}", "–" if lab is None else f"{lab:.3f}"]
+    if measured:
+        cells += [tables.seconds(statistics.median(measured)),
+                  f"{tables.seconds(min(measured))} – {tables.seconds(max(measured))}",
+                  len(measured)]
+    else:
+        cells += ["–", "–", 0]
+    return "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>"
+
+
+def _time_note(study):
+    """What the measured times depend on, so nobody compares them with the lab's blindly."""
+    data, train = study.meta.get("data", {}), study.meta.get("train", {})
+    per_epoch = data.get("images", 0) * (2 if data.get("flip") else 1)
+    mirrored = " and their mirror images" if data.get("flip") else ""
+    return (f'<p class="note">This study: batch size {_e(train.get("batch_size", "?"))}, '
+            f"{_e(per_epoch)} training images per epoch at subset fraction 1 "
+            f"({_e(data.get('images', '?'))} faces{mirrored}), "
+            f"precision {_e(train.get('precision', '?'))}. Each trial's time is the median "
+            "over its epochs, scoring excluded. The lab's times come from its own machine and "
+            "data, so compare the growth with image size rather than the numbers.</p>")
+
+
+def _epoch_times(study):
+    by_size = epoch_times(study.rows)
+    rows = [_time_row(size, by_size.get(size, []))
+            for size in sorted(set(LAB_SECONDS_PER_EPOCH) | set(by_size))]
+    return ("<section><h2>Seconds per epoch by image size</h2>"
+            '<table class="times"><thead><tr><th>image size</th><th>the lab</th>'
+            "<th>this study (median)</th><th>range</th><th>trials</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>" + _time_note(study) + "</section>")
+
+
+def _trials(study):
+    parts = ["<section><h2>Trials</h2><p>The first 16 samples at each evaluation, from the "
+             "same latent vectors every time: a face at one place in the grid is one latent "
+             "vector evolving over epochs. The best evaluation is framed in green; the best "
+             f"{WINNERS} trials also show all their samples at their best epoch.</p>"]
+    planned = study.meta.get("train", {}).get("epochs")
+    parts += [_trial(row, bool(row.get("rank")) and row["rank"] <= WINNERS, planned)
+              for row in study.rows]
+    return "\n".join(parts) + "</section>"
+
+
+def _trial_facts(row, planned_epochs):
+    facts = [_hp_text(row)]
+    if row.get("kid") is not None:
+        facts.append(f"KID {_e(_score_text(row, 'kid'))}, FD {_e(_score_text(row, 'fd'))}")
+    if row.get("epochs") is not None and row["status"] == "COMPLETED":
+        facts.append(f"best epoch {_e(row.get('best_epoch'))} of {_e(row['epochs'])}")
+    elif row.get("epochs") is not None:
+        facts.append(f"so far: best epoch {_e(row.get('best_epoch'))}, last scored epoch "
+                     f"{_e(row['epochs'])} of {_e(planned_epochs or '?')}")
+    if row.get("seconds_per_epoch") is not None:
+        facts.append(f"{_e(tables.seconds(row['seconds_per_epoch']))} s/epoch")
+    return f'<p class="facts">{" · ".join(facts)}</p>'
+
+
+def _trial_pictures(row, winner):
+    """The score curve, the row of grids over epochs and, for a winner, its best grid whole."""
+    folder = Path(row["folder"])
+    evaluations, grids = results.load_evaluations(folder), results.sample_grids(folder)
+    if not evaluations and not grids:
+        return ['<p class="note">No evaluation.</p>']
+    pictures = []
+    if evaluations:
+        pictures.append(_img(plots.score_curve(evaluations, row.get("best_epoch")),
+                             f"KID, FD and losses of trial {row['trial_id']} over epochs",
+                             "curve"))
+    size, best = row["hyperparameters"].get("image_size"), row.get("best_epoch")
+    if grids:
+        pictures.append('<div class="grids">' + "".join(
+            _grid_figure(path, epoch, size, epoch == best) for epoch, path in grids) + "</div>")
+    if winner and best in dict(grids):
+        pictures.append(_whole_grid(dict(grids)[best], best))
+    return pictures
+
+
+def _trial(row, winner, planned_epochs=None):
+    rank = f"#{row['rank']} · " if row.get("rank") else ""
+    status = tables.STATUS_WORDS.get(row["status"], row["status"].lower())
+    body = [f'<section class="trial" id="trial-{_e(row["trial_id"])}">',
+            f'<h3>{rank}trial {_e(row["trial_id"])} <span class="status {_e(status)}">'
+            f"{_e(status)}</span></h3>", _trial_facts(row, planned_epochs)]
+    if row.get("message"):
+        body.append(f'<p class="reason">{_e(row["message"])}</p>')
+    return "\n".join(body + _trial_pictures(row, winner)) + "</section>"
+
+
+def _grid_figure(path, epoch, size, best):
+    try:
+        png, width = thumbnail(path, size)
+    except OSError:  # being written right now, or damaged: say so rather than fail the report
+        return f'<figure><p class="note">epoch {epoch}: unreadable</p></figure>'
+    caption = f"epoch {epoch}" + (" (best)" if best else "")
+    return (f'<figure class="{"best" if best else ""}">{_img(png, caption, "grid", width)}'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _whole_grid(path, epoch):
+    """A winner's best grid, every sample, enlarged (pixelated) when its faces are small."""
+    try:
+        png = path.read_bytes()
+        with Image.open(io.BytesIO(png)) as image:
+            width = image.width * max(1, math.ceil(WHOLE_MIN / image.width))
+    except OSError:
+        return ""
+    return (f'<figure class="whole">{_img(png, f"all samples at epoch {epoch}", "grid", width)}'
+            f"<figcaption>all samples at the best epoch ({_e(epoch)})</figcaption></figure>")
+
+
+def thumbnail(path, face_size=None):
+    """The first 4x4 faces of a sample grid as PNG bytes, and the width to show them at.
+
+    The grid's geometry (faces of `face_size` px, 2-px gutters) gives the crop;
+    a grid of another shape is scaled whole instead.
+    """
+    with Image.open(path) as image:
+        image.load()
+    pitch = (face_size or 0) + GUTTER
+    if face_size and (image.width + GUTTER) % pitch == 0 and (image.height + GUTTER) % pitch == 0:
+        across = min(THUMB_FACES, (image.width + GUTTER) // pitch)
+        down = min(THUMB_FACES, (image.height + GUTTER) // pitch)
+        image = image.crop((0, 0, across * pitch - GUTTER, down * pitch - GUTTER))
+    if image.width > THUMB_MAX:
+        image = image.resize((THUMB_MAX, round(image.height * THUMB_MAX / image.width)),
+                             Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue(), image.width * max(1, math.ceil(THUMB_MIN / image.width))
+
+
+def _definitions(title, mapping):
+    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e('–' if v is None else v)}</dd>"
+                    for k, v in mapping.items())
+    return f"<div><h3>{_e(title)}</h3><dl>{items}</dl></div>"
+
+
+def _provenance(study):
+    meta = study.meta
+    space = meta.get("space", {})
+    run = {"study": study.name, "created": meta.get("created"), "tuner": meta.get("tuner"),
+           "max trials": meta.get("max_trials"), "objective": meta.get("objective"),
+           "space": f"{space.get('name')} ({space.get('path')})"}
+    return ("<section><h2>Provenance</h2>"
+            f"<p>Command line: <code>{_e(meta.get('command') or '(not recorded)')}</code></p>"
+            '<div class="prov">'
+            + _definitions("Study", run)
+            + _definitions("Training (fixed for every trial)", meta.get("train", {}))
+            + _definitions("Data", meta.get("data", {}))
+            + _definitions("Scoring protocol", {**study.protocol,
+                                                "protocol key": meta.get("protocol_key")})
+            + _definitions("Package versions", meta.get("versions", {}))
+            + "</div>"
+            + f"<h3>Space file</h3><pre>{_e(space.get('text', ''))}</pre></section>")
+
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
+       max-width: 1180px; margin: 0 auto; padding: 16px 24px 48px; line-height: 1.45; }
+h1 { margin-bottom: 0; }
+h2 { border-bottom: 2px solid #ddd; padding-bottom: 2px; margin-top: 32px; }
+.lead { color: #555; margin-top: 4px; }
+.winner { background: #eef7ee; border-left: 4px solid #2e7d32; padding: 6px 10px; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 8px 0; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e3e3e3; text-align: right;
+         white-space: nowrap; }
+th { background: #f4f4f4; } .left { text-align: left; }
+tr.best { background: #eef7ee; font-weight: 600; } tr.failed td { color: #999; }
+.plots { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; }
+.plots img, img.curve { max-width: 100%; height: auto; }
+section.trial { border-top: 1px solid #ddd; margin-top: 18px; }
+h3 .status { font-size: 13px; font-weight: normal; padding: 1px 6px; border-radius: 3px;
+             background: #e8e8e8; } h3 .failed, h3 .invalid { background: #f8d7d3; }
+h3 .running, h3 .interrupted { background: #fff1c2; }
+.facts { margin: 2px 0; color: #444; } .reason { color: #c0392b; }
+.grids { display: flex; gap: 10px; overflow-x: auto; padding-bottom: 6px; align-items: flex-start; }
+figure { margin: 0; } figure.whole { width: fit-content; }
+figcaption { font-size: 12px; color: #555; text-align: center; }
+img.grid { image-rendering: pixelated; border: 2px solid transparent; display: block; }
+figure.best img.grid { border-color: #2e7d32; } figure.whole { margin-top: 8px; }
+.note { color: #666; font-size: 14px; }
+.prov { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 0 24px; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px; margin: 0;
+     font-size: 14px; }
+dt { color: #666; } dd { margin: 0; overflow-wrap: anywhere; }
+code, pre { background: #f6f6f6; font-size: 13px; } pre { padding: 8px; overflow-x: auto; }
+"""
+
+SCRIPT = """
+window.addEventListener("load", function () {
+  var images = document.images, broken = 0;
+  for (var i = 0; i < images.length; i++) {
+    if (!images[i].complete || images[i].naturalWidth === 0) broken++;
+  }
+  document.body.dataset.images = images.length;
+  document.body.dataset.brokenImages = broken;
+});
+"""
+
+def _page(title, body):
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{STYLE}</style>
+<script>{SCRIPT}</script>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
