@@ -29,13 +29,14 @@ values = [16]
 
 @pytest.mark.parametrize("tuner", ["random", "bayesian", "hyperband", "grid"])
 def test_every_tuner_completes_trials(tuner, lfw_tree, tmp_path):
+    from tuner.results import load_trials
     from tuner.study import run_search
 
     (tmp_path / "s.toml").write_text(SPACE)
-    rows = run_search(SearchConfig(
+    rows = load_trials(run_search(SearchConfig(
         data=DataConfig(str(lfw_tree.root), lfw_tree.person),
         scoring=ScoringConfig(samples=16, cache_dir=str(tmp_path / "cache")),
-        space=str(tmp_path / "s.toml"), tuner=tuner, results_dir=str(tmp_path / "out")))
+        space=str(tmp_path / "s.toml"), tuner=tuner, results_dir=str(tmp_path / "out"))))
     assert rows and all(row["status"] == "COMPLETED" for row in rows)
     assert all(1e-4 <= row["hyperparameters"]["learning_rate"] <= 1e-3 for row in rows)
     if tuner != "hyperband":

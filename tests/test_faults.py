@@ -47,6 +47,7 @@ def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path):
 def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
         lfw_tree, tmp_path, monkeypatch):
     from tuner import hypermodel
+    from tuner.results import load_trials
     from tuner.study import run_search
 
     original = hypermodel.Evaluation._check_losses
@@ -58,10 +59,10 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
 
     monkeypatch.setattr(hypermodel.Evaluation, "_check_losses", diverge_at_high_lr)
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
-    rows = run_search(SearchConfig(
+    rows = load_trials(run_search(SearchConfig(
         data=DataConfig(str(lfw_tree.root), lfw_tree.person),
         scoring=ScoringConfig(samples=32, cache_dir=str(tmp_path / "cache")),
-        space=str(tmp_path / "s.toml"), results_dir=str(tmp_path / "out")))
+        space=str(tmp_path / "s.toml"), results_dir=str(tmp_path / "out"))))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED", "FAILED"]
     assert rows[-1]["message"] == "diverged at epoch 1: g_loss nan (test)"
     assert rows[-1]["hyperparameters"]["learning_rate"] == 2e-3

@@ -41,6 +41,12 @@ def setup_logging(verbose=True):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+def terminal_width():
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
+
+
 def add_common_flags(parser):
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--quiet", action="store_true", help="only warnings and the result")

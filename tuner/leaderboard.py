@@ -9,7 +9,6 @@ Reads only the study folders (no TensorFlow), so it is safe while a search is ru
 """
 
 import argparse
-import shutil
 import sys
 from dataclasses import dataclass
 
@@ -58,7 +57,7 @@ def config_from(args):
                          f"report.html in its folder")
     return LeaderboardConfig(studies=tuple(args.studies), results_dir=args.results_dir,
                              top=args.top, format=args.format, html=args.html,
-                             width=shutil.get_terminal_size((80, 24)).columns)
+                             width=console.terminal_width())
 
 
 def main(argv=None):

@@ -74,13 +74,14 @@ def main(argv=None):
     config = config_from(args, argv)
 
     def job():
-        from tuner.study import run_search, study_folder
-        from tuner.tables import format_table
+        from tuner.results import open_study, rank_studies
+        from tuner.study import run_search
+        from tuner.tables import render
 
         console.quiet_tensorflow()
-        rows = run_search(config)
-        print(format_table(rows, config.objective))
-        print(f"study: {study_folder(config)}")
+        study_dir = run_search(config)
+        print(render(rank_studies([open_study(study_dir)]), width=console.terminal_width()))
+        print(f"study: {study_dir}")
         return 0
 
     return console.run_cli(job, args, interrupted_hint="Run the same command again to resume.")

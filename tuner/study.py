@@ -30,7 +30,7 @@ SPACE_COPY = "space.toml"
 
 
 def run_search(config: SearchConfig):
-    """Run (or resume) the study `config` describes; return its ranked trial rows.
+    """Run (or resume) the study `config` describes; return its folder.
 
     Raises:
         UsageError: any bad flag, space file, data source or results folder,
@@ -49,7 +49,7 @@ def run_search(config: SearchConfig):
         _write_study_file(study_dir, config, space, faces, tuner, settings_dict, tuner_name,
                           max_trials)
         _search(tuner, config)
-    return results.load_trials(study_dir)
+    return study_dir
 
 
 def resolve(config):
