@@ -122,8 +122,10 @@ def test_csv_has_the_json_columns_with_hyperparameters_spread_out(study, monkeyp
     _, out, _ = run([str(study), "--format", "csv"], monkeypatch, capsys)
     _, js, _ = run([str(study), "--format", "json"], monkeypatch, capsys)
     table = list(csv.DictReader(io.StringIO(out)))
-    expected = [f for f in FIELDS if f != "hyperparameters"]
+    expected = [f for f in FIELDS if f not in ("hyperparameters", "retrain")]
     expected[5:5] = ["learning_rate", "beta_1", "image_size", "subset_fraction"]
+    expected += ["retrain_kid", "retrain_kid_seed_std", "retrain_fd", "retrain_seeds",
+                 "retrain_epochs"]
     assert list(table[0]) == expected
     for line, row in zip(table, json.loads(js)):
         assert float(line["kid"]) == row["kid"] and line["trial_id"] == row["trial_id"]
@@ -251,3 +253,24 @@ def test_the_report_renders_in_chromium_with_every_image(chromium, study, tmp_pa
     with Image.open(shot) as image:
         assert image.size == (1200, 2000)
         assert ImageStat.Stat(image.convert("L")).stddev[0] > 20  # text and plots, not a blank page
+
+
+def test_retrained_results_show_beside_the_search_result(study, tmp_path, monkeypatch, capsys):
+    copy = tmp_path / "tiny"
+    shutil.copytree(study, copy)
+    best = json.loads(run([str(copy), "--format", "json"], monkeypatch, capsys)[1])[0]
+    summary = {"n_completed": 2, "complete": True, "epochs": 300,
+               "final": {"kid": {"mean": 0.0412, "std": 0.003}, "fd": {"mean": 4.5, "std": 0.2}}}
+    folder = copy / "retrain" / f"trial_{best['trial_id']}"
+    folder.mkdir(parents=True)
+    (folder / "retrain.json").write_text(json.dumps(summary))
+    _, out, _ = run([str(copy)], monkeypatch, capsys, columns=200)
+    row = next(line for line in out.splitlines() if line.split()[:2] == ["1", best["trial_id"]])
+    assert row.endswith("0.0412±0.0030 2x300")
+    rows = json.loads(run([str(copy), "--format", "json"], monkeypatch, capsys)[1])
+    assert rows[0]["retrain"] == {"epochs": 300, "seeds": 2, "complete": True, "kid": 0.0412,
+                                  "kid_seed_std": 0.003, "fd": 4.5, "fd_seed_std": 0.2}
+    assert rows[1]["retrain"] is None
+    line = next(csv.DictReader(io.StringIO(run([str(copy), "--format", "csv"], monkeypatch,
+                                                capsys)[1])))
+    assert (line["retrain_kid"], line["retrain_seeds"]) == ("0.0412", "2")

@@ -117,7 +117,7 @@ def _board_row(row, columns):
 
 
 def _leaderboard(study):
-    columns = tables.leaderboard_columns(study.objective)
+    columns = tables.leaderboard_columns(study.objective, rows=study.rows)
     head = "".join(f'<th class="{c.align}">{_e(c.header)}</th>' for c in columns)
     body = "".join(_board_row(row, columns) for row in study.rows)
     scoring = "".join(f"{_e(line)}<br>" for line in tables.caption(_ranking(study))[1:])

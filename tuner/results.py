@@ -124,6 +124,17 @@ def trial_row(trial_dir, objective="kid", search_alive=True):
     return row
 
 
+def load_retrain(study_dir, trial_id):
+    """The trial's `tuner.retrain` summary (final scores over seeds), or None if never retrained."""
+    doc = _read(Path(study_dir) / "retrain" / f"trial_{trial_id}" / "retrain.json")
+    if not isinstance(doc, dict) or not doc.get("n_completed"):
+        return None
+    final = doc["final"]
+    return {"epochs": doc["epochs"], "seeds": doc["n_completed"], "complete": doc["complete"],
+            "kid": final["kid"]["mean"], "kid_seed_std": final["kid"]["std"],
+            "fd": final["fd"]["mean"], "fd_seed_std": final["fd"]["std"]}
+
+
 def search_alive(study_dir):
     """False only when the study's lock names a process of this machine that has exited.
 
@@ -185,7 +196,8 @@ def load_trials(study_dir, objective=None):
             if (row := trial_row(path, objective, alive)) is not None]
     for row in rows:
         row.update(study=Path(study_dir).name, features=protocol.get("features"),
-                   eval_size=protocol.get("eval_size"), protocol_key=study.get("protocol_key"))
+                   eval_size=protocol.get("eval_size"), protocol_key=study.get("protocol_key"),
+                   retrain=load_retrain(study_dir, row["trial_id"]))
     return rank(rows, objective)
 
 
