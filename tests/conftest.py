@@ -114,3 +114,47 @@ def projection_extractor():
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Reference features are cached under the test's own folder, never in ~/.cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+def tiny_space(epochs=2, precision="float32", retrain_epochs=4):
+    """A space file's text: two 16x16 trials (lr 2e-4 and 1e-3) on half the faces."""
+    return f"""description = "two 16x16 trials on half the faces"
+[search]
+tuner = "grid"
+max_trials = 2
+[train]
+epochs = {epochs}
+batch_size = 8
+eval_every = 1
+precision = "{precision}"
+retrain_epochs = {retrain_epochs}
+[hyperparameters.learning_rate]
+values = [2e-4, 1e-3]
+[hyperparameters.image_size]
+values = [16]
+[hyperparameters.subset_fraction]
+values = [0.5]
+"""
+
+
+def cli_env(cwd):
+    """The environment of a CLI subprocess: its reference cache inside the test's folder."""
+    import os
+
+    return {**os.environ, "XDG_CACHE_HOME": str(Path(cwd) / "cache")}
+
+
+def search_cli(cwd, *args):
+    """`python -m tuner.search ARGS` in a real subprocess run in `cwd`."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "tuner.search", *args], cwd=cwd,
+                          env=cli_env(cwd), capture_output=True, text=True, timeout=600)
+
+
+def tiny_search(cwd, lfw_tree, **space):
+    """Run a search of `tiny_space(**space)` on the mini LFW's .tgz into `cwd`/out/tiny."""
+    (Path(cwd) / "tiny.toml").write_text(tiny_space(**space))
+    return search_cli(cwd, "--data", str(lfw_tree.tgz), "--person", lfw_tree.person,
+                      "--space", "tiny.toml", "--samples", "64", "--results-dir", "out")

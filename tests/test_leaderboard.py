@@ -13,26 +13,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
+from conftest import tiny_search
+
 from tuner import leaderboard
 from tuner.tables import FIELDS
 
-TINY_SPACE = """
-description = "two 16x16 trials on half the faces"
-[search]
-tuner = "grid"
-max_trials = 2
-[train]
-epochs = 2
-batch_size = 8
-eval_every = 1
-precision = "float32"
-[hyperparameters.learning_rate]
-values = [2e-4, 1e-3]
-[hyperparameters.image_size]
-values = [16]
-[hyperparameters.subset_fraction]
-values = [0.5]
-"""
 COLUMNS = ["rank", "trial", "status", "lr", "beta1", "size", "frac", "KID±std", "FD", "best/ep",
            "s/ep", "features"]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -42,16 +27,11 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 @pytest.fixture(scope="module")
 def study(lfw_tree, tmp_path_factory):
-    """results/tiny/ made by a real search: two completed 16x16 trials, two evaluations each."""
+    """out/tiny/ made by a real search: two completed 16x16 trials, two evaluations each."""
     cwd = tmp_path_factory.mktemp("leaderboard")
-    (cwd / "tiny.toml").write_text(TINY_SPACE)
-    env = {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache")}
-    search = subprocess.run(
-        [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.tgz), "--person",
-         lfw_tree.person, "--space", "tiny.toml", "--samples", "64", "--results-dir", "results",
-         "--quiet"], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    search = tiny_search(cwd, lfw_tree)
     assert search.returncode == 0, search.stderr[-2000:]
-    return cwd / "results" / "tiny"
+    return cwd / "out" / "tiny"
 
 
 def run(argv, monkeypatch, capsys, columns=80):
@@ -151,7 +131,7 @@ def test_with_no_study_named_the_most_recent_one_is_shown(study, monkeypatch, ca
 
 
 def test_studies_with_one_protocol_rank_together_and_others_apart(study, monkeypatch, capsys):
-    twin = copy_study(study, study.parent / "twin")
+    copy_study(study, study.parent / "twin")
     other = copy_study(study, study.parent / "other")
     meta = json.loads((other / "study.json").read_text())
     meta["protocol"]["n_fake"] = 2000

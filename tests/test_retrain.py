@@ -15,36 +15,14 @@ import time
 import numpy as np
 import pytest
 
+from conftest import cli_env, tiny_search
+
 from tuner import retrain
 from tuner.retraining import read_checkpoint_state
-
-TINY_SPACE = """
-description = "two 16x16 trials of one epoch"
-[search]
-tuner = "grid"
-max_trials = 2
-[train]
-epochs = 1
-batch_size = 8
-eval_every = 1
-precision = "mixed"
-retrain_epochs = 4
-[hyperparameters.learning_rate]
-values = [2e-4, 1e-3]
-[hyperparameters.image_size]
-values = [16]
-[hyperparameters.subset_fraction]
-values = [0.5]
-"""
-
 
 def _cache(study):
     """The reference cache the search filled (beside the results folder, not in the study)."""
     return study.parent.parent / "cache"
-
-
-def _env(cache):
-    return {**os.environ, "XDG_CACHE_HOME": str(cache)}
 
 
 def _trial_kid(study, trial_id):
@@ -60,11 +38,7 @@ def _best_id(study):
 def study(lfw_tree, tmp_path_factory):
     """A finished two-trial study folder, made by the search CLI in a subprocess."""
     cwd = tmp_path_factory.mktemp("study")
-    (cwd / "tiny.toml").write_text(TINY_SPACE)
-    result = subprocess.run(
-        [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.tgz), "--person",
-         lfw_tree.person, "--space", "tiny.toml", "--samples", "64", "--results-dir", "out"],
-        cwd=cwd, env=_env(cwd / "cache"), capture_output=True, text=True, timeout=600)
+    result = tiny_search(cwd, lfw_tree, epochs=1, precision="mixed")
     assert result.returncode == 0, result.stderr[-2000:]
     return cwd / "out" / "tiny"
 
@@ -173,7 +147,7 @@ def test_a_killed_retrain_resumes_from_its_last_checkpoint(study, tmp_path, capl
     argv = [str(study), "--trial", "0", "--out", str(tmp_path / "run")]
     checkpoint = tmp_path / "run" / "seed_1" / "checkpoint.npz"
     child = subprocess.Popen([sys.executable, "-m", "tuner.retrain", *argv], cwd=tmp_path,
-                             env=_env(_cache(study)), stdout=subprocess.PIPE,
+                             env=cli_env(_cache(study).parent), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 300

@@ -2,45 +2,15 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
-
-TINY_SPACE = """
-description = "two 16x16 trials"
-[search]
-tuner = "grid"
-max_trials = 2
-[train]
-epochs = 2
-batch_size = 8
-eval_every = 1
-precision = "float32"
-[hyperparameters.learning_rate]
-values = [2e-4, 1e-3]
-[hyperparameters.image_size]
-values = [16]
-[hyperparameters.subset_fraction]
-values = [0.5]
-"""
-
-
-def run_search(*args, cwd):
-    env = {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache")}
-    return subprocess.run([sys.executable, "-m", "tuner.search", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+from conftest import search_cli, tiny_search, tiny_space
 
 
 @pytest.fixture(scope="module")
 def study(lfw_tree, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("search")
-    (cwd / "tiny.toml").write_text(TINY_SPACE)
-    args = ["--data", str(lfw_tree.tgz), "--person", lfw_tree.person, "--space", "tiny.toml",
-            "--samples", "64", "--results-dir", "out"]
-    first = run_search(*args, cwd=cwd)
-    again = run_search(*args, cwd=cwd)
-    return cwd, first, again
+    return cwd, tiny_search(cwd, lfw_tree), tiny_search(cwd, lfw_tree)
 
 
 def test_two_trial_search_prints_a_ranked_table_and_the_study_path(study):
@@ -65,7 +35,7 @@ def test_the_study_folder_holds_everything_the_leaderboard_needs(study):
     assert meta["protocol"]["eval_size"] == 16
     assert meta["data"]["images"] == 12 and len(meta["data"]["fingerprint"]) == 16
     assert meta["versions"]["keras-tuner"].startswith("1.4")
-    assert (folder / "space.toml").read_text() == TINY_SPACE
+    assert (folder / "space.toml").read_text() == tiny_space()
     assert (folder / "oracle.json").is_file()
     for trial in ("trial_0", "trial_1"):
         record = json.loads((folder / trial / "trial.json").read_text())
@@ -90,7 +60,7 @@ def test_running_the_same_command_again_resumes_without_rerunning(study):
 
 
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
-    result = run_search("--space", "no-such-space", "--results-dir", "out", cwd=tmp_path)
+    result = search_cli(tmp_path, "--space", "no-such-space", "--results-dir", "out")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         result.stderr.strip()] and result.stderr.startswith("error: --space no-such-space")
