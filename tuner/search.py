@@ -78,8 +78,7 @@ def main(argv=None):
         from tuner.study import run_search
         from tuner.tables import render
 
-        console.quiet_tensorflow()
-        study_dir = run_search(config)
+        study_dir = run_search(config, on_validated=console.quiet_tensorflow)
         print(render(rank_studies([open_study(study_dir)]), width=console.terminal_width()))
         print(f"study: {study_dir}")
         return 0

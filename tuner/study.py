@@ -29,8 +29,13 @@ STUDY_FILE = "study.json"
 SPACE_COPY = "space.toml"
 
 
-def run_search(config: SearchConfig):
+def run_search(config: SearchConfig, on_validated=None):
     """Run (or resume) the study `config` describes; return its folder.
+
+    Args:
+        config: the search.
+        on_validated: called once every input has been checked, before
+            TensorFlow is imported (the CLI quiets TF's start-up there).
 
     Raises:
         UsageError: any bad flag, space file, data source or results folder,
@@ -40,6 +45,8 @@ def run_search(config: SearchConfig):
     eval_size = _eval_size(config, space)
     faces = load_faces(config.data.data, config.data.person, config.data.crop)
     study_dir = prepare_folder(config)
+    if on_validated:
+        on_validated()
     with StudyLock(study_dir):
         if config.overwrite:
             _empty_folder(study_dir)
