@@ -125,8 +125,9 @@ def _epochs(report):
             f"{t.gflops:>7.0f}  {t.matmul_gflops:>14.0f}  {t.peak_fraction:>5.0%}")
     lines.append(_speedups(report))
     overheads = [t.fit_call_overhead for t in report.epochs]
-    lines.append(f"fit s: one fit(epochs=1) call, wall time; outside its epoch it spent "
-                 f"{min(overheads):.2f}..{max(overheads):.2f} s (median per row)")
+    lines.append(f"fit s: on_epoch_begin to on_epoch_end; a fit() call spent "
+                 f"{min(overheads):.2f}..{max(overheads):.2f} s more outside its epoch (median "
+                 f"per row), paid once per trial")
     lines.append(f"matmul: {report.matmul.size}x{report.matmul.size}, same precision, timed in "
                  f"the same rounds; share = GFLOP/s / matmul GFLOP/s")
     return "\n".join(lines)
@@ -189,10 +190,11 @@ def _experiments(report):
         return ""
     lines = [f"Fast paths tried: seconds per epoch (median of {report.config.epochs}, "
              f"alternating with the tool's fit)",
-             f"{'setting':<26}  {'variant':<24}  {'s/epoch':>7}  {'speed-up':>8}  {'traces':>6}"]
+             f"{'setting':<26}  {'variant':<24}  {'s/epoch':>7}  {'speed-up':>8}  {'traces':>6}  "
+             f"{'per fit call':>12}"]
     for e in report.experiments:
         lines.append(f"{e.setting:<26}  {e.variant:<24}  {e.seconds:>7.3f}  "
-                     f"{f'x{e.speedup:.2f}':>8}  {e.traces:>6}")
+                     f"{f'x{e.speedup:.2f}':>8}  {e.traces:>6}  {e.call_overhead:>10.2f} s")
     return "\n".join(lines)
 
 
@@ -210,9 +212,10 @@ def _quality(report):
 
 def _goals(goals):
     marks = {True: "met", False: "MISSED", None: "n/a"}
+    width = max(len(goal.name) for goal in goals)
     lines = ["Goals (issue 7)"]
     for goal in goals:
-        lines.append(f"[{marks[goal.met]:>6}]  {goal.name:<58}  {goal.measured}")
+        lines.append(f"[{marks[goal.met]:>6}]  {goal.name:<{width}}  {goal.measured}")
     return "\n".join(lines)
 
 
