@@ -135,7 +135,15 @@ class DCGAN(keras.Model):
 
     @staticmethod
     def _apply(optimizer, grads, weights):
-        optimizer.apply_gradients(zip(grads, weights))
+        import tensorflow as tf
+
+        # Update in cross-replica context: in fit's replica context Keras' TF optimizer
+        # all-reduces the gradients (the identity with one replica), and TF's all_reduce
+        # registers a custom gradient in a global registry on every trace, which keeps each
+        # trial's graph, weights and Adam slots alive until the process ends (tuner.bench:
+        # +86 MB over 4 trials before, -1 MB after; weights bit-identical).
+        tf.distribute.get_replica_context().merge_call(
+            lambda _: optimizer.apply_gradients(zip(grads, weights)))
 
     def generate(self, n, seed=0, batch_size=500):
         """`n` images (n, S, S, 1) as a float32 numpy array in [-1, 1], from seeded normal z."""
