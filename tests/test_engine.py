@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tuner.config import DataConfig, ScoringConfig, SearchConfig, TrainOverrides
+from tuner.config import DataConfig, ScoringConfig, SearchConfig, TrainOverrides, TrainSettings
 from tuner.engine import TUNER_CLASSES, make_tuner
 from tuner.errors import UsageError
 
@@ -45,7 +45,32 @@ def test_every_tuner_completes_trials(tuner, lfw_tree, tmp_path):
     assert study["tuner"] == tuner
 
 
+def test_hyperband_continues_every_run_of_a_configuration(lfw_tree, tmp_path):
+    """A later Hyperband round trains each of a configuration's runs on from where it stopped."""
+    from tuner.results import load_evaluations
+    from tuner.study import run_search
+
+    (tmp_path / "s.toml").write_text(SPACE.replace("epochs = 2", "epochs = 4"))
+    study = run_search(SearchConfig(
+        data=DataConfig(str(lfw_tree.root), lfw_tree.person),
+        scoring=ScoringConfig(samples=16, cache_dir=str(tmp_path / "cache")),
+        train=TrainOverrides(repeats=2), space=str(tmp_path / "s.toml"), tuner="hyperband",
+        results_dir=str(tmp_path / "out")))
+    continued = [json.loads((t / "trial.json").read_text()) for t in study.glob("trial_*")]
+    continued = [t for t in continued if t["hyperparameters"]["values"].get("tuner/initial_epoch")]
+    assert continued, "hyperband made no second round"
+    for trial in continued:
+        values = trial["hyperparameters"]["values"]
+        previous = study / f"trial_{values['tuner/trial_id']}"
+        assert (previous / "repeat_1.weights.h5").is_file()
+        epochs = [(e["repeat"], e["epoch"]) for e in load_evaluations(study / f"trial_{trial['trial_id']}")]
+        start = values["tuner/initial_epoch"] + 1
+        assert {r for r, _ in epochs} == {0, 1} and min(e for _, e in epochs) == start
+
+
 def test_an_unknown_tuner_is_refused():
     with pytest.raises(UsageError, match="--tuner must be one of grid, random, bayesian, hyperband"):
-        make_tuner("annealing", None, "kid", 1, 1, 3, "out", "s", 0, 3)
+        make_tuner("annealing", None, TrainSettings(epochs=1, batch_size=8, eval_every=1),
+                   max_trials=1, hyperband_factor=3, directory="out", project_name="s",
+                   max_consecutive_failures=3)
     assert list(TUNER_CLASSES) == ["grid", "random", "bayesian", "hyperband"]

@@ -44,29 +44,76 @@ def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path):
         assert str(os.getpid()) in lock.path.read_text()
 
 
-def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
-        lfw_tree, tmp_path, monkeypatch):
-    from tuner import hypermodel
-    from tuner.results import load_trials
+def _search_in_process(lfw_tree, tmp_path, space_text, **options):
     from tuner.study import run_search
+
+    (tmp_path / "s.toml").write_text(space_text)
+    return run_search(SearchConfig(
+        data=DataConfig(str(lfw_tree.root), lfw_tree.person),
+        scoring=ScoringConfig(samples=32, cache_dir=str(tmp_path / "cache")),
+        space=str(tmp_path / "s.toml"), results_dir=str(tmp_path / "out"), **options))
+
+
+def _crash_at_high_lr(monkeypatch, threshold=1.5e-3):
+    from tuner import hypermodel
 
     original = hypermodel.Evaluation._check_losses
 
-    def diverge_at_high_lr(self, epoch, logs):
-        if float(self.model.g_optimizer.learning_rate) > 1.5e-3:
-            raise kt.errors.FailedTrialError(f"diverged at epoch {epoch}: g_loss nan (test)")
+    def crash(self, epoch, logs):
+        if float(self.model.g_optimizer.learning_rate) > threshold:
+            raise kt.errors.FailedTrialError(f"crashed at epoch {epoch} (test)")
         original(self, epoch, logs)
 
-    monkeypatch.setattr(hypermodel.Evaluation, "_check_losses", diverge_at_high_lr)
-    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
-    rows = load_trials(run_search(SearchConfig(
-        data=DataConfig(str(lfw_tree.root), lfw_tree.person),
-        scoring=ScoringConfig(samples=32, cache_dir=str(tmp_path / "cache")),
-        space=str(tmp_path / "s.toml"), results_dir=str(tmp_path / "out"))))
+    monkeypatch.setattr(hypermodel.Evaluation, "_check_losses", crash)
+
+
+def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
+        lfw_tree, tmp_path, monkeypatch):
+    from tuner.results import load_trials
+
+    _crash_at_high_lr(monkeypatch)
+    rows = load_trials(_search_in_process(lfw_tree, tmp_path, SPACE.format(epochs=1, eval_every=1)))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED", "FAILED"]
-    assert rows[-1]["message"] == "diverged at epoch 1: g_loss nan (test)"
+    assert rows[-1]["message"] == "crashed at epoch 1 (test)"
     assert rows[-1]["hyperparameters"]["learning_rate"] == 2e-3
     assert rows[-1]["rank"] is None and rows[0]["rank"] == 1
+
+
+def test_too_many_failures_in_a_row_stop_the_search_with_the_last_trial_recorded_failed(
+        lfw_tree, tmp_path, monkeypatch):
+    from tuner.study import SearchStopped
+
+    _crash_at_high_lr(monkeypatch, threshold=5e-4)  # the 2nd and 3rd trials crash
+    with pytest.raises(SearchStopped, match=r"^search stopped: 2 trials in a row failed "
+                       r"\(--max-consecutive-failures\); last reason: crashed at epoch 1 \(test\)$"):
+        _search_in_process(lfw_tree, tmp_path, SPACE.format(epochs=1, eval_every=1),
+                           max_consecutive_failures=2)
+    study = tmp_path / "out" / "s"
+    assert [_trial_status(study, f"trial_{i}") for i in range(3)] == [
+        "COMPLETED", "FAILED", "FAILED"]
+
+
+def test_diverging_configurations_are_results_and_the_grid_finishes(
+        lfw_tree, tmp_path, monkeypatch):
+    """Four configurations that all diverge: each stops early, is scored there, and counts."""
+    from tuner import hypermodel
+    from tuner.results import load_trials
+
+    monkeypatch.setattr(hypermodel, "EXPLODED_G_LOSS", -1.0)  # every epoch's g_loss "explodes"
+    monkeypatch.setattr(hypermodel, "EXPLODED_PATIENCE", 2)
+    space = SPACE.format(epochs=6, eval_every=4).replace(
+        "values = [1e-4, 1e-3, 2e-3]", "values = [2e-2, 5e-2, 1e-1, 2e-1]").replace(
+        "max_trials = 3", "max_trials = 4")
+    study = _search_in_process(lfw_tree, tmp_path, space, max_consecutive_failures=3)
+    for trial in sorted(study.glob("trial_*")):
+        assert json.loads((trial / "trial.json").read_text())["status"] == "COMPLETED"
+        record = json.loads((trial / "evaluations.json").read_text())
+        assert [(r["status"], r["diverged_at_epoch"]) for r in record["repeats"]] == [
+            ("diverged", 2)]
+        assert [e["epoch"] for e in record["evaluations"]] == [2]  # scored where it stopped
+        assert record["evaluations"][0]["kid"] == record["evaluations"][0]["kid"]  # not NaN
+    rows = load_trials(study)
+    assert len(rows) == 4 and all(row["rank"] is not None for row in rows)
 
 
 def _trial_status(folder, trial):

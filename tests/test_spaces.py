@@ -11,12 +11,11 @@ import pytest
 from keras_tuner.engine import hyperparameters as hpt
 
 from tuner import spaces
-from tuner.config import DEFAULT_SPACE
+from tuner.config import DEFAULT_SPACE, TRAIN_DEFAULTS
+from tuner.config import LAB_HYPERPARAMETERS as LAB_VALUES
 from tuner.errors import UsageError
 from tuner.spaces import (
     HYPERPARAMETERS,
-    LAB_VALUES,
-    TRAIN_DEFAULTS,
     Param,
     available,
     load_space,
@@ -67,6 +66,7 @@ def test_lab_is_exactly_the_labs_grid():
     assert space.image_sizes() == [32, 64, 128]
     assert space.train == {"epochs": 1000, "batch_size": 256, "eval_every": 100, "latent_dim": 100,
                            "precision": "float32", "retrain_epochs": 1000}
+    assert (space.repeats, space.holdout, space.rank_by) == (3, 0.1, "final")
     grid = 1
     for param in space.params.values():
         grid *= len(param.values)
@@ -167,6 +167,14 @@ def test_empty_file_takes_every_default_and_the_lab_values(tmp_path):
     assert space.image_sizes() == [64]
 
 
+def test_search_settings_default_to_one_run_ranked_by_the_final_evaluation(tmp_path):
+    space = load_space(str(_write(tmp_path, "")))
+    assert (space.repeats, space.holdout, space.rank_by) == (1, 0.0, "final")
+    space = load_space(str(_write(tmp_path, '[search]\nrepeats = 3\nholdout = 0.2\n'
+                                            'rank_by = "last-3"\n')))
+    assert (space.repeats, space.holdout, space.rank_by) == (3, 0.2, "last-3")
+
+
 def test_missing_hyperparameter_falls_back_to_the_lab_value(tmp_path):
     path = _write(tmp_path, """
         [train]
@@ -206,7 +214,18 @@ BAD_SPACES = {
                             r"of batch_size, epochs, eval_every, latent_dim, precision, "
                             r"retrain_epochs$"),
     "unknown [search] key": ("[search]\ntrials = 3\n", r"\[search\] unknown key 'trials'; expected "
-                             r"one of hyperband_factor, max_trials, tuner$"),
+                             r"one of holdout, hyperband_factor, max_trials, rank_by, repeats, "
+                             r"tuner$"),
+    "repeats zero": ("[search]\nrepeats = 0\n", r"\[search\] repeats must be at least 1, got 0$"),
+    "repeats float": ("[search]\nrepeats = 2.5\n", r"\[search\] repeats must be int, got 2\.5$"),
+    "holdout one": ("[search]\nholdout = 1.0\n", r"\[search\] holdout must be a fraction from 0 "
+                    r"to 0\.9 of the images held out from training, got 1\.0; use e\.g\. 0\.2$"),
+    "holdout string": ('[search]\nholdout = "10%"\n',
+                       r"\[search\] holdout must be number, got '10%'$"),
+    "rank_by last": ('[search]\nrank_by = "last"\n', r"\[search\] rank_by must be final, best or "
+                     r"last-N \(N evaluations averaged, e\.g\. last-3\), got 'last'$"),
+    "rank_by last-0": ('[search]\nrank_by = "last-0"\n', r"\[search\] rank_by must be final, "
+                       r"best or last-N"),
     "unknown hyperparameter key": ("[hyperparameters.beta_1]\nvalue = 0.5\ndefault = 0.5\n",
                                    r"\[hyperparameters\.beta_1\] unknown key 'default'; expected "
                                    r"one of max, min, sampling, step, value, values$"),

@@ -1,7 +1,8 @@
 """TensorBoard logs of a study: every trial's losses, scores and sample grids, and the HParams view.
 
     results/<study>/tensorboard/                 the study's hparams config (written once)
-    results/<study>/tensorboard/trial_<id>/      one run per trial
+    results/<study>/tensorboard/trial_<id>/      one run per trial (its first training run)
+    results/<study>/tensorboard/trial_<id>/repeat_<k>/   the trial's further training runs
 
 `tensorboard --logdir results/<study>/tensorboard` then shows every trial's
 curves side by side and, in the HParams dashboard, the four hyperparameters
@@ -17,12 +18,19 @@ from tensorboard.plugins.hparams import api as hp_api
 
 HYPERPARAMETERS = ("learning_rate", "beta_1", "image_size", "subset_fraction")
 LOSSES = ("g_loss", "d_loss")
-EVALUATION_SCALARS = ("kid", "kid_std", "fd", "density", "coverage", "kid_train", "kid_heldout",
-                      "sample_std")
+EVALUATION_SCALARS = ("kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train",
+                      "kid_heldout", "fd_heldout", "sample_std")
 # The HParams dashboard shows, per trial, the last value logged under each metric tag; the
-# trial's score is its *best* evaluation (as keras-tuner ranks it), logged under these tags
-# at the end of the trial, apart from the per-evaluation curves.
-SCORE_TAGS = {"kid": "score/kid", "fd": "score/fd"}
+# trial's score (as keras-tuner ranks it: the mean over its runs of each run's score by the
+# study's rank-by rule) is logged under these tags at the end of the trial, apart from the
+# per-evaluation curves.
+SCORE_TAGS = {"kid": "score/kid", "fd": "score/fd", "swd": "score/swd",
+              "kid_heldout": "score/kid_heldout", "score_se": "score/se",
+              "repeats": "score/repeats", "diverged": "score/diverged_runs"}
+SCORE_NAMES = {"kid": "KID (mean over runs)", "fd": "FD (mean over runs)",
+               "swd": "SWD (mean over runs)", "kid_heldout": "held-out KID (mean over runs)",
+               "score_se": "standard error of the objective over runs",
+               "repeats": "training runs", "diverged": "diverged runs"}
 
 
 def board_dir(study_dir):
@@ -54,8 +62,8 @@ def write_hparams_config(log_dir, params):
         return
     hparams = [hp_api.HParam(name, _domain(params[name])) for name in HYPERPARAMETERS
                if name in params]
-    metrics = [hp_api.Metric(SCORE_TAGS["kid"], display_name="KID (best evaluation)"),
-               hp_api.Metric(SCORE_TAGS["fd"], display_name="FD (best evaluation)")]
+    metrics = [hp_api.Metric(tag, display_name=SCORE_NAMES[name])
+               for name, tag in SCORE_TAGS.items()]
     writer = tf.summary.create_file_writer(str(log_dir))
     with writer.as_default():
         hp_api.hparams_config(hparams=hparams, metrics=metrics)
@@ -98,7 +106,7 @@ class TrialBoard:
         self.writer.flush()  # a running trial's grids show up in TensorBoard right away
 
     def result(self, metrics, step):
-        """The trial's score (its best evaluation's KID and FD) for the HParams dashboard."""
+        """The trial's scores (means over its runs, their standard error) for HParams."""
         with self.writer.as_default(step=step):
             for name, tag in SCORE_TAGS.items():
                 if metrics.get(name) is not None:

@@ -1,17 +1,32 @@
-"""Every default of the tool, in frozen dataclasses: flags -> these -> explicit arguments.
+"""The tool's defaults and settings, in frozen dataclasses: flags -> these -> explicit arguments.
 
 Field names equal flag names (`--image-size` <-> `image_size`). Settings a space
-file may fix (epochs, batch size, ...) are `None` here, meaning "take the space
-file's value"; a flag given by the user overrides the file.
+file may fix (epochs, batch size, repeats, ...) are `None` in the flag
+dataclasses, meaning "take the space file's value"; a flag given by the user
+overrides the file. The lab's own values (its network, optimiser and data) are
+here too, so every module takes them from one place.
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields
 
 from tuner.errors import UsageError
 
 DEFAULT_SPACE = "quick"
 DEFAULT_RESULTS_DIR = "results"
-OBJECTIVES = ("kid", "fd")
+# Flag spellings; the metric each names is `objective_metric(flag)` (kid-heldout -> kid_heldout).
+OBJECTIVES = ("kid", "fd", "swd", "kid-heldout")
+RANK_BY = ("final", "best", "last-N")
+DEFAULT_RANK_BY = "final"
+# The lab's setting: what a hyperparameter a space leaves out is fixed at.
+LAB_HYPERPARAMETERS = {"learning_rate": 2e-4, "beta_1": 0.5, "image_size": 64,
+                       "subset_fraction": 1.0}
+LATENT_DIM = 100
+# A space file's [train] and [search] settings when it leaves them out.
+TRAIN_DEFAULTS = {"epochs": 100, "batch_size": 16, "eval_every": 25, "latent_dim": LATENT_DIM,
+                  "precision": "float32", "retrain_epochs": 1000}
+SEARCH_DEFAULTS = {"tuner": "random", "max_trials": 10, "hyperband_factor": 3, "repeats": 1,
+                   "holdout": 0.0, "rank_by": DEFAULT_RANK_BY}
 PRECISIONS = ("float32", "mixed")
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 MIN_IMAGE_SIZE = 16
@@ -35,7 +50,8 @@ class DataConfig:
     data: str = "lfw-subset"    # "lfw-subset", an LFW-style folder, a flat folder or the LFW .tgz
     person: str | None = None   # the LFW person folder to train on
     crop: float = 1.0           # centre crop, fraction of the side kept (1.0: whole image, as the lab)
-    flip: bool = True           # add horizontally flipped copies to the training set
+    flip: bool = True           # add horizontally flipped copies to the training set (and reference)
+    holdout: float | None = None  # share of the images no trial trains on; None: the space's (0)
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,8 @@ class TrainOverrides:
     eval_every: int | None = None
     latent_dim: int | None = None
     precision: str | None = None
+    repeats: int | None = None        # training runs per configuration
+    rank_by: str | None = None        # final | best | last-N
 
 
 @dataclass(frozen=True)
@@ -80,3 +98,56 @@ class SearchConfig:
     overwrite: bool = False
     max_consecutive_failures: int = 3
     command: str = ""                   # the command line, recorded in study.json
+
+
+def objective_metric(objective):
+    """The evaluation key an objective flag ranks by: `kid-heldout` -> `kid_heldout`."""
+    return objective.replace("-", "_")
+
+
+def check_rank_by(text, where="--rank-by"):
+    """`final`, `best` or `last-N` (N >= 1); returned unchanged, UsageError otherwise."""
+    match = re.fullmatch(r"last-(\d+)", text) if isinstance(text, str) else None
+    if text in ("final", "best") or (match and int(match.group(1)) >= 1):
+        return text
+    raise UsageError(f"{where} must be final, best or last-N (N evaluations averaged, e.g. "
+                     f"last-3), got {text!r}")
+
+
+def check_holdout(value, where="--holdout"):
+    """A held-out share of the images in [0, 0.9]; returned as float, UsageError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 0.9:
+        raise UsageError(f"{where} must be a fraction from 0 to 0.9 of the images held out "
+                         f"from training, got {value!r}; use e.g. 0.2")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The fixed (not searched) settings every trial of a study trains and is ranked with.
+
+    Built once per study (`tuner.study.train_settings`) and recorded in study.json
+    ("train"), from which retraining rebuilds it (`from_dict`).
+    """
+
+    epochs: int
+    batch_size: int
+    eval_every: int
+    latent_dim: int = LATENT_DIM
+    precision: str = "float32"
+    flip: bool = True
+    seed: int = 0                   # run k of a configuration trains with seed + k
+    objective: str = "kid"          # the evaluation key ranked by (see objective_metric)
+    rank_by: str = DEFAULT_RANK_BY  # final | best | last-N: which evaluations make a run's score
+    repeats: int = 1                # training runs per configuration, paired seeds
+    retrain_epochs: int = TRAIN_DEFAULTS["retrain_epochs"]
+
+    @classmethod
+    def from_dict(cls, values):
+        """Settings from a dict (study.json's "train"); unknown keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def seeds(self):
+        """The seeds of a configuration's runs: the same for every configuration (paired)."""
+        return [self.seed + k for k in range(self.repeats)]

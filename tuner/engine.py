@@ -55,8 +55,16 @@ class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
         self._populate_next = list(self.end_order)
 
 
+class TooManyFailures(Exception):
+    """`max_consecutive_failures` trials in a row failed; `reason` is the last one's."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class StudyTunerMixin:
-    """Passes `trial_dir` to `HyperModel.fit` and reports trial progress."""
+    """Passes `trial_dir` to `HyperModel.fit`, reports trial progress, records every end."""
 
     progress = None
 
@@ -70,22 +78,39 @@ class StudyTunerMixin:
             self.progress.trial_begin(trial.trial_id, trial.hyperparameters.values)
 
     def on_trial_end(self, trial):
-        super().on_trial_end(trial)
+        try:
+            super().on_trial_end(trial)
+        except RuntimeError as err:
+            if "consecutive failures" not in str(err):
+                raise
+            # keras-tuner raises before it writes the trial: record it as failed, not running.
+            self.oracle._save_trial(self.oracle.trials[trial.trial_id])
+            self.oracle.save()
+            self.save()
+            self._report_end(trial)
+            raise TooManyFailures(failure_reason(trial.message)) from None
+        self._report_end(trial)
+
+    def _report_end(self, trial):
         if self.progress:
             objective = trial.score if trial.status == "COMPLETED" else None
             self.progress.trial_end(trial.trial_id, trial.status, objective,
                                     failure_reason(trial.message))
 
 
-def make_tuner(name, hypermodel, objective, max_trials, max_epochs, hyperband_factor,
-               directory, project_name, seed, max_consecutive_failures, progress=None):
-    """A keras-tuner tuner of kind `name` over `hypermodel`, resuming `directory/project_name`."""
+def make_tuner(name, hypermodel, settings, max_trials, hyperband_factor, directory,
+               project_name, max_consecutive_failures, progress=None):
+    """A keras-tuner tuner of kind `name` over `hypermodel`, resuming `directory/project_name`.
+
+    `settings` (the study's TrainSettings) gives the objective, the epochs
+    (Hyperband's largest budget) and the seed.
+    """
     if name not in TUNER_CLASSES:
         raise UsageError(f"--tuner must be one of {', '.join(TUNER_CLASSES)}, got {name!r}")
-    objective = kt.Objective(objective, "min")
-    budget = ({"max_epochs": max_epochs, "factor": hyperband_factor}
+    objective = kt.Objective(settings.objective, "min")
+    budget = ({"max_epochs": settings.epochs, "factor": hyperband_factor}
               if name == "hyperband" else {"max_trials": max_trials})
-    budget.update(objective=objective, seed=seed,
+    budget.update(objective=objective, seed=settings.seed,
                   max_consecutive_failed_trials=max_consecutive_failures)
     if name == "grid":
         base, arguments = kt.Tuner, {"oracle": ResumableGridSearchOracle(**budget)}

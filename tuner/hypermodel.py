@@ -1,17 +1,23 @@
 """`DCGANHyperModel`: keras-tuner's view of the lab's DCGAN.
 
 `build(hp)` reads `learning_rate`, `beta_1`, `image_size` and returns the
-compiled DCGAN; `fit(hp, model, ...)` reads `image_size` and `subset_fraction`,
-trains with keras-tuner's callbacks passed on, scores the generator every
-`eval_every` epochs and at the end, and returns the best evaluation's metrics.
-Hyperparameters are read here and nowhere else.
+compiled DCGAN. `fit(hp, model, ...)` reads `image_size` and `subset_fraction`
+and trains the configuration `repeats` times, run k with seed `seed + k` (the
+same seeds for every configuration, so configurations compare run for run),
+keras-tuner's callbacks passed on. Each run is scored every `eval_every` epochs
+and at its end; a run that diverges or collapses stops early and is scored where
+it stopped: a result, not a failure. The trial's objective is the mean over runs
+of each run's score by the study's rank-by rule (`tuner.outcome`).
+
+    trial_<id>/evaluations.json   the protocol, every run's state, every evaluation
+    trial_<id>/samples/           run 0's sample grid per evaluation
+    trial_<id>/samples/repeat_<k>/  run k's
 """
 
 import logging
 import math
 import statistics
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -21,10 +27,12 @@ import numpy as np
 from tuner import data, files
 from tuner.board import TrialBoard, board_dir
 from tuner.dcgan import build_dcgan
+from tuner.outcome import mean_and_se, run_score
 
 log = logging.getLogger(__name__)
 
 GRID_SAMPLES = 64
+EVALUATIONS_FILE = "evaluations.json"
 # The lab's lr 2e-2: the discriminator wins, the generator's loss explodes to
 # ~1e3-1e4 and no later epoch recovers. The losses stay finite (d_loss flickers
 # between 0 and large values), so this is checked apart from NaN. A healthy
@@ -33,75 +41,175 @@ EXPLODED_G_LOSS = 100.0
 EXPLODED_PATIENCE = 5
 # Per-pixel spread across samples below this (in [-1, 1] units): one image for every z.
 COLLAPSE_STD = 0.005
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """The fixed (not searched) settings of every trial in a study."""
-
-    epochs: int
-    batch_size: int
-    eval_every: int
-    latent_dim: int = 100
-    precision: str = "float32"
-    flip: bool = True
-    seed: int = 0
-    objective: str = "kid"
+# An untrained generator also draws one image for every z; a run has collapsed only
+# if it had learned variety (a spread this large at an earlier evaluation) and lost it.
+LEARNED_STD = 10 * COLLAPSE_STD
+SCORE_METRICS = ("kid", "kid_std", "fd", "swd", "density", "coverage",
+                 "kid_heldout", "fd_heldout", "kid_train")
 
 
 class DCGANHyperModel(kt.HyperModel):
-    """Builds and trains one trial's DCGAN; scores it with the study's `Scorer`."""
+    """Builds and trains one configuration's DCGANs; scores them with the study's `Scorer`.
 
-    def __init__(self, space, faces, scorer, settings, progress=None):
+    Args:
+        space: the study's `spaces.Space`.
+        faces: the real images (`data.FaceSet`).
+        scorer: the study's `scoring.Scorer`.
+        settings: the study's `config.TrainSettings`.
+        progress: a `progress.Progress` to report epochs and evaluations to, or None.
+        pool: indices of the images trials may train on (the rest is the study's
+            held-out split); None: all.
+    """
+
+    def __init__(self, space, faces, scorer, settings, progress=None, pool=None):
         super().__init__(name="dcgan")
         self.space = space
         self.faces = faces
         self.scorer = scorer
         self.settings = settings
         self.progress = progress
+        self.pool = pool
 
     def declare_hyperparameters(self, hp):
         self.space.declare(hp)
 
     def build(self, hp):
-        keras.utils.set_random_seed(self.settings.seed)  # every trial starts from the same draw
+        return self._build(hp, self.settings.seed)
+
+    def _build(self, hp, seed):
+        keras.utils.set_random_seed(seed)  # every configuration's run k starts from one draw
         return build_dcgan(self.space.value(hp, "image_size"),
                            learning_rate=self.space.value(hp, "learning_rate"),
                            beta_1=self.space.value(hp, "beta_1"),
                            latent_dim=self.settings.latent_dim,
-                           precision=self.settings.precision, seed=self.settings.seed)
+                           precision=self.settings.precision, seed=seed)
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0,
             trial_dir=None, **kwargs):
-        size = self.space.value(hp, "image_size")
-        fraction = self.space.value(hp, "subset_fraction")
-        epochs = epochs or self.settings.epochs
-        train_indices = self.faces.subset_indices(fraction, self.settings.seed)
         trial_dir = Path(trial_dir or ".")
         _clear_previous_attempt(trial_dir)
+        record = TrialRecord(trial_dir / EVALUATIONS_FILE, self.scorer.protocol.as_dict())
         board = TrialBoard(board_dir(trial_dir.parent) / trial_dir.name)
         board.hparams(hp.values)
-        evaluation = Evaluation(self.scorer, self.settings, trial_dir, epochs,
-                                train_indices if fraction < 1 else None, self.progress, board)
-        dataset = self._dataset(self.faces.training_images(size, fraction, self.settings.seed,
-                                                           self.settings.flip))
+        runs = []
         try:
-            model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
-                      shuffle=False, callbacks=[evaluation, *callbacks])
-            result = evaluation.result()
+            for repeat, seed in enumerate(self.settings.seeds()):
+                run_model = model if repeat == 0 else self._build(hp, seed)
+                runs.append(self._fit_run(hp, run_model, repeat, seed, record, board,
+                                          _run_callbacks(callbacks, repeat),
+                                          epochs or self.settings.epochs, initial_epoch,
+                                          trial_dir))
+            result = self._result(runs)
             board.result(result, step=result["epochs"])
             return result
         except Exception as err:
-            raise _as_failed_trial(err) from err
+            failed = _as_failed_trial(err)
+            if failed is err:
+                raise
+            raise failed from err
         finally:
             board.close()
 
-    def _dataset(self, images):
+    def _fit_run(self, hp, model, repeat, seed, record, board, callbacks, epochs,
+                 initial_epoch, trial_dir):
+        """Train and score run `repeat` of this configuration; return its Evaluation."""
+        size = self.space.value(hp, "image_size")
+        fraction = self.space.value(hp, "subset_fraction")
+        train_indices = self.faces.subset_indices(fraction, self.settings.seed, pool=self.pool)
+        samples = trial_dir / "samples" / (f"repeat_{repeat}" if repeat else "")
+        run_board = board if repeat == 0 else TrialBoard(board.log_dir / f"repeat_{repeat}")
+        if self.progress:
+            self.progress.run_begin(repeat, seed)
+        evaluation = Evaluation(self.scorer, self.settings, samples, epochs,
+                                _scored_subset(train_indices, self.pool, len(self.faces)),
+                                self.progress, run_board, record, repeat, seed)
+        if repeat and initial_epoch:  # Hyperband continues run 0 through keras-tuner's checkpoint
+            model.load_weights(_continued_weights(hp, trial_dir, repeat))
+        images = self.faces.training_images(size, fraction, self.settings.seed,
+                                            self.settings.flip, pool=self.pool)
+        try:
+            model.fit(self._dataset(images, seed), epochs=epochs, initial_epoch=initial_epoch,
+                      verbose=0, shuffle=False, callbacks=[evaluation, *callbacks])
+        finally:
+            if run_board is not board:
+                run_board.close()
+        if repeat and "tuner/epochs" in hp.values:  # a later Hyperband round continues this run
+            model.save_weights(trial_dir / _weights_name(repeat))
+        return evaluation
+
+    def _dataset(self, images, seed):
         import tensorflow as tf
 
         return (tf.data.Dataset.from_tensor_slices(images).cache()
-                .shuffle(len(images), seed=self.settings.seed, reshuffle_each_iteration=True)
+                .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
                 .batch(self.settings.batch_size).prefetch(tf.data.AUTOTUNE))
+
+    def _result(self, runs):
+        """The dict keras-tuner records: the objective (mean over runs) and run facts."""
+        rank_by, objective = self.settings.rank_by, self.settings.objective
+        metrics = {}
+        for name in SCORE_METRICS:
+            mean, _ = mean_and_se([run_score(run.history, name, rank_by) for run in runs])
+            if mean is not None:
+                metrics[name] = mean
+        scores = [run_score(run.history, objective, rank_by) for run in runs]
+        _, se = mean_and_se(scores)
+        best, _ = mean_and_se([run_score(run.history, objective, "best") for run in runs])
+        metrics.update({
+            "repeats": len(runs), "diverged": sum(run.diverged is not None for run in runs),
+            "best": best, "epochs": max(run.history[-1]["epoch"] for run in runs),
+            "seconds_per_epoch": statistics.median(s for run in runs for s in run.epoch_seconds),
+            "eval_seconds": statistics.mean(r["seconds"] for run in runs for r in run.history),
+            **({"score_se": se} if se is not None else {})})
+        if objective not in metrics:  # e.g. kid_heldout in a study without a held-out split
+            raise kt.errors.FailedTrialError(f"no {objective} was recorded for this trial")
+        return metrics
+
+
+def _run_callbacks(callbacks, repeat):
+    """keras-tuner's callbacks for run `repeat`: its checkpoint holds run 0's final weights.
+
+    keras-tuner saves the checkpoint whenever the objective in the epoch's logs
+    improves, or every epoch when it is absent. The objective here is known only
+    after every run (a mean over runs), so it is kept out of the logs, and the
+    checkpoint is written once, when run 0 ends: the weights `get_best_models`
+    and a continuing Hyperband round load.
+    """
+    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+
+    if repeat:
+        return [c for c in callbacks if not isinstance(c, SaveBestEpoch)]
+    return [SaveAtEnd(c) if isinstance(c, SaveBestEpoch) else c for c in callbacks]
+
+
+class SaveAtEnd(keras.callbacks.Callback):
+    """Runs a keras-tuner checkpoint callback once, when training ends."""
+
+    def __init__(self, checkpoint):
+        super().__init__()
+        self.checkpoint = checkpoint
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.checkpoint.set_model(model)
+
+    def on_train_end(self, logs=None):
+        self.checkpoint.on_epoch_end(0, {})  # without the objective in logs it always saves
+
+
+def _weights_name(repeat):
+    return f"repeat_{repeat}.weights.h5"
+
+
+def _continued_weights(hp, trial_dir, repeat):
+    """Run `repeat`'s weights at the end of the Hyperband trial this one continues."""
+    return trial_dir.parent / f"trial_{hp.values['tuner/trial_id']}" / _weights_name(repeat)
+
+
+def _scored_subset(train_indices, pool, n_images):
+    """The trial's training indices when it trained on fewer images than it could."""
+    available = n_images if pool is None else len(pool)
+    return train_indices if len(train_indices) < available else None
 
 
 def _clear_previous_attempt(trial_dir):
@@ -109,37 +217,73 @@ def _clear_previous_attempt(trial_dir):
     import shutil
 
     shutil.rmtree(trial_dir / "samples", ignore_errors=True)
-    (trial_dir / "evaluations.json").unlink(missing_ok=True)
+    (trial_dir / EVALUATIONS_FILE).unlink(missing_ok=True)
 
 
 def _as_failed_trial(err):
     """Trial-local errors become keras-tuner's FailedTrialError, so the search goes on."""
     import tensorflow as tf
 
-    if isinstance(err, kt.errors.FailedTrialError):
-        return err
     if isinstance(err, (tf.errors.ResourceExhaustedError, MemoryError)):
         return kt.errors.FailedTrialError(f"out of memory: {str(err).splitlines()[0][:200]}")
     return err
 
 
-class Evaluation(keras.callbacks.Callback):
-    """Scores the generator every `eval_every` epochs and at the last one.
+class TrialRecord:
+    """evaluations.json of one trial: the protocol, each run's state and every evaluation.
 
-    Adds the scores to the epoch's logs before keras-tuner's checkpoint callback
-    sees them. Between evaluations the last score is carried forward, so the
-    checkpoint (saved only on improvement) holds the best evaluation's weights.
-    Also stops a trial as soon as its losses diverge.
+    Rewritten (atomically) after every evaluation, so a reader sees a running
+    trial's scores so far.
     """
 
-    def __init__(self, scorer, settings, trial_dir, epochs, train_indices, progress, board=None):
+    def __init__(self, path, protocol):
+        self.path, self.protocol = Path(path), protocol
+        self.repeats, self.evaluations = [], []
+
+    def run(self, repeat, seed, **state):
+        """Set run `repeat`'s state: status, diverged_at_epoch, reason, epochs."""
+        while len(self.repeats) <= repeat:
+            self.repeats.append({"repeat": len(self.repeats), "seed": None, "status": "running",
+                                 "diverged_at_epoch": None, "reason": "", "epochs": 0})
+        self.repeats[repeat].update(seed=seed, **state)
+        self.write()
+
+    def add(self, row):
+        self.evaluations.append(row)
+        self.write()
+
+    def write(self):
+        files.write_json(self.path, {"protocol": self.protocol, "repeats": self.repeats,
+                                     "evaluations": self.evaluations})
+
+
+class Evaluation(keras.callbacks.Callback):
+    """Scores one run's generator every `eval_every` epochs and at the last one.
+
+    Also watches for divergence: non-finite losses, an exploded generator loss,
+    or a collapse to one image after the run had learned variety. A diverged run
+    stops training at once and is scored where it stopped (`diverged` says when
+    and why). Scores are recorded in `history` and, with a `record`, in the
+    trial's evaluations.json; without one (retraining), in `<out>/evaluations.json`.
+    """
+
+    def __init__(self, scorer, settings, samples_dir, epochs, train_indices, progress,
+                 board=None, record=None, repeat=0, seed=None):
         super().__init__()
-        self.scorer, self.settings, self.trial_dir = scorer, settings, trial_dir
+        self.scorer, self.settings, self.samples_dir = scorer, settings, Path(samples_dir)
         self.epochs, self.train_indices, self.progress = epochs, train_indices, progress
-        self.board = board
-        self.history, self.epoch_seconds, self.last_scores = [], [], {}
+        self.board, self.record = board, record
+        self.repeat, self.seed = repeat, settings.seed if seed is None else seed
+        self.history, self.epoch_seconds = [], []
+        self.diverged = None  # {"epoch", "reason"} once the run has diverged
+        self.final_losses = {}
         self._exploded_epochs = 0
-        self._epoch_start = self._fit_start = time.perf_counter()
+        self._peak_spread = 0.0
+        self._epoch_start = time.perf_counter()
+
+    def on_train_begin(self, logs=None):
+        if self.record:
+            self.record.run(self.repeat, self.seed, status="running")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -150,61 +294,72 @@ class Evaluation(keras.callbacks.Callback):
         if self.board:  # before the loss check: a diverging epoch shows in TensorBoard too
             self.board.epoch(epoch + 1, logs)
         self._check_losses(epoch + 1, logs)
-        if (epoch + 1) % self.settings.eval_every == 0 or epoch + 1 == self.epochs:
+        if self.diverged or (epoch + 1) % self.settings.eval_every == 0 or epoch + 1 == self.epochs:
             self._evaluate(epoch + 1, logs)
-        logs.update(self.last_scores)
         if self.progress:
             self.progress.epoch(epoch + 1, self.epochs, logs, self.epoch_seconds[-1])
+
+    def on_train_end(self, logs=None):
+        if self.record:
+            state = "diverged" if self.diverged else "completed"
+            self.record.run(self.repeat, self.seed, status=state,
+                            diverged_at_epoch=(self.diverged or {}).get("epoch"),
+                            reason=(self.diverged or {}).get("reason", ""),
+                            epochs=self.history[-1]["epoch"] if self.history else 0)
 
     def _check_losses(self, epoch, logs):
         g_loss, d_loss = float(logs.get("g_loss", 0.0)), float(logs.get("d_loss", 0.0))
         self.final_losses = {"g_loss": g_loss, "d_loss": d_loss}
         if not (math.isfinite(g_loss) and math.isfinite(d_loss)):
-            raise kt.errors.FailedTrialError(
-                f"diverged at epoch {epoch}: g_loss {g_loss}, d_loss {d_loss} (not finite)")
+            self._diverge(epoch, f"g_loss {g_loss}, d_loss {d_loss} (not finite)")
         self._exploded_epochs = self._exploded_epochs + 1 if g_loss > EXPLODED_G_LOSS else 0
         if self._exploded_epochs >= EXPLODED_PATIENCE:
-            raise kt.errors.FailedTrialError(
-                f"diverged at epoch {epoch}: the discriminator won, g_loss above "
-                f"{EXPLODED_G_LOSS:g} for {EXPLODED_PATIENCE} epochs (now {g_loss:.3g}, "
-                f"d_loss {d_loss:.2g}); the generator has collapsed")
+            self._diverge(epoch, f"the discriminator won, g_loss above {EXPLODED_G_LOSS:g} for "
+                                 f"{EXPLODED_PATIENCE} epochs (now {g_loss:.3g}, d_loss "
+                                 f"{d_loss:.2g}); the generator has collapsed")
+
+    def _diverge(self, epoch, reason):
+        if self.diverged is None:
+            self.diverged = {"epoch": epoch, "reason": f"diverged at epoch {epoch}: {reason}"}
+            log.warning("  run %d (seed %d) %s; scored where it stopped", self.repeat, self.seed,
+                        self.diverged["reason"])
+        self.model.stop_training = True
 
     def _evaluate(self, epoch, logs):
         start = time.perf_counter()
-        scores, images = self.scorer.score_generator(self.model.generator, self.train_indices)
+        images = self._samples()
+        scores = self.scorer.score_images(images, self.train_indices)
         spread = float(np.std(images, axis=0).mean())
         grid = files.grid_image(data.to_uint8(images[:GRID_SAMPLES, ..., 0]))
-        files.write_png(self.trial_dir / "samples" / f"epoch_{epoch:05d}.png", grid)
-        if spread < COLLAPSE_STD:
-            raise kt.errors.FailedTrialError(
-                f"mode collapse at epoch {epoch}: every sample is the same image "
-                f"(per-pixel std across samples {spread:.3g})")
-        row = {"epoch": epoch, **scores, "sample_std": spread,
-               "g_loss": float(logs.get("g_loss", 0.0)), "d_loss": float(logs.get("d_loss", 0.0)),
-               "seconds": time.perf_counter() - start}
+        files.write_png(self.samples_dir / f"epoch_{epoch:05d}.png", grid)
+        self._check_collapse(epoch, spread)
+        row = {"repeat": self.repeat, "seed": self.seed, "epoch": epoch, **scores,
+               "sample_std": spread, "g_loss": float(logs.get("g_loss", 0.0)),
+               "d_loss": float(logs.get("d_loss", 0.0)), "seconds": time.perf_counter() - start}
         self.history.append(row)
-        self.last_scores = {k: scores[k] for k in ("kid", "kid_std", "fd")}
-        files.write_json(self.trial_dir / "evaluations.json",
-                         {"protocol": self.scorer.protocol.as_dict(), "evaluations": self.history})
+        self._write(row)
         if self.board:
             self.board.evaluation(epoch, row, grid)
         if self.progress:
             self.progress.evaluation(row)
 
-    def best(self):
-        objective = self.settings.objective
-        return min(self.history, key=lambda row: row[objective])
+    def _samples(self):
+        """The study's latent batch through the generator; a diverged (NaN) one draws gray."""
+        generator = self.model.generator
+        images = generator.predict(self.scorer.latents(generator.input_shape[-1]),
+                                   batch_size=500, verbose=0)
+        return np.nan_to_num(images, nan=0.0)
 
-    def result(self):
-        """The dict keras-tuner records: the best evaluation's scores plus run facts."""
-        best = self.best()
-        last = self.history[-1]
-        metrics = {k: v for k, v in best.items() if k not in ("epoch", "seconds")}
-        metrics.update({
-            "best_epoch": best["epoch"], "epochs": last["epoch"],
-            "final_kid": last["kid"], "final_fd": last["fd"],
-            "seconds_per_epoch": statistics.median(self.epoch_seconds),
-            "eval_seconds": statistics.mean(row["seconds"] for row in self.history),
-            "train_seconds": time.perf_counter() - self._fit_start,
-            **self.final_losses})
-        return metrics
+    def _check_collapse(self, epoch, spread):
+        self._peak_spread = max(self._peak_spread, spread)
+        if spread < COLLAPSE_STD and self._peak_spread >= LEARNED_STD:
+            self._diverge(epoch, f"mode collapse: every sample is the same image (per-pixel "
+                                 f"std across samples {spread:.3g}, was {self._peak_spread:.3g})")
+
+    def _write(self, row):
+        if self.record:
+            self.record.add(row)
+        else:
+            files.write_json(self.samples_dir.parent / EVALUATIONS_FILE,
+                             {"protocol": self.scorer.protocol.as_dict(),
+                              "evaluations": self.history})

@@ -19,9 +19,11 @@ def duration(seconds):
 class Progress:
     """Collects timings to estimate what is left; every message goes to the logger."""
 
-    def __init__(self, max_trials, log_every=1):
+    def __init__(self, max_trials, log_every=1, repeats=1):
         self.max_trials = max_trials
         self.log_every = log_every
+        self.repeats = repeats
+        self.run = 0  # the training run of the current trial, 0 .. repeats-1
         self.started = time.perf_counter()
         self.trial_number = 0
         self.trial_started = self.started
@@ -30,6 +32,7 @@ class Progress:
     def trial_begin(self, trial_id, hyperparameters):
         self.trial_number += 1
         self.trial_started = time.perf_counter()
+        self.run = 0
         values = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in hyperparameters.items() if not k.startswith("tuner/"))
         log.info("trial %d of %d (id %s): %s", self.trial_number, self.max_trials, trial_id, values)
@@ -47,15 +50,23 @@ class Progress:
     def _mean_trial(self):
         return sum(self.finished_trial_seconds) / len(self.finished_trial_seconds)
 
+    def run_begin(self, repeat, seed):
+        """Run `repeat` (0-based) of the trial's `repeats` training runs starts, with `seed`."""
+        self.run = repeat
+        if self.repeats > 1:
+            log.info("  run %d of %d (seed %d)", repeat + 1, self.repeats, seed)
+
     def epoch(self, epoch, epochs, logs, seconds):
         if epoch % self.log_every and epoch != epochs:
             return
         elapsed = time.perf_counter() - self.trial_started
-        eta = elapsed / epoch * (epochs - epoch)
+        done = self.run * epochs + epoch
+        eta = elapsed / done * (self.repeats * epochs - done)
         log.info("  epoch %d/%d  g_loss %.3f  d_loss %.3f  %.2fs/epoch  trial ETA %s",
                  epoch, epochs, logs.get("g_loss", float("nan")), logs.get("d_loss", float("nan")),
                  seconds, duration(eta))
 
     def evaluation(self, row):
-        log.info("  epoch %d: KID %.4f +- %.4f  FD %.2f  (scored in %.2fs)",
-                 row["epoch"], row["kid"], row["kid_std"], row["fd"], row["seconds"])
+        swd = f"  SWD {row['swd']:.2f}" if row.get("swd") is not None else ""
+        log.info("  epoch %d: KID %.4f +- %.4f  FD %.2f%s  (scored in %.2fs)",
+                 row["epoch"], row["kid"], row["kid_std"], row["fd"], swd, row["seconds"])

@@ -16,8 +16,11 @@ retrain length on the same data, subset and preprocessing, scores every
     seed_<s>/checkpoint.npz      everything a resume needs (weights, optimizer
                                  and noise-generator state, epochs done, history)
 
-Seeds are `study seed + k` for k = 1..K: never the search's own draw, so the
-estimate does not inherit the luck of the run the search selected on.
+Seeds follow the search's own: a search with R runs per configuration used
+seeds `study seed + 0..R-1`, so retraining seed k of K is `study seed + R - 1 + k`,
+never one of the search's draws, and the estimate does not inherit the luck of the
+runs the search selected on. A seed whose run diverges is a result: it is scored
+where it stopped and counted in the mean.
 Rerunning resumes each seed from its last checkpoint, and the resumed run is
 the uninterrupted one, batch for batch; a finished seed is not rerun; raising
 `epochs` extends finished seeds. No TensorFlow is imported until training starts.
@@ -35,10 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from tuner import files, results
-from tuner.config import DEFAULT_RESULTS_DIR, DataConfig, ScoringConfig
+from tuner.config import (DEFAULT_RESULTS_DIR, LAB_HYPERPARAMETERS, TRAIN_DEFAULTS, DataConfig,
+                          ScoringConfig, TrainSettings)
 from tuner.errors import UsageError
 from tuner.progress import duration
-from tuner.spaces import LAB_VALUES, TRAIN_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -126,20 +129,20 @@ def make_plan(config, study_dir):
         raise UsageError(f"{study_dir}/study.json lacks {', '.join(missing)}: not a study of "
                          f"this version of tuner.search; search again to retrain")
     row = pick_trial(study_dir, config.trial)
-    study_seed = study["config"].get("seed", 0)
+    first_seed = study["config"].get("seed", 0) + study["train"].get("repeats", 1) - 1
     out = Path(config.out) if config.out else study_dir / RETRAIN_DIR / f"trial_{row['trial_id']}"
     return Plan(study_dir=Path(study_dir), study=study, trial=row,
                 hyperparameters=_hyperparameters(row),
                 train=_fixed_settings(study),
                 epochs=config.epochs or study["train"].get("retrain_epochs",
                                                            TRAIN_DEFAULTS["retrain_epochs"]),
-                seeds=tuple(study_seed + k for k in range(1, config.seeds + 1)), out=out)
+                seeds=tuple(first_seed + k for k in range(1, config.seeds + 1)), out=out)
 
 
 def _hyperparameters(row):
     """The trial's four hyperparameters; one its space left out is at the lab's value."""
     values = row["hyperparameters"]
-    return {k: LAB_VALUES[k] if values.get(k) is None else values[k]
+    return {k: LAB_HYPERPARAMETERS[k] if values.get(k) is None else values[k]
             for k in results.HYPERPARAMETERS}
 
 
@@ -229,9 +232,10 @@ def _run_seed(plan, faces, scorer, seed, state, progress):
     """Train (or resume, or just report) one seed; return its record for retrain.json."""
     seed_dir = plan.out / f"seed_{seed}"
     if state and "failed" in state:
-        log.warning("seed %d failed earlier (%s); delete %s to try it again",
-                    seed, state["failed"]["message"], seed_dir)
-        return _seed_record(plan, seed, "FAILED", state["failed"].get("history", []),
+        status = state["failed"].get("status", "FAILED")
+        log.warning("seed %d %s earlier (%s); delete %s to try it again",
+                    seed, status.lower(), state["failed"]["message"], seed_dir)
+        return _seed_record(plan, seed, status, state["failed"].get("history", []),
                             state["failed"]["message"])
     done = state["epochs"] if state else 0
     if done == plan.epochs:
@@ -259,19 +263,18 @@ def _train_seed(plan, faces, scorer, seed, state, progress):
                   callbacks=callbacks, verbose=0, shuffle=False)
     except kt.errors.FailedTrialError as err:
         return _seed_failed(plan, seed, seed_dir, evaluation.history, str(err))
+    if evaluation.diverged:
+        return _seed_failed(plan, seed, seed_dir, evaluation.history,
+                            evaluation.diverged["reason"], status="DIVERGED")
     return _seed_record(plan, seed, "COMPLETED", evaluation.history)
 
 
 def _evaluation(plan, faces, scorer, seed, state, progress):
     """The search's Evaluation callback, carrying on the history of a resumed seed."""
-    from tuner.hypermodel import Evaluation, TrainSettings
+    from tuner.hypermodel import Evaluation
 
-    settings = TrainSettings(epochs=plan.epochs, batch_size=plan.train["batch_size"],
-                             eval_every=plan.train["eval_every"],
-                             latent_dim=plan.train["latent_dim"],
-                             precision=plan.train["precision"], flip=plan.train["flip"],
-                             seed=seed, objective=plan.train["objective"])
-    evaluation = Evaluation(scorer, settings, plan.out / f"seed_{seed}", plan.epochs,
+    settings = TrainSettings.from_dict({**plan.train, "epochs": plan.epochs, "seed": seed})
+    evaluation = Evaluation(scorer, settings, plan.out / f"seed_{seed}" / "samples", plan.epochs,
                             _train_indices(plan, faces), progress)
     evaluation.history = list(state["history"]) if state else []
     evaluation.epoch_seconds = list(state["epoch_seconds"]) if state else []
@@ -322,11 +325,12 @@ def training_dataset(images, batch_size, seed, skip_epochs=0):
     return order.map(lambda index: tf.gather(pixels, index)).prefetch(tf.data.AUTOTUNE), steps
 
 
-def _seed_failed(plan, seed, seed_dir, history, message):
-    log.warning("seed %d failed: %s", seed, message)
+def _seed_failed(plan, seed, seed_dir, history, message, status="FAILED"):
+    """A seed that ended early: FAILED (an error) or DIVERGED (a result, scored); not rerun."""
+    log.warning("seed %d %s: %s", seed, status.lower(), message)
     files.write_json(seed_dir / FAILED_FILE, {"seed": seed, "message": message,
-                                              "history": history})
-    return _seed_record(plan, seed, "FAILED", history, message)
+                                              "history": history, "status": status})
+    return _seed_record(plan, seed, status, history, message)
 
 
 # --------------------------------------------------------------------------
@@ -483,7 +487,7 @@ def _scores(row):
 
 def make_summary(plan, runs, command=""):
     """The contents of retrain.json: settings, every seed, mean and std, the search's score."""
-    completed = [run for run in runs if run["status"] == "COMPLETED"]
+    completed = [run for run in runs if run["status"] in ("COMPLETED", "DIVERGED")]
     return {
         "study": plan.study_dir.name, "trial_id": plan.trial["trial_id"], "folder": str(plan.out),
         "hyperparameters": plan.hyperparameters, "epochs": plan.epochs, "train": plan.train,

@@ -12,6 +12,8 @@ from tuner import console
 from tuner.config import (DEFAULT_RESULTS_DIR, DEFAULT_SPACE, OBJECTIVES, PRECISIONS, TUNERS,
                           DataConfig, ScoringConfig, SearchConfig, TrainOverrides)
 
+EXIT_STOPPED = 1
+
 
 def parser():
     p = argparse.ArgumentParser(prog="python -m tuner.search", description=__doc__,
@@ -24,7 +26,10 @@ def parser():
     p.add_argument("--crop", type=float, default=d.crop,
                    help="centre crop, fraction of the side kept (default 1.0: whole image)")
     p.add_argument("--no-flip", dest="flip", action="store_false",
-                   help="do not add horizontally flipped copies")
+                   help="do not add horizontally flipped copies (to training nor reference)")
+    p.add_argument("--holdout", type=float,
+                   help="share of the images no trial trains on, scored against as "
+                        "kid_heldout (default: the space file's, else 0)")
     p.add_argument("--space", default=DEFAULT_SPACE,
                    help="a space in search_spaces/ (quick, lab, wide) or a .toml path")
     p.add_argument("--tuner", choices=TUNERS, help="default: the space file's tuner")
@@ -35,7 +40,14 @@ def parser():
     p.add_argument("--latent-dim", type=int)
     p.add_argument("--precision", choices=PRECISIONS,
                    help="mixed: bfloat16 on CPU, float16 on GPU (default: the space file's)")
-    p.add_argument("--objective", choices=OBJECTIVES, default="kid")
+    p.add_argument("--repeats", type=int,
+                   help="training runs per configuration, seeds seed..seed+K-1 for every "
+                        "configuration (default: the space file's, else 1)")
+    p.add_argument("--rank-by", metavar="final|best|last-N",
+                   help="a run's score: its final evaluation, its best (optimistic) or the "
+                        "mean of its last N (default: the space file's, else final)")
+    p.add_argument("--objective", choices=OBJECTIVES, default="kid",
+                   help="what trials are ranked by (kid-heldout needs --holdout)")
     s = ScoringConfig()
     p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
     p.add_argument("--features-weights", help="local weights file for --features inception")
@@ -55,12 +67,14 @@ def parser():
 
 def config_from(args, argv):
     return SearchConfig(
-        data=DataConfig(data=args.data, person=args.person, crop=args.crop, flip=args.flip),
+        data=DataConfig(data=args.data, person=args.person, crop=args.crop, flip=args.flip,
+                        holdout=args.holdout),
         scoring=ScoringConfig(features=args.features, features_weights=args.features_weights,
                               samples=args.samples, eval_size=args.eval_size),
         train=TrainOverrides(epochs=args.epochs, batch_size=args.batch_size,
                              eval_every=args.eval_every, latent_dim=args.latent_dim,
-                             precision=args.precision),
+                             precision=args.precision, repeats=args.repeats,
+                             rank_by=args.rank_by),
         space=args.space, tuner=args.tuner, max_trials=args.max_trials, objective=args.objective,
         results_dir=args.results_dir, study=args.study, seed=args.seed, overwrite=args.overwrite,
         max_consecutive_failures=args.max_consecutive_failures,
@@ -75,12 +89,18 @@ def main(argv=None):
 
     def job():
         from tuner.results import open_study, rank_studies
-        from tuner.study import run_search
+        from tuner.study import SearchStopped, run_search, study_folder
         from tuner.tables import render
 
-        study_dir = run_search(config, on_validated=console.quiet_tensorflow)
+        try:
+            study_dir, stopped = run_search(config, on_validated=console.quiet_tensorflow), None
+        except SearchStopped as err:
+            study_dir, stopped = study_folder(config), err
         print(render(rank_studies([open_study(study_dir)]), width=console.terminal_width()))
         print(f"study: {study_dir}")
+        if stopped:
+            print(f"error: {stopped}", file=sys.stderr)
+            return EXIT_STOPPED
         return 0
 
     return console.run_cli(job, args, interrupted_hint="Run the same command again to resume.")

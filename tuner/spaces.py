@@ -3,7 +3,8 @@
 A space file has four tables:
 
     description = "..."
-    [search]   tuner = "grid" | "random" | "bayesian" | "hyperband", max_trials = N
+    [search]   tuner = "grid" | "random" | "bayesian" | "hyperband", max_trials = N,
+               repeats = K, holdout = fraction, rank_by = "final" | "best" | "last-N"
     [train]    epochs, batch_size, eval_every, latent_dim, precision, retrain_epochs
     [hyperparameters.NAME]   one of: value = X | values = [...] | min, max [, step] [, sampling]
 
@@ -18,19 +19,18 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuner.config import PRECISIONS, TUNERS, check_image_size
+from tuner.config import (LAB_HYPERPARAMETERS, PRECISIONS, SEARCH_DEFAULTS, TRAIN_DEFAULTS,
+                          TUNERS, check_holdout, check_image_size, check_rank_by)
 from tuner.errors import UsageError
 
-HYPERPARAMETERS = ("learning_rate", "beta_1", "image_size", "subset_fraction")
-LAB_VALUES = {"learning_rate": 2e-4, "beta_1": 0.5, "image_size": 64, "subset_fraction": 1.0}
+HYPERPARAMETERS = tuple(LAB_HYPERPARAMETERS)
 SPACES_DIR = Path(__file__).resolve().parent.parent / "search_spaces"
 INSTALLED_SPACES_DIR = Path(sys.prefix) / "share" / "dcgan-tuner" / "search_spaces"
 TOP_KEYS = {"description", "search", "train", "hyperparameters"}
-SEARCH_KEYS = {"tuner": str, "max_trials": int, "hyperband_factor": int}
+SEARCH_KEYS = {"tuner": str, "max_trials": int, "hyperband_factor": int, "repeats": int,
+               "holdout": (int, float), "rank_by": str}
 TRAIN_KEYS = {"epochs": int, "batch_size": int, "eval_every": int, "latent_dim": int,
               "precision": str, "retrain_epochs": int}
-TRAIN_DEFAULTS = {"epochs": 100, "batch_size": 16, "eval_every": 25, "latent_dim": 100,
-                  "precision": "float32", "retrain_epochs": 1000}
 PARAM_KEYS = {"value", "values", "min", "max", "step", "sampling"}
 
 
@@ -71,6 +71,9 @@ class Space:
     hyperband_factor: int
     train: dict
     params: dict = field(default_factory=dict)
+    repeats: int = SEARCH_DEFAULTS["repeats"]
+    holdout: float = SEARCH_DEFAULTS["holdout"]
+    rank_by: str = SEARCH_DEFAULTS["rank_by"]
 
     def value(self, hp, name):
         """The value of hyperparameter `name` in this trial (registers it with `hp`)."""
@@ -133,19 +136,21 @@ def _read_text(path):
 
 def _parse(doc, path, text):
     _check_keys(doc, TOP_KEYS, path, "")
-    search = _typed_table(doc, "search", SEARCH_KEYS, path)
+    search = {**SEARCH_DEFAULTS, **_typed_table(doc, "search", SEARCH_KEYS, path)}
     train = {**TRAIN_DEFAULTS, **_typed_table(doc, "train", TRAIN_KEYS, path)}
     _check_search(search, path)
     _check_train(train, path)
     hyper = doc.get("hyperparameters", {})
     _check_table(hyper, path, "hyperparameters")
     _check_keys(hyper, set(HYPERPARAMETERS), path, "hyperparameters")
-    params = {name: _param(name, hyper.get(name, {"value": LAB_VALUES[name]}), path)
+    params = {name: _param(name, hyper.get(name, {"value": LAB_HYPERPARAMETERS[name]}), path)
               for name in HYPERPARAMETERS}
     return Space(name=path.stem, path=str(path), text=text,
                  description=str(doc.get("description", "")),
-                 tuner=search.get("tuner", "random"), max_trials=search.get("max_trials", 10),
-                 hyperband_factor=search.get("hyperband_factor", 3), train=train, params=params)
+                 tuner=search["tuner"], max_trials=search["max_trials"],
+                 hyperband_factor=search["hyperband_factor"], train=train, params=params,
+                 repeats=search["repeats"], holdout=float(search["holdout"]),
+                 rank_by=search["rank_by"])
 
 
 def _check_keys(table, allowed, path, where):
@@ -167,18 +172,20 @@ def _typed_table(doc, where, types, path):
     _check_keys(table, set(types), path, where)
     for key, value in table.items():
         if not isinstance(value, types[key]) or isinstance(value, bool):
-            raise UsageError(f"{path}: [{where}] {key} must be {types[key].__name__}, "
-                             f"got {value!r}")
+            kind = "number" if isinstance(types[key], tuple) else types[key].__name__
+            raise UsageError(f"{path}: [{where}] {key} must be {kind}, got {value!r}")
     return table
 
 
 def _check_search(search, path):
-    if search.get("tuner", "random") not in TUNERS:
+    if search["tuner"] not in TUNERS:
         raise UsageError(f"{path}: [search] tuner must be one of {', '.join(TUNERS)}, "
                          f"got {search['tuner']!r}")
-    for key, minimum in (("max_trials", 1), ("hyperband_factor", 2)):
-        if key in search and search[key] < minimum:
+    for key, minimum in (("max_trials", 1), ("hyperband_factor", 2), ("repeats", 1)):
+        if search[key] < minimum:
             raise UsageError(f"{path}: [search] {key} must be at least {minimum}, got {search[key]}")
+    check_holdout(search["holdout"], f"{path}: [search] holdout")
+    check_rank_by(search["rank_by"], f"{path}: [search] rank_by")
 
 
 def _check_train(train, path):

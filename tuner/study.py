@@ -17,7 +17,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from tuner import files, results
-from tuner.config import OBJECTIVES, PRECISIONS, SearchConfig, check_image_size
+from tuner.config import (OBJECTIVES, PRECISIONS, SearchConfig, TrainSettings, check_holdout,
+                          check_image_size, check_rank_by, objective_metric)
 from tuner.data import EMBEDDED, load_faces
 from tuner.errors import UsageError
 from tuner.lock import LOCK_FILE, StudyLock
@@ -41,44 +42,81 @@ def run_search(config: SearchConfig, on_validated=None):
         UsageError: any bad flag, space file, data source or results folder,
             always before training starts.
     """
-    space, settings_dict, tuner_name, max_trials = resolve(config)
+    space, settings, tuner_name, max_trials = resolve(config)
+    holdout = _holdout(config, space)
     eval_size = _eval_size(config, space)
     faces = load_faces(config.data.data, config.data.person, config.data.crop)
+    pool, heldout = faces.split(holdout, config.seed)
+    _check_objective(settings, heldout)
     study_dir = prepare_folder(config)
     if on_validated:
         on_validated()
     with StudyLock(study_dir):
         if config.overwrite:
             _empty_folder(study_dir)
-        log.info("data: %s, %d images (fingerprint %s)", faces.name, len(faces), faces.fingerprint)
-        tuner = _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials,
-                            eval_size, study_dir)
-        _write_study_file(study_dir, config, space, faces, tuner, settings_dict, tuner_name,
-                          max_trials)
+        log.info("data: %s, %d images (fingerprint %s)%s", faces.name, len(faces),
+                 faces.fingerprint, f"; {len(heldout)} held out from training" if len(heldout)
+                 else "")
+        _warn_resolution(faces, space, eval_size)
+        tuner = _make_tuner(config, space, faces, settings, tuner_name, max_trials,
+                            eval_size, study_dir, pool, heldout)
+        _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_name,
+                          max_trials, holdout)
         _search(tuner, config)
     return study_dir
 
 
 def resolve(config):
-    """The space, the fixed training settings after flags, the tuner and the trial count."""
+    """The space, the study's `TrainSettings` after flags, the tuner and the trial count."""
     space = load_space(config.space)
-    overrides = {k: v for k, v in asdict(config.train).items() if v is not None}
-    for key, value in overrides.items():
-        if key == "precision":
-            if value not in PRECISIONS:
-                raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
-        else:
-            _check_positive(f"--{key.replace('_', '-')}", value)
-    settings = {**space.train, **overrides}
+    settings = train_settings(space, config)
     tuner_name = config.tuner or space.tuner
     space.check_tuner(tuner_name)
     max_trials = config.max_trials if config.max_trials is not None else space.max_trials
     _check_positive("--max-trials", max_trials)
     _check_positive("--samples", config.scoring.samples)
     _check_positive("--max-consecutive-failures", config.max_consecutive_failures)
+    return space, settings, tuner_name, max_trials
+
+
+def train_settings(space, config):
+    """The one place a study's fixed settings are made: the space file's, then the flags'."""
+    overrides = {k: v for k, v in asdict(config.train).items() if v is not None}
+    for key, value in overrides.items():
+        if key == "precision":
+            if value not in PRECISIONS:
+                raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+        elif key == "rank_by":
+            check_rank_by(value)
+        else:
+            _check_positive(f"--{key.replace('_', '-')}", value)
     if config.objective not in OBJECTIVES:
         raise UsageError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {config.objective!r}")
-    return space, settings, tuner_name, max_trials
+    chosen = {"repeats": space.repeats, "rank_by": space.rank_by, **space.train, **overrides}
+    return TrainSettings.from_dict({**chosen, "flip": config.data.flip, "seed": config.seed,
+                                    "objective": objective_metric(config.objective)})
+
+
+def _holdout(config, space):
+    if config.data.holdout is None:
+        return space.holdout
+    return check_holdout(config.data.holdout)
+
+
+def _check_objective(settings, heldout):
+    if settings.objective == "kid_heldout" and not len(heldout):
+        raise UsageError("--objective kid-heldout needs a held-out split: give --holdout "
+                         "(e.g. --holdout 0.2) or set holdout in the space file's [search]")
+
+
+def _warn_resolution(faces, space, eval_size):
+    """Say once where the data or the feature network cannot tell image sizes apart."""
+    source = min(min(image.shape[:2]) for image in faces.images)  # the median would hide a few
+    upsampled = [size for size in space.image_sizes() if size > source]
+    if upsampled:
+        log.warning("the source images are %dx%d: trials at %s train on upsampled images, so "
+                    "they cannot learn finer detail than %d px", source, source,
+                    "/".join(map(str, upsampled)), source)
 
 
 def _eval_size(config, space):
@@ -120,28 +158,35 @@ def _empty_folder(study_dir):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
-def _make_tuner(config, space, faces, settings_dict, tuner_name, max_trials, eval_size, study_dir):
+def _make_tuner(config, space, faces, settings, tuner_name, max_trials, eval_size, study_dir,
+                pool, heldout):
     from tuner.board import board_dir, write_hparams_config
     from tuner.engine import make_tuner  # keras-tuner and TF: only after validation
-    from tuner.hypermodel import DCGANHyperModel, TrainSettings
+    from tuner.hypermodel import DCGANHyperModel
     from tuner.progress import Progress
     from tuner.scoring import Scorer
 
-    scorer = Scorer(faces, config.scoring, eval_size)
+    scorer = Scorer(faces, replace(config.scoring, rank_by=settings.rank_by), eval_size,
+                    flip=settings.flip, holdout=heldout, holdout_seed=config.seed)
+    _warn_network(scorer, eval_size)
     _check_resumable(study_dir, faces, scorer, space)
-    settings = TrainSettings(
-        epochs=settings_dict["epochs"], batch_size=settings_dict["batch_size"],
-        eval_every=settings_dict["eval_every"], latent_dim=settings_dict["latent_dim"],
-        precision=settings_dict["precision"], flip=config.data.flip, seed=config.seed,
-        objective=config.objective)
     write_hparams_config(board_dir(study_dir), space.params)
-    progress = Progress(max_trials, log_every=max(1, settings.epochs // 20))
-    hypermodel = DCGANHyperModel(space, faces, scorer, settings, progress)
-    return make_tuner(tuner_name, hypermodel, objective=config.objective, max_trials=max_trials,
-                      max_epochs=settings.epochs, hyperband_factor=space.hyperband_factor,
-                      directory=config.results_dir, project_name=study_dir.name,
-                      seed=config.seed, max_consecutive_failures=config.max_consecutive_failures,
+    progress = Progress(max_trials, log_every=max(1, settings.epochs // 20),
+                        repeats=settings.repeats)
+    hypermodel = DCGANHyperModel(space, faces, scorer, settings, progress, pool=pool)
+    return make_tuner(tuner_name, hypermodel, settings, max_trials=max_trials,
+                      hyperband_factor=space.hyperband_factor, directory=config.results_dir,
+                      project_name=study_dir.name,
+                      max_consecutive_failures=config.max_consecutive_failures,
                       progress=progress)
+
+
+def _warn_network(scorer, eval_size):
+    network = getattr(scorer.extractor, "input_size", None)
+    if network and eval_size > network:
+        log.warning("evaluating at %dx%d, but %s sees %dx%d: KID and FD cannot see detail "
+                    "finer than that; only the network-free SWD (--objective swd) can",
+                    eval_size, eval_size, scorer.protocol.features, network, network)
 
 
 def _check_resumable(study_dir, faces, scorer, space):
@@ -163,7 +208,8 @@ def _check_resumable(study_dir, faces, scorer, space):
     log.info("resuming study %s", study_dir)
 
 
-def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_name, max_trials):
+def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_name, max_trials,
+                      holdout):
     files.write_bytes(study_dir / SPACE_COPY, space.text.encode())
     files.write_json(study_dir / STUDY_FILE, {
         "study": study_dir.name,
@@ -176,8 +222,11 @@ def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_na
                   "description": space.description},
         "tuner": tuner_name,
         "max_trials": max_trials,
-        "objective": config.objective,
-        "train": settings,
+        "objective": settings.objective,
+        "repeats": settings.repeats,
+        "rank_by": settings.rank_by,
+        "holdout": holdout,
+        "train": asdict(settings),
         "data": {"source": _absolute_source(config.data.data), "name": faces.name, "person": config.data.person,
                  "images": len(faces), "fingerprint": faces.fingerprint,
                  "crop": config.data.crop, "flip": config.data.flip},
@@ -205,11 +254,20 @@ def package_versions():
 
 
 def _search(tuner, config):
+    """Run the tuner; too many failed trials in a row (errors, not divergence) end the search.
+
+    Raises:
+        SearchStopped: `--max-consecutive-failures` trials in a row failed.
+    """
+    from tuner.engine import TooManyFailures
+
     try:
         tuner.search(verbose=0)
-    except RuntimeError as err:
-        if "consecutive failures" not in str(err):
-            raise
-        log.error("search stopped: %d trials in a row failed (--max-consecutive-failures); "
-                  "last reason: %s", config.max_consecutive_failures,
-                  results.failure_reason(str(err)))
+    except TooManyFailures as err:
+        raise SearchStopped(
+            f"search stopped: {config.max_consecutive_failures} trials in a row failed "
+            f"(--max-consecutive-failures); last reason: {err.reason}") from None
+
+
+class SearchStopped(Exception):
+    """The search ended before its trials were done, for a reason the user must see."""
