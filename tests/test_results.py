@@ -10,9 +10,10 @@ import re
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import stats
 
-from tuner import comparison, files, report, results, tables
+from tuner import comparison, files, plots, report, results, tables
 
 PROTOCOL = {"features": "onet", "eval_size": 32, "n_real": 100, "n_fake": 500,
             "reference_flips": True, "holdout": 0.0, "rank_by": "final"}
@@ -259,3 +260,20 @@ def test_the_report_states_whether_the_winner_is_settled(repeated):
     assert "KID 0.0303 ± 0.0015 over 3 runs (seed 0: 0.0286, seed 1: 0.0291, seed 2: 0.0333)" \
         in page
     assert "best (optimistic) 0.0303 at epoch 50 of 50" in page
+
+
+def test_plots_show_the_error_over_runs_diverged_trials_and_every_run(repeated):
+    first, diverged = row_of(repeated, "0"), row_of(repeated, "4")
+    assert plots.error_bar(first, "kid") == first["score_se"]
+    assert plots.error_bar({**first, "score_se": None}, "kid") == first["kid_std"]
+    assert plots.error_bar({**first, "score_se": None}, "fd") is None
+    assert (plots.marker(first), plots.marker(diverged)) == ("o", "D")
+    with Image.open(io.BytesIO(plots.comparison(repeated.rows, "learning_rate"))) as image:
+        assert image.format == "PNG"
+    evaluations = results.load_evaluations(diverged["folder"])
+    assert len(evaluations) == 6
+    with Image.open(io.BytesIO(plots.score_curve(evaluations, None, [25, 50]))) as image:
+        assert image.width == 4 * 320  # KID, FD, SWD and losses panels
+    without_swd = [{k: v for k, v in e.items() if k != "swd"} for e in evaluations]
+    with Image.open(io.BytesIO(plots.score_curve(without_swd))) as image:
+        assert image.width == 3 * 320

@@ -130,13 +130,17 @@ def error_bar(row, objective):
     return row.get("kid_std") if objective == "kid" else None
 
 
+def marker(row):
+    """A diamond for a trial with diverged runs (it has a score, unlike a failed trial's x)."""
+    return DIVERGED_MARKER if row.get("diverged") else "o"
+
+
 def _point(ax, row, x, y, color, objective):
     """One trial: filled when completed, hollow in progress, a diamond if any run diverged."""
     done = row["status"] == "COMPLETED"
     err = error_bar(row, objective)
     ax.errorbar([x], [y], yerr=[err] if err else None, color=color, markersize=6,
-                fmt=DIVERGED_MARKER if row.get("diverged") else "o",
-                markerfacecolor=color if done else "white", capsize=2)
+                fmt=marker(row), markerfacecolor=color if done else "white", capsize=2)
     ax.annotate(str(row["trial_id"]), (x, y), xytext=(4, 3), textcoords="offset points",
                 fontsize=7, color="#555555")
 
