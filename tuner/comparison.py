@@ -51,6 +51,8 @@ def compare(best, other):
 
 
 def standard_error(values):
-    """Standard error of the mean of `values`: s / sqrt(K), s the sample sd (ddof 1); None if K < 2."""
+    """Standard error of the mean of `values`: s / sqrt(K), s the sample sd (ddof 1).
+
+    None with fewer than 2 values."""
     x = np.asarray(values, dtype=np.float64)
     return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size >= 2 else None

@@ -151,8 +151,8 @@ def _leaderboard(study):
                        for r in study.rows if r.get("message"))
     if failures:
         failures = f'<h3>Failed trials</h3><ul class="failures">{failures}</ul>'
-    return (f"<section><h2>Leaderboard</h2>{scoring}<table class=\"board\"><thead><tr>{head}"
-            f"</tr></thead><tbody>{body}</tbody></table>"
+    return (f"<section><h2>Leaderboard</h2>{scoring}<div class=\"wide\"><table class=\"board\">"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
             f'<p class="note">{notes}</p>{failures}</section>')
 
 
@@ -392,7 +392,7 @@ h2 { border-bottom: 2px solid #ddd; padding-bottom: 2px; margin-top: 32px; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 8px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e3e3e3; text-align: right;
          white-space: nowrap; }
-th { background: #f4f4f4; } .left { text-align: left; }
+th { background: #f4f4f4; } .left { text-align: left; } .wide { overflow-x: auto; }
 tr.best { background: #eef7ee; font-weight: 600; } tr.failed td { color: #999; }
 .plots { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; }
 .plots img, img.curve { max-width: 100%; height: auto; }

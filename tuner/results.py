@@ -95,12 +95,12 @@ def _evaluations(doc):
 
 
 def load_evaluations(trial_dir):
-    """Every evaluation of a trial so far, all its runs, in the order written ([] before the first)."""
+    """Every evaluation of a trial so far, all its runs, in the order written."""
     return _evaluations(_evaluation_file(trial_dir))
 
 
 def _run_entries(doc, evaluations):
-    """{repeat: its entry in evaluations.json "repeats"}; a file from before repeats: one finished run."""
+    """{repeat: its entry in "repeats"}; a file from before repeats holds one finished run."""
     if "repeats" not in doc:
         return {0: {"repeat": 0, "status": "completed"}} if evaluations else {}
     return {r["repeat"]: r for r in doc["repeats"] or []
@@ -128,7 +128,8 @@ def load_runs(trial_dir):
 
 
 def parse_rank_by(rank_by):
-    """("final", 1), ("best", None) or ("last", N) from "final", "best", "last-N"; ValueError else."""
+    """("final", 1), ("best", None) or ("last", N) from "final", "best" or "last-N";
+    ValueError for anything else."""
     match = RANK_BY.match(str(rank_by))
     if not match:
         raise ValueError(f"rank_by must be final, best or last-N (N a positive integer), "

@@ -375,7 +375,7 @@ def _interval_text(row, name):
         return head + "no seed in common with #1, so no paired comparison"
     diff = f"{vs['diff']:+.{DECIMALS.get(name, 4)}f}"
     if vs["low"] is None:
-        return head + f"{diff} from one shared run: one run is no interval (use --repeats)"
+        return head + f"{diff} over one shared seed, too few for an interval"
     low, high = (f"{v:+.{DECIMALS.get(name, 4)}f}" for v in (vs["low"], vs["high"]))
     return head + f"{diff}, 95% interval {low} to {high} over {vs['n']} seeds ({vs['method']})"
 
