@@ -18,8 +18,8 @@ from conftest import tiny_search
 from tuner import leaderboard
 from tuner.tables import FIELDS
 
-COLUMNS = ["rank", "trial", "status", "lr", "beta1", "size", "frac", "KID±std", "FD", "best/ep",
-           "s/ep", "features"]
+COLUMNS = ["rank", "trial", "status", "lr", "beta1", "size", "frac", "KID±std", "FD", "SWD",
+           "best/ep", "s/ep", "features"]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
@@ -51,32 +51,63 @@ def trial_metric(study, trial, name):
     return record["metrics"]["metrics"][name]["observations"][-1]["value"][0]
 
 
+def rank_by(study):
+    """The study's rank-by rule; a study.json from before the choice ranked by the best."""
+    return json.loads((study / "study.json").read_text()).get("rank_by", "best")
+
+
+def picked(study, trial, rule=None):
+    """The evaluation a one-run trial's scores come from: its last one, or its best KID."""
+    evaluations = json.loads((study / f"trial_{trial}" / "evaluations.json").read_text())
+    evaluations = evaluations["evaluations"]
+    rule = rule or rank_by(study)
+    assert rule in ("best", "final")  # what the tiny space may use
+    return min(evaluations, key=lambda e: e["kid"]) if rule == "best" else evaluations[-1]
+
+
+def best_column(study):
+    return "best/ep" if rank_by(study) == "best" else "best(opt)"
+
+
+def expected_columns(study):
+    """The wide table's columns for this study: SWD where the search recorded it, the best
+    evaluation's column as the study's rank-by rule shows it."""
+    swd = picked(study, "0").get("swd") is not None
+    return [best_column(study) if c == "best/ep" else c for c in COLUMNS if c != "SWD" or swd]
+
+
 def test_the_table_has_every_column_when_the_terminal_is_wide(study, monkeypatch, capsys):
     status, out, _ = run([str(study)], monkeypatch, capsys, columns=200)
     assert status == 0
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("rank"))
-    assert lines[header].split() == COLUMNS
+    columns = expected_columns(study)
+    assert lines[header].split() == columns
     rows = [line.split() for line in lines[header + 1:header + 3]]
     assert [row[0] for row in rows] == ["1", "2"] and [row[2] for row in rows] == ["done", "done"]
     assert sorted(row[1] for row in rows) == ["0", "1"]
     assert sorted(row[3:7] for row in rows) == [["0.0002", "0.5", "16", "0.5"],
                                                 ["0.001", "0.5", "16", "0.5"]]
-    best = rows[0][1]
-    kid, kid_std = trial_metric(study, best, "kid"), trial_metric(study, best, "kid_std")
-    assert rows[0][7] == f"{kid:.4f}±{kid_std:.4f}"
-    assert rows[0][8] == f"{trial_metric(study, best, 'fd'):.2f}"
-    assert rows[0][9].endswith("/2") and rows[0][11] == "onet"
+    best, first = picked(study, rows[0][1]), dict(zip(columns, rows[0]))
+    assert first["KID±std"] == f"{best['kid']:.4f}±{best['kid_std']:.4f}"
+    assert first["FD"] == f"{best['fd']:.2f}" and first["features"] == "onet"
+    optimistic = picked(study, rows[0][1], "best")
+    assert first[best_column(study)] == (f"{optimistic['epoch']}/2" if rank_by(study) == "best"
+                                         else f"{optimistic['kid']:.4f}@{optimistic['epoch']}")
+    assert " ".join(out.split()).endswith("one training run per configuration: the ranking "
+                                          "ignores training noise (use --repeats)")
 
 
 def test_in_80_columns_the_shared_settings_move_above_the_table(study, monkeypatch, capsys):
     _, out, _ = run([str(study)], monkeypatch, capsys, columns=80)
     lines = out.splitlines()
     assert max(map(len, lines)) <= 80
-    assert lines[0].startswith("tiny: 2 trials (2 done); ranked by KID")
+    assert re.match(r"tiny: 2 trials \(2 done\); ranked by (best KID \(optimistic\)|final KID)"
+                    r", lower is better$", lines[0])
     assert "same for every trial: beta1 0.5, size 16, frac 0.5, features onet" in lines
     header = next(line for line in lines if line.startswith("rank"))
-    assert header.split() == ["rank", "trial", "status", "lr", "KID±std", "FD", "best/ep", "s/ep"]
+    assert [c for c in header.split() if c != "SWD"] == [
+        "rank", "trial", "status", "lr", "KID±std", "FD", best_column(study), "s/ep"]
 
 
 def test_json_rows_follow_the_documented_schema(study, monkeypatch, capsys):
@@ -88,7 +119,10 @@ def test_json_rows_follow_the_documented_schema(study, monkeypatch, capsys):
         assert list(row["hyperparameters"])[:4] == ["learning_rate", "beta_1", "image_size",
                                                     "subset_fraction"]
         assert row["status"] == "COMPLETED" and row["study"] == "tiny" and row["group"] == 1
-        assert row["kid"] == trial_metric(study, row["trial_id"], "kid")
+        assert row["kid"] == picked(study, row["trial_id"])["kid"]
+        assert row["rank_by"] == rank_by(study) and row["repeats"] == 1
+        assert row["score_se"] is None and len(row["repeat_scores"]) == 1
+        assert row["repeat_scores"][0]["score"] == row["kid"] and row["diverged"] == 0
         assert isinstance(row["kid_std"], float) and isinstance(row["fd"], float)
         assert row["kid_train"] is not None and row["kid_heldout"] is not None  # a 0.5 subset
         assert row["epochs"] == 2 and row["best_epoch"] in (1, 2)
@@ -96,6 +130,10 @@ def test_json_rows_follow_the_documented_schema(study, monkeypatch, capsys):
         assert row["eval_size"] == 16 and len(row["protocol_key"]) == 16
         assert os.path.isdir(row["folder"])
     assert [row["rank"] for row in rows] == [1, 2] and rows[0]["kid"] <= rows[1]["kid"]
+    assert rows[0]["vs_best"] is None
+    assert rows[1]["vs_best"] == {"diff": rows[1]["kid"] - rows[0]["kid"], "low": None,
+                                  "high": None, "n": 1, "settled": False,
+                                  "method": "paired t, 95%"}
 
 
 def test_csv_has_the_json_columns_with_hyperparameters_spread_out(study, monkeypatch, capsys):
@@ -104,6 +142,9 @@ def test_csv_has_the_json_columns_with_hyperparameters_spread_out(study, monkeyp
     table = list(csv.DictReader(io.StringIO(out)))
     expected = [f for f in FIELDS if f not in ("hyperparameters", "retrain")]
     expected[5:5] = ["learning_rate", "beta_1", "image_size", "subset_fraction"]
+    at = expected.index("vs_best")
+    expected[at:at + 2] = ["vs_best_diff", "vs_best_low", "vs_best_high", "vs_best_n",
+                           "vs_best_settled", "vs_best_method", "repeat_seeds", "repeat_scores"]
     expected += ["retrain_kid", "retrain_kid_seed_std", "retrain_fd", "retrain_seeds",
                  "retrain_epochs"]
     assert list(table[0]) == expected
@@ -115,7 +156,7 @@ def test_csv_has_the_json_columns_with_hyperparameters_spread_out(study, monkeyp
 def test_markdown_is_a_table_with_one_line_per_trial(study, monkeypatch, capsys):
     _, out, _ = run([str(study), "--format", "markdown", "--top", "1"], monkeypatch, capsys)
     table = [line for line in out.splitlines() if line.startswith("|")]
-    assert [cell.strip() for cell in table[0].strip("|").split("|")] == COLUMNS
+    assert [cell.strip() for cell in table[0].strip("|").split("|")] == expected_columns(study)
     assert len(table) == 3 and table[2].startswith("| 1 |")
     assert "top 1 shown; not shown: 1 done" in out
 
@@ -165,8 +206,7 @@ def test_a_study_being_written_shows_its_trials_in_progress(study, tmp_path, mon
     assert rows["0"]["rank"] == 1 and rows["0"]["status"] == "COMPLETED"
     assert rows["1"]["status"] == rows["2"]["status"] == "RUNNING"
     assert rows["1"]["rank"] is None and rows["1"]["epochs"] == 2  # best evaluation so far
-    assert rows["1"]["kid"] == min(e["kid"] for e in json.loads(
-        (live / "trial_1" / "evaluations.json").read_text())["evaluations"])
+    assert rows["1"]["kid"] == picked(live, "1")["kid"]
 
 
 def test_a_running_trial_of_a_dead_search_shows_as_interrupted(study, tmp_path, monkeypatch,

@@ -8,7 +8,9 @@ needs escaping.
 import base64
 import html
 import io
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,7 +107,8 @@ def test_the_report_has_its_sections_in_reading_order(page):
         "Trials", "Provenance"]
     assert re.findall(r'<section class="trial" id="trial-(\d+)">', page) == ["01", "00", "03", "02"]
     assert "Best: <a href=\"#trial-01\">trial 01</a>" in page
-    assert "ahead of #2 (trial 00, 0.0700 ± 0.0070) by 0.0200" in page
+    assert ("ahead of #2 (trial 00, 0.0700 ± 0.0070) by 0.0200: not settled, one training run "
+            "each, so the order ignores training noise.") in page
 
 
 def test_every_image_is_an_embedded_png(page):
@@ -190,3 +193,26 @@ def test_a_half_written_trial_is_skipped_not_fatal(tmp_path):
                      {"protocol": PROTOCOL, "evaluations": [evaluation(10, 0.2)]})
     row = results.trial_row(tmp_path / "trial_5")
     assert (row["trial_id"], row["status"], row["kid"]) == ("5", "RUNNING", 0.2)
+
+
+def test_a_study_from_before_repeats_reads_and_ranks_as_before(study):
+    """No "repeats" in evaluations.json, no rank_by in study.json: one run per trial, ranked
+    by its best evaluation, every score from that evaluation, as trial.json recorded them."""
+    for row in study.rows[:2]:
+        record = json.loads((Path(row["folder"]) / "trial.json").read_text())
+        recorded = {k: v["observations"][-1]["value"][0]
+                    for k, v in record["metrics"]["metrics"].items()}
+        assert {k: row[k] for k in recorded} == recorded
+        assert (row["repeats"], row["score_se"], row["best"], row["diverged"]) == (
+            1, None, row["kid"], 0)
+        assert row["repeat_scores"] == [{"repeat": 0, "seed": None, "score": row["kid"],
+                                         "diverged_at_epoch": None}]
+    assert study.rank_by == "best" and study.rows[0]["rank_by"] == "best"
+    ranking = results.rank_studies([study])[0]
+    text = tables.format_text(ranking, width=200)
+    header = next(line for line in text.splitlines() if line.startswith("rank"))
+    assert header.split() == ["rank", "trial", "status", "lr", "beta1", "size", "frac", "KID±std",
+                              "FD", "best/ep", "s/ep", "features"]
+    assert text.splitlines()[0] == ("handmade: 4 trials (2 done, 1 running, 1 failed); ranked by "
+                                    "best KID (optimistic), lower is better")
+    assert tables.ONE_RUN in text and "vs #1" not in text

@@ -12,9 +12,13 @@ from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, NullLoca
 
 DPI = 100
 FAILED_COLOR = "#c0392b"
+DIVERGED_COLOR = "#8e44ad"
+DIVERGED_MARKER = "D"
 SIZE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 LABELS = {"learning_rate": "learning rate", "beta_1": "beta_1", "image_size": "image size (px)",
-          "subset_fraction": "subset fraction", "kid": "KID", "fd": "FD"}
+          "subset_fraction": "subset fraction", "kid": "KID", "fd": "FD", "swd": "SWD",
+          "kid_heldout": "held-out KID"}
+METRIC_COLORS = {"kid": SIZE_COLORS[0], "fd": SIZE_COLORS[1], "swd": SIZE_COLORS[3]}
 IN_PROGRESS = ("RUNNING", "IDLE", "INTERRUPTED")
 FAILED = ("FAILED", "INVALID", "STOPPED")
 
@@ -31,29 +35,71 @@ def _series(evaluations, name):
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def score_curve(evaluations, best_epoch=None):
-    """KID (with its std as a band), FD and the two losses at each evaluation epoch."""
-    figure = Figure(figsize=(9.6, 2.5), layout="constrained")
-    kid_ax, fd_ax, loss_ax = figure.subplots(1, 3)
-    epochs, kid = _series(evaluations, "kid")
-    kid_ax.plot(epochs, kid, "o-", color=SIZE_COLORS[0], markersize=3)
-    stds = [e.get("kid_std") or 0.0 for e in evaluations if e.get("kid") is not None]
-    kid_ax.fill_between(epochs, [k - s for k, s in zip(kid, stds)],
-                        [k + s for k, s in zip(kid, stds)], color=SIZE_COLORS[0], alpha=0.2)
-    fd_ax.plot(*_series(evaluations, "fd"), "o-", color=SIZE_COLORS[1], markersize=3)
-    for name, color in (("g_loss", "#444444"), ("d_loss", "#2ca02c")):
-        loss_ax.plot(*_series(evaluations, name), "o-", color=color, markersize=3, label=name)
-    loss_ax.legend(fontsize=8)
-    for ax, title in ((kid_ax, "KID ± std"), (fd_ax, "FD"), (loss_ax, "losses")):
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch", fontsize=9)
-        ax.tick_params(labelsize=8)
-        if len(epochs) <= 8:  # few evaluations: tick exactly the epochs scored
-            ax.xaxis.set_major_locator(FixedLocator(epochs))
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if best_epoch is not None and ax is not loss_ax:
-            ax.axvline(best_epoch, color="#888888", linestyle=":", linewidth=1)
+def _runs(evaluations):
+    """{repeat: its evaluations}, by repeat (evaluations written before repeats: repeat 0)."""
+    runs = {}
+    for e in sorted(evaluations, key=lambda e: e["epoch"]):
+        runs.setdefault(e.get("repeat", 0), []).append(e)
+    return dict(sorted(runs.items()))
+
+
+def _score_panel(ax, runs, name, color):
+    """One line per run (a single run in the score's colour, with KID's std as a band)."""
+    for i, (repeat, evaluations) in enumerate(runs.items()):
+        epochs, values = _series(evaluations, name)
+        run_color = color if len(runs) == 1 else SIZE_COLORS[i % len(SIZE_COLORS)]
+        seed = next((e["seed"] for e in evaluations if "seed" in e), repeat)
+        ax.plot(epochs, values, "o-", color=run_color, markersize=3, label=f"seed {seed}")
+        if name == "kid" and len(runs) == 1:
+            stds = [e.get("kid_std") or 0.0 for e in evaluations if e.get("kid") is not None]
+            ax.fill_between(epochs, [k - s for k, s in zip(values, stds)],
+                            [k + s for k, s in zip(values, stds)], color=run_color, alpha=0.2)
+    if len(runs) > 1:
+        ax.legend(fontsize=7)
+
+
+def _loss_panel(ax, runs):
+    for i, evaluations in enumerate(runs.values()):
+        alpha = 1.0 if i == 0 else 0.5
+        for name, color, style in (("g_loss", "#444444", "o-"), ("d_loss", "#2ca02c", "o--")):
+            ax.plot(*_series(evaluations, name), style, color=color, markersize=3, alpha=alpha,
+                    label=name if i == 0 else None)
+    ax.legend(fontsize=8)
+
+
+def _epoch_axis(ax, epochs, marks):
+    """Ticks at the epochs scored when there are few; vertical lines at `marks`."""
+    ax.set_xlabel("epoch", fontsize=9)
+    ax.tick_params(labelsize=8)
+    if len(epochs) <= 8:  # few evaluations: tick exactly the epochs scored
+        ax.xaxis.set_major_locator(FixedLocator(epochs))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for epoch, color, style in marks:
+        ax.axvline(epoch, color=color, linestyle=style, linewidth=1)
+
+
+def score_curve(evaluations, best_epoch=None, diverged_epochs=()):
+    """KID (a single run: with its std as a band), FD, SWD where recorded, and the two
+    losses at each evaluation epoch, one line per training run; a dotted grey line at
+    `best_epoch`, dashed purple lines where runs diverged."""
+    runs = _runs(evaluations)
+    names = ["kid", "fd"] + (["swd"] if any(e.get("swd") is not None for e in evaluations)
+                             else [])
+    figure = Figure(figsize=(3.2 * (len(names) + 1), 2.5), layout="constrained")
+    axes = figure.subplots(1, len(names) + 1)
+    for ax, name in zip(axes, names):
+        _score_panel(ax, runs, name, METRIC_COLORS[name])
+        ax.set_title("KID ± std" if name == "kid" and len(runs) == 1 else LABELS[name],
+                     fontsize=10)
+    _loss_panel(axes[-1], runs)
+    axes[-1].set_title("losses", fontsize=10)
+    epochs = sorted({e["epoch"] for e in evaluations})
+    marks = [(epoch, DIVERGED_COLOR, "--") for epoch in diverged_epochs]
+    for ax in axes:
+        best = [(best_epoch, "#888888", ":")] if best_epoch is not None and ax is not axes[-1] \
+            else []
+        _epoch_axis(ax, epochs, best + marks)
     return _png(figure)
 
 
@@ -77,12 +123,35 @@ def _axis(ax, name, values):
         ax.set_xlim(low - margin, high + margin)
 
 
+def error_bar(row, objective):
+    """The standard error over the trial's runs; for a single run, KID's std over subsets."""
+    if row.get("score_se") is not None:
+        return row["score_se"]
+    return row.get("kid_std") if objective == "kid" else None
+
+
+def marker(row):
+    """A diamond for a trial with diverged runs (it has a score, unlike a failed trial's x)."""
+    return DIVERGED_MARKER if row.get("diverged") else "o"
+
+
+def _point(ax, row, x, y, color, objective):
+    """One trial: filled when completed, hollow in progress, a diamond if any run diverged."""
+    done = row["status"] == "COMPLETED"
+    err = error_bar(row, objective)
+    ax.errorbar([x], [y], yerr=[err] if err else None, color=color, markersize=6,
+                fmt=marker(row), markerfacecolor=color if done else "white", capsize=2)
+    ax.annotate(str(row["trial_id"]), (x, y), xytext=(4, 3), textcoords="offset points",
+                fontsize=7, color="#555555")
+
+
 def comparison(rows, name, objective="kid"):
     """The objective of every trial against hyperparameter `name`, coloured by image size.
 
-    Completed trials are filled dots (KID with its std as an error bar), trials
-    in progress hollow dots at their best score so far, failed trials red
-    crosses along the top edge (they have no score).
+    Completed trials are filled dots with the standard error over their runs
+    (a single run: KID's std) as an error bar, trials with diverged runs
+    diamonds at their score, trials in progress hollow at their score so far,
+    failed trials red crosses along the top edge (they have no score).
     """
     figure = Figure(figsize=(4.8, 3.3), layout="constrained")
     ax = figure.subplots()
@@ -93,24 +162,18 @@ def comparison(rows, name, objective="kid"):
         if x is None:
             continue
         xs_all.append(x)
-        if row["status"] in FAILED:
-            continue
-        if y is None:
+        if row["status"] in FAILED or y is None:
             continue
         color = SIZE_COLORS[sizes.index(row["hyperparameters"]["image_size"]) % len(SIZE_COLORS)] \
             if row["hyperparameters"].get("image_size") in sizes else "#333333"
-        done = row["status"] == "COMPLETED"
-        err = row.get("kid_std") if objective == "kid" else None
-        ax.errorbar([x], [y], yerr=[err] if err else None, fmt="o", color=color, markersize=6,
-                    markerfacecolor=color if done else "white", capsize=2)
-        ax.annotate(str(row["trial_id"]), (x, y), xytext=(4, 3), textcoords="offset points",
-                    fontsize=7, color="#555555")
+        _point(ax, row, x, y, color, objective)
     failed = [row["hyperparameters"][name] for row in rows
               if row["status"] in FAILED and row["hyperparameters"].get(name) is not None]
     if failed:
         ax.scatter(failed, [0.95] * len(failed), transform=ax.get_xaxis_transform(), marker="x",
                    color=FAILED_COLOR, s=40, zorder=3)
-    _legend(ax, sizes, bool(failed), any(r["status"] in IN_PROGRESS for r in rows))
+    _legend(ax, sizes, bool(failed), any(r["status"] in IN_PROGRESS for r in rows),
+            any(r.get("diverged") and r["status"] not in FAILED for r in rows))
     _axis(ax, name, xs_all)
     if not xs_all:
         ax.text(0.5, 0.5, "no trials yet", transform=ax.transAxes, ha="center", color="#888888")
@@ -122,15 +185,17 @@ def comparison(rows, name, objective="kid"):
     return _png(figure)
 
 
-def _legend(ax, sizes, any_failed, any_running):
+def _legend(ax, sizes, any_failed, any_running, any_diverged=False):
     """Proxy artists only: one legend entry per image size and per marker kind."""
     handles = [ax.plot([], [], "o", color=SIZE_COLORS[i % len(SIZE_COLORS)], label=f"{s} px")[0]
                for i, s in enumerate(sizes)]
     if any_running:
         handles.append(ax.plot([], [], "o", color="#333333", markerfacecolor="white",
                                label="running (so far)")[0])
+    if any_diverged:
+        handles.append(ax.plot([], [], DIVERGED_MARKER, color="#333333",
+                               label="run(s) diverged")[0])
     if any_failed:
         handles.append(ax.scatter([], [], marker="x", color=FAILED_COLOR, label="failed"))
     if handles:
         ax.legend(handles=handles, fontsize=7, loc="best")
-

@@ -1,7 +1,8 @@
 """The HTML report of a study: one self-contained page a person opens in a browser.
 
-    leaderboard -> score against each hyperparameter -> seconds per epoch per image
-    size (beside the lab's) -> every trial's score curve and sample grids over
+    leaderboard (mean ± se over training runs, settled or not against #1) -> score
+    against each hyperparameter -> seconds per epoch per image size (beside the
+    lab's) -> every trial's score curves (one per run) and sample grids over
     epochs -> provenance (data, scoring protocol, versions, command line)
 
 Every image is a PNG embedded as a data URI, so the page is one file that can be
@@ -77,30 +78,52 @@ def _score_text(row, name):
 def _summary(study):
     rows = study.rows
     meta = study.meta
+    ranking = _ranking(study)
     lines = [f"<h1>{_e(study.name)}</h1>",
              f'<p class="lead">{_e(meta.get("space", {}).get("description", ""))}</p>',
              f"<p>{len(rows)} trial{'s' * (len(rows) != 1)} "
              f"({_e(tables.status_counts(rows)) or 'none yet'}), ranked by "
-             f"<b>{_e(study.objective.upper())}</b> (lower is better). "
+             f"<b>{_e(tables.score_phrase(ranking))}</b> (lower is better). "
              f"Report written {_e(time.strftime('%Y-%m-%d %H:%M'))} from "
              f"<code>{_e(study.path)}</code>.</p>"]
     ranked = [row for row in rows if row.get("rank")]
     if ranked:
-        lines.append(f'<p class="winner">{_winner_text(ranked, study.objective)}</p>')
+        lines.append(f'<p class="winner">{_winner_text(ranked, ranking)}</p>')
     return "<header>" + "\n".join(lines) + "</header>"
 
 
-def _winner_text(ranked, objective):
-    """Who won and by how much: the margin to the runner-up, beside the KID spread."""
-    best = ranked[0]
+def _objective_text(row, ranking):
+    """The objective as the leaderboard states it: mean ± se (K runs), or one run's ± std."""
+    if tables.repeated(ranking):
+        return tables.runs_cell(row, ranking.objective).replace("±", " ± ").replace(
+            ")", " runs)")
+    return _score_text(row, ranking.objective)
+
+
+def _margin_text(second, best, objective):
+    """How far #2 is behind #1, and whether that is beyond training noise (paired numbers)."""
+    vs = second.get("vs_best") or {"diff": None, "low": None, "n": 0}
+    diff = vs["diff"] if vs["diff"] is not None else second[objective] - best[objective]
+    digits = tables.DECIMALS.get(objective, 4)
+    text = f" by {diff:.{digits}f}"
+    if vs["low"] is None:
+        return text + ": not settled, one training run each, so the order ignores training noise"
+    word = "settled" if vs["settled"] else "not settled, within training noise"
+    return (text + f": {word} (paired over {vs['n']} seeds, 95% interval {vs['low']:.{digits}f} "
+            f"to {vs['high']:.{digits}f}, {vs['method']})")
+
+
+def _winner_text(ranked, ranking):
+    """Who won and by how much: the margin to the runner-up, and whether it is settled."""
+    best, objective = ranked[0], ranking.objective
+    label = tables.LABELS.get(objective, objective.upper())
     text = (f"Best: <a href=\"#trial-{_e(best['trial_id'])}\">trial {_e(best['trial_id'])}</a> "
-            f"({_hp_text(best)}): {objective.upper()} {_e(_score_text(best, objective))}")
+            f"({_hp_text(best)}): {_e(label)} {_e(_objective_text(best, ranking))}")
     if len(ranked) > 1:
         second = ranked[1]
-        margin = second[objective] - best[objective]
-        margin_text = f"{margin:.4f}" if objective == "kid" else f"{margin:.2f}"
         text += (f", ahead of #2 (trial {_e(second['trial_id'])}, "
-                 f"{_e(_score_text(second, objective))}) by {margin_text}")
+                 f"{_e(_objective_text(second, ranking))})"
+                 f"{_e(_margin_text(second, best, objective))}")
     return text + "."
 
 
@@ -117,16 +140,20 @@ def _board_row(row, columns):
 
 
 def _leaderboard(study):
-    columns = tables.leaderboard_columns(study.objective, rows=study.rows)
+    ranking = _ranking(study)
+    columns = tables.leaderboard_columns(ranking)
     head = "".join(f'<th class="{c.align}">{_e(c.header)}</th>' for c in columns)
     body = "".join(_board_row(row, columns) for row in study.rows)
-    scoring = "".join(f"{_e(line)}<br>" for line in tables.caption(_ranking(study))[1:])
+    scoring = "".join(f"{_e(line)}<br>" for line in tables.caption(ranking)[1:])
+    notes = tables.comparison_notes(ranking, study.rows) + tables.divergence_notes(study.rows)
+    notes = "".join(f"{_e(line)}<br>" for line in notes)
     failures = "".join(f"<li>trial {_e(r['trial_id'])}: {_e(r['message'])}</li>"
                        for r in study.rows if r.get("message"))
     if failures:
         failures = f'<h3>Failed trials</h3><ul class="failures">{failures}</ul>'
-    return (f"<section><h2>Leaderboard</h2>{scoring}<table class=\"board\"><thead><tr>{head}"
-            f"</tr></thead><tbody>{body}</tbody></table>{failures}</section>")
+    return (f"<section><h2>Leaderboard</h2>{scoring}<div class=\"wide\"><table class=\"board\">"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+            f'<p class="note">{notes}</p>{failures}</section>')
 
 
 def _ranking(study):
@@ -138,9 +165,11 @@ def _comparisons(study):
                     f"{study.objective} against {name}, one point per trial")
                for name in results.HYPERPARAMETERS]
     return ("<section><h2>Score against each hyperparameter</h2>"
-            "<p>Each point is a trial (its best evaluation), coloured by image size; the bar is "
-            "KID's standard deviation over subsets; hollow points are trials still running; "
-            "red crosses along the top are failed trials.</p>"
+            f"<p>Each point is a trial ({_e(tables.score_phrase(_ranking(study)))}), coloured "
+            "by image size; the bar is the standard error over the trial's training runs (one "
+            "run: KID's standard deviation over subsets); diamonds are trials with diverged "
+            "runs, plotted with the score they had when they stopped; hollow points are trials "
+            "still running; red crosses along the top are failed trials.</p>"
             f'<div class="plots">{"".join(figures)}</div></section>')
 
 
@@ -195,36 +224,74 @@ def _trials(study):
              "vector evolving over epochs. The best evaluation is framed in green; the best "
              f"{WINNERS} trials also show all their samples at their best epoch.</p>"]
     planned = study.meta.get("train", {}).get("epochs")
-    parts += [_trial(row, bool(row.get("rank")) and row["rank"] <= WINNERS, planned)
+    parts += [_trial(row, bool(row.get("rank")) and row["rank"] <= WINNERS, study, planned)
               for row in study.rows]
     return "\n".join(parts) + "</section>"
 
 
-def _trial_facts(row, planned_epochs):
+def _runs_text(row, objective):
+    """The objective over a trial's runs: "0.0291 ± 0.0012 over 3 runs (seed 0: 0.0286, ...)"."""
+    runs = row.get("repeat_scores") or []
+    if len(runs) < 2:
+        return _score_text(row, objective)
+    each = ", ".join(f"seed {r['seed']}: {tables.score_text(objective, r['score'])}" for r in runs)
+    return (f"{tables.score_text(objective, row[objective])} ± "
+            f"{tables.score_text(objective, row['score_se'])} over {len(runs)} runs ({each})")
+
+
+def _scores_text(row, objective):
+    """The objective first (over runs when repeated), then every other score recorded."""
+    label = tables.LABELS.get(objective, objective.upper())
+    texts = [f"{label} {_runs_text(row, objective)}"]
+    texts += [f"{tables.LABELS[name]} {_score_text(row, name)}"
+              for name in ("kid", "fd", "swd", "kid_heldout", "fd_heldout")
+              if name != objective and row.get(name) is not None]
+    return ", ".join(texts)
+
+
+def _epoch_facts(row, study, planned_epochs):
+    """Where the trial's best evaluation was (optimistic, unless it is the ranking rule)."""
+    if row.get("epochs") is None:
+        return []
+    if study.rank_by == "best":
+        best = f"best epoch {row.get('best_epoch')}"
+    else:
+        best = f"best (optimistic) {tables.best_cell(row, study.objective)}".replace(
+            "@", " at epoch ")
+    if row["status"] == "COMPLETED":
+        return [f"{best} of {row['epochs']}"]
+    return [f"so far: {best}, last scored epoch {row['epochs']} of {planned_epochs or '?'}"]
+
+
+def _trial_facts(row, study, planned_epochs):
     facts = [_hp_text(row)]
-    if row.get("kid") is not None:
-        facts.append(f"KID {_e(_score_text(row, 'kid'))}, FD {_e(_score_text(row, 'fd'))}")
-    if row.get("epochs") is not None and row["status"] == "COMPLETED":
-        facts.append(f"best epoch {_e(row.get('best_epoch'))} of {_e(row['epochs'])}")
-    elif row.get("epochs") is not None:
-        facts.append(f"so far: best epoch {_e(row.get('best_epoch'))}, last scored epoch "
-                     f"{_e(row['epochs'])} of {_e(planned_epochs or '?')}")
+    if row.get(study.objective) is not None:
+        facts.append(_e(_scores_text(row, study.objective)))
+    facts += [_e(fact) for fact in _epoch_facts(row, study, planned_epochs)]
     if row.get("seconds_per_epoch") is not None:
         facts.append(f"{_e(tables.seconds(row['seconds_per_epoch']))} s/epoch")
     return f'<p class="facts">{" · ".join(facts)}</p>'
 
 
+def _diverged_epochs(row):
+    return [r["diverged_at_epoch"] for r in row.get("repeat_scores") or []
+            if r.get("diverged_at_epoch") is not None]
+
+
 def _trial_pictures(row, winner):
-    """The score curve, the row of grids over epochs and, for a winner, its best grid whole."""
+    """The score curves (one line per run), the row of grids over epochs and, for a winner,
+    its best grid whole."""
     folder = Path(row["folder"])
     evaluations, grids = results.load_evaluations(folder), results.sample_grids(folder)
     if not evaluations and not grids:
         return ['<p class="note">No evaluation.</p>']
     pictures = []
     if evaluations:
-        pictures.append(_img(plots.score_curve(evaluations, row.get("best_epoch")),
-                             f"KID, FD and losses of trial {row['trial_id']} over epochs",
-                             "curve"))
+        one_run = len(row.get("repeat_scores") or []) <= 1
+        curve = plots.score_curve(evaluations, row.get("best_epoch") if one_run else None,
+                                  _diverged_epochs(row))
+        pictures.append(_img(curve, f"scores and losses of trial {row['trial_id']} over epochs, "
+                                    f"one line per training run", "curve"))
     size, best = row["hyperparameters"].get("image_size"), row.get("best_epoch")
     if grids:
         pictures.append('<div class="grids">' + "".join(
@@ -234,14 +301,16 @@ def _trial_pictures(row, winner):
     return pictures
 
 
-def _trial(row, winner, planned_epochs=None):
+def _trial(row, winner, study, planned_epochs=None):
     rank = f"#{row['rank']} · " if row.get("rank") else ""
-    status = tables.STATUS_WORDS.get(row["status"], row["status"].lower())
+    status = tables.status_word(row)
+    css = "diverged" if row.get("diverged") and row["status"] == "COMPLETED" else status
     body = [f'<section class="trial" id="trial-{_e(row["trial_id"])}">',
-            f'<h3>{rank}trial {_e(row["trial_id"])} <span class="status {_e(status)}">'
-            f"{_e(status)}</span></h3>", _trial_facts(row, planned_epochs)]
+            f'<h3>{rank}trial {_e(row["trial_id"])} <span class="status {_e(css)}">'
+            f"{_e(status)}</span></h3>", _trial_facts(row, study, planned_epochs)]
     if row.get("message"):
         body.append(f'<p class="reason">{_e(row["message"])}</p>')
+    body += [f'<p class="note">{_e(line)}</p>' for line in tables.divergence_notes([row])[1:]]
     return "\n".join(body + _trial_pictures(row, winner)) + "</section>"
 
 
@@ -323,7 +392,7 @@ h2 { border-bottom: 2px solid #ddd; padding-bottom: 2px; margin-top: 32px; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 8px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e3e3e3; text-align: right;
          white-space: nowrap; }
-th { background: #f4f4f4; } .left { text-align: left; }
+th { background: #f4f4f4; } .left { text-align: left; } .wide { overflow-x: auto; }
 tr.best { background: #eef7ee; font-weight: 600; } tr.failed td { color: #999; }
 .plots { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; }
 .plots img, img.curve { max-width: 100%; height: auto; }
@@ -331,6 +400,7 @@ section.trial { border-top: 1px solid #ddd; margin-top: 18px; }
 h3 .status { font-size: 13px; font-weight: normal; padding: 1px 6px; border-radius: 3px;
              background: #e8e8e8; } h3 .failed, h3 .invalid { background: #f8d7d3; }
 h3 .running, h3 .interrupted { background: #fff1c2; }
+h3 .diverged { background: #f3e0f7; }
 .facts { margin: 2px 0; color: #444; } .reason { color: #c0392b; }
 .grids { display: flex; gap: 10px; overflow-x: auto; padding-bottom: 6px; align-items: flex-start; }
 figure { margin: 0; } figure.whole { width: fit-content; }

@@ -3,7 +3,12 @@
 Only files are read (study.json, trial_*/trial.json, trial_*/evaluations.json,
 trial_*/samples/*.png), never written or locked, so this works on a copy, a
 finished study or one a search is still writing: a trial in progress shows as
-running, with its best evaluation so far.
+running, with its scores so far.
+
+A trial's score comes from evaluations.json: within each training run (repeat)
+the study's rank-by rule picks the evaluations (final, best, last-N), and the
+trial's value is the mean over its runs, with the standard error over runs and
+a paired comparison with the best trial over the seeds they share.
 """
 
 import difflib
@@ -15,6 +20,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuner import comparison
 from tuner.errors import UsageError
 from tuner.lock import LOCK_FILE
 
@@ -22,9 +28,16 @@ STUDY_FILE = "study.json"
 STATUS_ORDER = {"COMPLETED": 0, "RUNNING": 1, "IDLE": 1, "INTERRUPTED": 1,
                 "FAILED": 2, "INVALID": 2, "STOPPED": 2}
 IN_PROGRESS = ("RUNNING", "IDLE")
+FAILED = ("FAILED", "INVALID", "STOPPED")
 HYPERPARAMETERS = ("learning_rate", "beta_1", "image_size", "subset_fraction")
-SCORES = ("kid", "kid_std", "fd", "density", "coverage", "kid_train", "kid_heldout")
-METRICS = SCORES + ("best_epoch", "epochs", "seconds_per_epoch", "final_kid", "final_fd")
+OBJECTIVES = ("kid", "fd", "swd", "kid_heldout")  # what a study may be ranked by
+# Scores of an evaluation that a trial's row carries, each reduced by the study's rank-by rule.
+SCORES = ("kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train", "kid_heldout",
+          "fd_heldout")
+RECORD_METRICS = ("seconds_per_epoch",)  # read from keras-tuner's trial.json
+RANK_BY = re.compile(r"^(final|best|last-([1-9]\d*))$")
+OLD_RANK_BY = "best"  # studies written before rank-by existed selected each trial's best evaluation
+RUN_DONE = ("completed", "diverged")
 GRID_NAME = re.compile(r"^epoch_(\d+)\.png$")
 LOCK_HOLDER = re.compile(r"process (\d+) on (\S+)")
 
@@ -60,11 +73,129 @@ def _metric(trial, name):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def load_evaluations(trial_dir):
-    """Every evaluation of a trial so far, oldest first ([] before the first one)."""
+def _number(value):
+    """A score as a float, or None when it is missing or not finite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _mean(values):
+    numbers = [v for v in map(_number, values) if v is not None]
+    return math.fsum(numbers) / len(numbers) if numbers else None
+
+
+def _evaluation_file(trial_dir):
     doc = _read(Path(trial_dir) / "evaluations.json")
-    evaluations = doc.get("evaluations") if isinstance(doc, dict) else None
-    return [e for e in evaluations or [] if isinstance(e, dict) and "epoch" in e]
+    return doc if isinstance(doc, dict) else {}
+
+
+def _evaluations(doc):
+    return [e for e in doc.get("evaluations") or [] if isinstance(e, dict) and "epoch" in e]
+
+
+def load_evaluations(trial_dir):
+    """Every evaluation of a trial so far, all its runs, in the order written."""
+    return _evaluations(_evaluation_file(trial_dir))
+
+
+def _run_entries(doc, evaluations):
+    """{repeat: its entry in "repeats"}; a file from before repeats holds one finished run."""
+    if "repeats" not in doc:
+        return {0: {"repeat": 0, "status": "completed"}} if evaluations else {}
+    return {r["repeat"]: r for r in doc["repeats"] or []
+            if isinstance(r, dict) and isinstance(r.get("repeat"), int)}
+
+
+def _run(number, entry, evaluations):
+    """One training run: its seed, status, divergence and evaluations (oldest first)."""
+    entry = entry or {"status": "running"}  # evaluated before its entry was written
+    seed = entry.get("seed", next((e["seed"] for e in evaluations if "seed" in e), None))
+    return {"repeat": number, "seed": seed, "status": entry.get("status") or "running",
+            "diverged_at_epoch": entry.get("diverged_at_epoch"),
+            "reason": entry.get("reason") or "", "evaluations": evaluations}
+
+
+def load_runs(trial_dir):
+    """The trial's training runs (its repeats), by repeat number, each with its evaluations."""
+    doc = _evaluation_file(trial_dir)
+    evaluations = _evaluations(doc)
+    entries = _run_entries(doc, evaluations)
+    numbers = sorted(set(entries) | {e.get("repeat", 0) for e in evaluations})
+    by_epoch = sorted(evaluations, key=lambda e: e["epoch"])
+    return [_run(n, entries.get(n), [e for e in by_epoch if e.get("repeat", 0) == n])
+            for n in numbers]
+
+
+def parse_rank_by(rank_by):
+    """("final", 1), ("best", None) or ("last", N) from "final", "best" or "last-N";
+    ValueError for anything else."""
+    match = RANK_BY.match(str(rank_by))
+    if not match:
+        raise ValueError(f"rank_by must be final, best or last-N (N a positive integer), "
+                         f"got {rank_by!r}")
+    if match.group(2):
+        return "last", int(match.group(2))
+    return match.group(1), (1 if match.group(1) == "final" else None)
+
+
+def picked(evaluations, rank_by, objective):
+    """The evaluations of one run that its score is taken from.
+
+    final: the last one; last-N: the last N; best: the one with the lowest
+    `objective` (every score then comes from that one generator, the
+    checkpoint a search keeps).
+    """
+    rule, n = parse_rank_by(rank_by)
+    if rule != "best":
+        return evaluations[-n:]
+    scored = [e for e in evaluations if _number(e.get(objective)) is not None]
+    return [min(scored, key=lambda e: e[objective])] if scored else []
+
+
+def run_scores(run, rank_by, objective):
+    """One run's value of every score (the mean over its picked evaluations), and its
+    optimistic best: the lowest `objective` of all its evaluations, and that epoch."""
+    chosen = picked(run["evaluations"], rank_by, objective)
+    values = {name: _mean(e.get(name) for e in chosen) for name in SCORES}
+    best = picked(run["evaluations"], "best", objective)
+    values["best"] = _number(best[0][objective]) if best else None
+    values["best_epoch"] = best[0]["epoch"] if best else None
+    return values
+
+
+def _low_median(values):
+    return sorted(values)[(len(values) - 1) // 2] if values else None
+
+
+def _divergence(runs):
+    """How many runs diverged, the earliest epoch one did, and the first stated reason."""
+    diverged = [r for r in runs if r["status"] == "diverged"]
+    epochs = [r["diverged_at_epoch"] for r in diverged if r["diverged_at_epoch"] is not None]
+    return {"diverged": len(diverged), "diverged_at_epoch": min(epochs, default=None),
+            "diverged_reason": next((r["reason"] for r in diverged if r["reason"]), "")}
+
+
+def summarise_runs(runs, rank_by, objective):
+    """A trial's scores from its runs: each score is the mean over the runs scored so far.
+
+    score_se = s / sqrt(K) over the K runs' objective values (None if K < 2);
+    best = the mean of each run's best objective (optimistic: selected on the
+    numbers it reports); best_epoch = the median of their epochs.
+    """
+    scored = [(run, run_scores(run, rank_by, objective)) for run in runs if run["evaluations"]]
+    row = {name: _mean(v[name] for _, v in scored) for name in SCORES + ("best",)}
+    repeat_scores = [{"repeat": r["repeat"], "seed": r["seed"], "score": v[objective],
+                      "diverged_at_epoch": r["diverged_at_epoch"]}
+                     for r, v in scored if v[objective] is not None]
+    row.update(repeats=sum(r["status"] in RUN_DONE for r in runs),
+               score_se=comparison.standard_error([s["score"] for s in repeat_scores]),
+               repeat_scores=repeat_scores,
+               best_epoch=_low_median([v["best_epoch"] for _, v in scored
+                                       if v["best_epoch"] is not None]),
+               epochs=max((e["epoch"] for r in runs for e in r["evaluations"]), default=None))
+    row.update(_divergence(runs))
+    return row
 
 
 def sample_grids(trial_dir):
@@ -76,36 +207,28 @@ def sample_grids(trial_dir):
     return sorted(grids)
 
 
-def _best_so_far(evaluations, objective):
-    """Scores of a trial still in progress: its best evaluation yet, and how far it got."""
-    scored = [e for e in evaluations if e.get(objective) is not None]
-    if not scored:
-        return {}
-    best = min(scored, key=lambda e: e[objective])
-    return {**{name: best.get(name) for name in SCORES},
-            "best_epoch": best["epoch"], "epochs": evaluations[-1]["epoch"]}
-
-
-def _record(trial_dir, evaluations):
+def _record(trial_dir, evaluated):
     """keras-tuner's trial.json, a stand-in for a trial scored before it was recorded, or None."""
     trial = _read(trial_dir / "trial.json")
     if isinstance(trial, dict):
         return trial
-    if evaluations:
+    if evaluated:
         return {"trial_id": trial_dir.name.removeprefix("trial_"), "status": "RUNNING"}
     return None
 
 
-def trial_row(trial_dir, objective="kid", search_alive=True):
+def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY):
     """One trial as a flat dict, or None if its folder holds nothing readable yet.
 
-    keras-tuner writes trial.json (status RUNNING) when a trial starts; a folder
-    with only evaluations.json is a trial in progress too. A running trial of a
-    study whose search process has died shows as INTERRUPTED.
+    Scores come from evaluations.json, reduced by `rank_by` within each run and
+    averaged over runs (a trial in progress: its runs so far); a failed trial
+    has none. keras-tuner writes trial.json (status RUNNING) when a trial
+    starts; a folder with only evaluations.json is a trial in progress too. A
+    running trial of a study whose search process has died shows as INTERRUPTED.
     """
     trial_dir = Path(trial_dir)
-    evaluations = load_evaluations(trial_dir)
-    trial = _record(trial_dir, evaluations)
+    runs = load_runs(trial_dir)
+    trial = _record(trial_dir, any(run["evaluations"] for run in runs))
     if trial is None:
         return None
     status = trial.get("status") or "RUNNING"
@@ -116,11 +239,8 @@ def trial_row(trial_dir, objective="kid", search_alive=True):
            "hyperparameters": {**{k: values.get(k) for k in HYPERPARAMETERS}, **values},
            "message": failure_reason(trial.get("message")) if trial.get("message") else "",
            "folder": str(trial_dir)}
-    row.update({name: _metric(trial, name) for name in METRICS})
-    if status in IN_PROGRESS + ("INTERRUPTED",):
-        row.update(_best_so_far(evaluations, objective))
-    for name in ("best_epoch", "epochs"):
-        row[name] = int(row[name]) if row[name] is not None else None
+    row.update({name: _metric(trial, name) for name in RECORD_METRICS})
+    row.update(summarise_runs([] if status in FAILED else runs, rank_by, objective))
     return row
 
 
@@ -169,35 +289,60 @@ def load_study(study_dir):
 
 
 def rank(rows, objective):
-    """Sort rows in place (completed best first, then in progress, then failed) and number
-    the completed ones."""
+    """Sort rows in place (completed best first, then in progress, then failed), number the
+    completed ones and compare each with #1 (`vs_best`)."""
     def key(row):
         value = row.get(objective) if row["status"] == "COMPLETED" else None
         return (STATUS_ORDER.get(row["status"], 1), math.inf if value is None else value,
                 row.get("study") or "", row["trial_id"])
 
     rows.sort(key=key)
-    ranked = (row for row in rows
-              if row["status"] == "COMPLETED" and row.get(objective) is not None)
+    ranked = [row for row in rows
+              if row["status"] == "COMPLETED" and row.get(objective) is not None]
     for row in rows:
-        row["rank"] = None
+        row["rank"], row["vs_best"] = None, None
     for number, row in enumerate(ranked, start=1):
         row["rank"] = number
+    for row in ranked[1:]:
+        row["vs_best"] = comparison.compare(scores_by_seed(ranked[0]), scores_by_seed(row))
     return rows
+
+
+def scores_by_seed(row):
+    """{seed: objective} of a trial's runs, to pair with another trial's runs of the same seed."""
+    return {(s["seed"] if s["seed"] is not None else f"repeat {s['repeat']}"): s["score"]
+            for s in row.get("repeat_scores") or []}
+
+
+def objective_of(study):
+    """The score a study ranks by (a study.json spelling `kid-heldout` reads as kid_heldout)."""
+    return str(study.get("objective") or "kid").replace("-", "_")
+
+
+def rank_by_of(study, study_dir="."):
+    """The study's rank-by rule; studies from before the choice existed ranked by the best
+    evaluation. UsageError naming study.json if the rule is not one of the known ones."""
+    rule = study.get("rank_by") or (study.get("protocol") or {}).get("rank_by") or OLD_RANK_BY
+    try:
+        parse_rank_by(rule)
+    except ValueError as err:
+        raise UsageError(f"{Path(study_dir) / STUDY_FILE}: {err}; correct the file") from None
+    return rule
 
 
 def load_trials(study_dir, objective=None):
     """All trials of a study, ranked: completed by objective, then running, then failed."""
     study = load_study(study_dir)
-    objective = objective or study.get("objective", "kid")
+    objective = objective or objective_of(study)
+    rank_by = rank_by_of(study, study_dir)
     protocol = study.get("protocol", {})
     alive = search_alive(study_dir)
     rows = [row for path in sorted(Path(study_dir).glob("trial_*")) if path.is_dir()
-            if (row := trial_row(path, objective, alive)) is not None]
+            if (row := trial_row(path, objective, alive, rank_by)) is not None]
     for row in rows:
         row.update(study=Path(study_dir).name, features=protocol.get("features"),
                    eval_size=protocol.get("eval_size"), protocol_key=study.get("protocol_key"),
-                   retrain=load_retrain(study_dir, row["trial_id"]))
+                   rank_by=rank_by, retrain=load_retrain(study_dir, row["trial_id"]))
     return rank(rows, objective)
 
 
@@ -212,7 +357,16 @@ class Study:
 
     @property
     def objective(self):
-        return self.meta.get("objective", "kid")
+        return objective_of(self.meta)
+
+    @property
+    def rank_by(self):
+        return rank_by_of(self.meta, self.path)
+
+    @property
+    def repeats(self):
+        """Runs per configuration the study asked for (1 before repeats existed)."""
+        return int(self.meta.get("repeats") or 1)
 
     @property
     def protocol(self):
@@ -278,10 +432,20 @@ class Ranking:
     def names(self):
         return [study.name for study in self.studies]
 
+    @property
+    def rank_by(self):
+        return self.studies[0].rank_by if self.studies else OLD_RANK_BY
+
+    @property
+    def repeats(self):
+        """The most runs per configuration any of its studies asked for."""
+        return max((study.repeats for study in self.studies), default=1)
+
 
 def _same_scoring(a, b):
-    """Scores rank together only under one protocol (and one objective to sort by)."""
-    return bool(a.protocol) and a.protocol == b.protocol and a.objective == b.objective
+    """Scores rank together only under one protocol, objective and rank-by rule."""
+    return (bool(a.protocol) and a.protocol == b.protocol and a.objective == b.objective
+            and a.rank_by == b.rank_by)
 
 
 def _why_separate(study, first):
@@ -295,6 +459,8 @@ def _why_separate(study, first):
                    if first.protocol.get(k) != study.protocol.get(k)]
     if study.objective != first.objective:
         differences.append(f"objective {first.objective} vs {study.objective}")
+    if study.rank_by != first.rank_by and "rank_by" not in first.protocol:
+        differences.append(f"rank_by {first.rank_by} vs {study.rank_by}")
     return (f"{study.name} is ranked separately from {first.name}: scores are not comparable "
             f"({'; '.join(differences)})")
 
