@@ -7,7 +7,8 @@ same seeds for every configuration, so configurations compare run for run),
 keras-tuner's callbacks passed on. Each run is scored every `eval_every` epochs
 and at its end; a run that diverges or collapses stops early and is scored where
 it stopped: a result, not a failure. The trial's objective is the mean over runs
-of each run's score by the study's rank-by rule (`tuner.outcome`).
+of each run's score by the study's rank-by rule (final, best or last-N evaluations;
+`results.summarise_runs`, the leaderboard's own reading).
 
     trial_<id>/evaluations.json   the protocol, every run's state, every evaluation
     trial_<id>/samples/           run 0's sample grid per evaluation
@@ -27,7 +28,7 @@ import numpy as np
 from tuner import data, files
 from tuner.board import TrialBoard, board_dir
 from tuner.dcgan import build_dcgan
-from tuner.outcome import mean_and_se, run_score
+from tuner.results import summarise_runs
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ COLLAPSE_STD = 0.005
 # An untrained generator also draws one image for every z; a run has collapsed only
 # if it had learned variety (a spread this large at an earlier evaluation) and lost it.
 LEARNED_STD = 10 * COLLAPSE_STD
-SCORE_METRICS = ("kid", "kid_std", "fd", "swd", "density", "coverage",
-                 "kid_heldout", "fd_heldout", "kid_train")
 
 
 class DCGANHyperModel(kt.HyperModel):
@@ -145,24 +144,20 @@ class DCGANHyperModel(kt.HyperModel):
                 .batch(self.settings.batch_size).prefetch(tf.data.AUTOTUNE))
 
     def _result(self, runs):
-        """The dict keras-tuner records: the objective (mean over runs) and run facts."""
-        rank_by, objective = self.settings.rank_by, self.settings.objective
-        metrics = {}
-        for name in SCORE_METRICS:
-            mean, _ = mean_and_se([run_score(run.history, name, rank_by) for run in runs])
-            if mean is not None:
-                metrics[name] = mean
-        scores = [run_score(run.history, objective, rank_by) for run in runs]
-        _, se = mean_and_se(scores)
-        best, _ = mean_and_se([run_score(run.history, objective, "best") for run in runs])
-        metrics.update({
-            "repeats": len(runs), "diverged": sum(run.diverged is not None for run in runs),
-            "best": best, "epochs": max(run.history[-1]["epoch"] for run in runs),
-            "seconds_per_epoch": statistics.median(s for run in runs for s in run.epoch_seconds),
-            "eval_seconds": statistics.mean(r["seconds"] for run in runs for r in run.history),
-            **({"score_se": se} if se is not None else {})})
-        if objective not in metrics:  # e.g. kid_heldout in a study without a held-out split
-            raise kt.errors.FailedTrialError(f"no {objective} was recorded for this trial")
+        """The dict keras-tuner records: every score as a mean over runs, and run facts.
+
+        The scores are what the leaderboard shows (`results.summarise_runs`), so
+        Bayesian search and Hyperband see the very number the trial is ranked by.
+        """
+        summary = summarise_runs([run.as_run() for run in runs], self.settings.rank_by,
+                                 self.settings.objective)
+        if summary.get(self.settings.objective) is None:  # e.g. kid_heldout without a split
+            raise kt.errors.FailedTrialError(f"no {self.settings.objective} was recorded")
+        metrics = {k: float(v) for k, v in summary.items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        metrics.update(
+            seconds_per_epoch=statistics.median(s for run in runs for s in run.epoch_seconds),
+            eval_seconds=statistics.mean(r["seconds"] for run in runs for r in run.history))
         return metrics
 
 
@@ -306,6 +301,13 @@ class Evaluation(keras.callbacks.Callback):
                             diverged_at_epoch=(self.diverged or {}).get("epoch"),
                             reason=(self.diverged or {}).get("reason", ""),
                             epochs=self.history[-1]["epoch"] if self.history else 0)
+
+    def as_run(self):
+        """This run as `results.summarise_runs` reads one from evaluations.json."""
+        return {"repeat": self.repeat, "seed": self.seed,
+                "status": "diverged" if self.diverged else "completed",
+                "diverged_at_epoch": (self.diverged or {}).get("epoch"),
+                "reason": (self.diverged or {}).get("reason", ""), "evaluations": self.history}
 
     def _check_losses(self, epoch, logs):
         g_loss, d_loss = float(logs.get("g_loss", 0.0)), float(logs.get("d_loss", 0.0))
