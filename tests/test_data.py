@@ -337,6 +337,61 @@ def test_training_images_appends_mirrors(face_folder):
     np.testing.assert_array_equal(batch[5:], plain[:, :, ::-1, :])
 
 
+def _faces_of(count, tmp_path):
+    return load_faces(str(_save_faces(tmp_path / f"n{count}", np.random.default_rng(0), count,
+                                      size=8)))
+
+
+def test_subsets_are_nested_across_fractions(tmp_path):
+    faces = _faces_of(40, tmp_path)
+    for seed in range(5):
+        sizes, previous = [], set()
+        for fraction in (0.1, 0.25, 0.5, 0.75, 1.0):
+            chosen = set(faces.subset_indices(fraction, seed=seed).tolist())
+            assert previous <= chosen
+            sizes.append(len(chosen))
+            previous = chosen
+        assert sizes == [4, 10, 20, 30, 40]
+    assert faces.subset_indices(0.5, 0).tolist() != faces.subset_indices(0.5, 1).tolist()
+
+
+def test_split_draws_a_disjoint_heldout_once_per_seed(tmp_path):
+    faces = _faces_of(40, tmp_path)
+    pool, heldout = faces.split(0.2, seed=7)
+    assert len(heldout) == 8 and len(pool) == 32
+    assert sorted(pool.tolist() + heldout.tolist()) == list(range(40))
+    assert pool.dtype == heldout.dtype == np.int64
+    assert pool.tolist() == sorted(pool.tolist()) and heldout.tolist() == sorted(heldout.tolist())
+    again = faces.split(0.2, seed=7)
+    assert again[1].tolist() == heldout.tolist()
+    assert faces.split(0.2, seed=8)[1].tolist() != heldout.tolist()
+    none_pool, none_held = faces.split(0.0, seed=7)
+    assert none_pool.tolist() == list(range(40)) and none_held.tolist() == []
+
+
+def test_subsets_of_the_pool_are_nested_and_never_touch_the_heldout(tmp_path):
+    faces = _faces_of(40, tmp_path)
+    pool, heldout = faces.split(0.25, seed=0)
+    half = faces.subset_indices(0.5, seed=3, pool=pool)
+    full = faces.subset_indices(1.0, seed=3, pool=pool)
+    assert len(half) == 15 and full.tolist() == pool.tolist()
+    assert set(half.tolist()) <= set(full.tolist())
+    assert not set(half.tolist()) & set(heldout.tolist())
+    batch = faces.training_images(8, fraction=0.5, seed=3, flip=False, pool=pool)
+    np.testing.assert_array_equal(batch, faces.at_size(8)[half])
+
+
+@pytest.mark.parametrize("holdout, message", [
+    (1.0, r"--holdout must be in \[0, 1\), got 1.0"),
+    (-0.1, r"--holdout must be in \[0, 1\)"),
+    (0.01, "--holdout 0.01 holds out 0 of 40 images; both the held-out and the training side"),
+    (0.99, "holds out 40 of 40 images"),
+])
+def test_split_refuses_bad_holdouts(holdout, message, tmp_path):
+    with pytest.raises(UsageError, match=message):
+        _faces_of(40, tmp_path).split(holdout, seed=0)
+
+
 # ---------------------------------------------------------------- load_image_folder
 
 

@@ -66,6 +66,9 @@ class ScoringConfig:
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     cache_dir: str | None = None        # reference-feature cache; None: <results_dir>/.cache
+    swd_descriptors: int = 4096         # 7x7 patches per pyramid level and image set (SWD)
+    swd_projections: int = 512          # random directions of the sliced Wasserstein distance
+    swd_seed: int = 0                   # the SWD's patch draws and directions
 
 
 @dataclass(frozen=True)

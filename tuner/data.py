@@ -46,6 +46,9 @@ IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 )
 EMBEDDED = "lfw-subset"
+# The held-out split draws from its own stream of the seed, so a study using
+# one seed for both does not correlate the split with its training subsets.
+_HOLDOUT_STREAM = 1
 
 # Native images are reduced on decode until their shorter side is below twice
 # this: no model here uses more than a few hundred pixels, and a 3000x3000
@@ -256,17 +259,48 @@ class FaceSet:
             self._cache[size] = array
         return self._cache[size]
 
-    def subset_indices(self, fraction: float, seed: int) -> np.ndarray:
-        """Sorted indices of a seeded random subset of the images.
+    def split(self, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """A study's held-out split: images no trial trains on, drawn once from ``seed``.
 
         Args:
-            fraction: share of the images to keep, in (0, 1]; at least one
-                image is kept.
-            seed: random seed; the result depends only on (N, fraction, seed).
+            holdout: share of the images held out, in [0, 1); 0 holds out none.
+            seed: random seed; the split depends only on (N, holdout, seed).
 
         Returns:
-            Sorted int64 indices, ``round(fraction * N)`` of them (``arange(N)``
-            for 1.0).
+            ``(pool, heldout)``: sorted int64 indices; ``heldout`` holds
+            ``round(holdout * N)`` images (the first of a seeded permutation),
+            ``pool`` the rest (all images when holdout is 0).
+
+        Raises:
+            UsageError: holdout outside [0, 1), or fewer than 2 images on either side.
+        """
+        if not 0 <= holdout < 1:
+            raise UsageError(f"--holdout must be in [0, 1), got {holdout}; use e.g. 0.2 "
+                             "to hold a fifth of the images out of training")
+        count = int(round(holdout * len(self)))
+        if holdout > 0 and (count < 2 or len(self) - count < 2):
+            raise UsageError(f"--holdout {holdout} holds out {count} of {len(self)} images; "
+                             "both the held-out and the training side need at least 2")
+        order = np.random.default_rng([seed, _HOLDOUT_STREAM]).permutation(len(self))
+        return np.sort(order[count:]).astype(np.int64), np.sort(order[:count]).astype(np.int64)
+
+    def subset_indices(self, fraction: float, seed: int, pool=None) -> np.ndarray:
+        """Sorted indices of a seeded random subset of ``pool``, nested across fractions.
+
+        The subset is the first ``round(fraction * len(pool))`` images of one
+        seeded permutation of ``pool``, so for one seed (and pool) the half set
+        lies inside the three-quarter set, which lies inside the full set.
+
+        Args:
+            fraction: share of the pool to keep, in (0, 1]; at least one
+                image is kept.
+            seed: random seed; the result depends only on (pool, fraction, seed).
+            pool: the indices to draw from (e.g. the pool of ``split``); all
+                images if None.
+
+        Returns:
+            Sorted int64 indices, ``round(fraction * len(pool))`` of them (the
+            whole pool for 1.0).
 
         Raises:
             UsageError: fraction outside (0, 1].
@@ -275,27 +309,27 @@ class FaceSet:
             raise UsageError(
                 f"data fraction must be in (0, 1], got {fraction}; use e.g. 0.5 for half the images"
             )
-        count = max(1, int(round(fraction * len(self))))
-        if count >= len(self):
-            return np.arange(len(self))
-        chosen = np.random.default_rng(seed).choice(len(self), size=count, replace=False)
-        return np.sort(chosen).astype(np.int64)
+        pool = np.arange(len(self)) if pool is None else np.asarray(pool, dtype=np.int64)
+        count = max(1, int(round(fraction * len(pool))))
+        order = np.random.default_rng(seed).permutation(pool)
+        return np.sort(order[:count]).astype(np.int64)
 
     def training_images(
-        self, size: int, fraction: float = 1.0, seed: int = 0, flip: bool = True
+        self, size: int, fraction: float = 1.0, seed: int = 0, flip: bool = True, pool=None
     ) -> np.ndarray:
         """Training batch: a subset at ``size``, plus mirrored copies.
 
         Args:
             size: target side in pixels.
-            fraction: share of the images used (see ``subset_indices``).
+            fraction: share of the pool used (see ``subset_indices``).
             seed: seed of the subset.
             flip: append the horizontally mirrored images after the originals.
+            pool: the indices a study may train on (see ``split``); all if None.
 
         Returns:
             float32 array (M, size, size, 1) in [-1, 1], M = 2 * subset if flip.
         """
-        images = self.at_size(size)[self.subset_indices(fraction, seed)]
+        images = self.at_size(size)[self.subset_indices(fraction, seed, pool)]
         if not flip:
             return images
         return np.concatenate([images, images[:, :, ::-1, :]])
