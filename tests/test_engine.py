@@ -50,7 +50,9 @@ def test_hyperband_continues_every_run_of_a_configuration(lfw_tree, tmp_path):
     from tuner.results import load_evaluations
     from tuner.study import run_search
 
-    (tmp_path / "s.toml").write_text(SPACE.replace("epochs = 2", "epochs = 4"))
+    # A continuous range: Hyperband's first round needs more configurations than a 3-value grid.
+    (tmp_path / "s.toml").write_text(SPACE
+                                     .replace("step = 3\n", ""))
     study = run_search(SearchConfig(
         data=DataConfig(str(lfw_tree.root), lfw_tree.person),
         scoring=ScoringConfig(samples=16, cache_dir=str(tmp_path / "cache")),

@@ -73,9 +73,9 @@ class DCGANHyperModel(kt.HyperModel):
         self.space.declare(hp)
 
     def build(self, hp):
-        return self._build(hp, self.settings.seed)
+        return self._build_run(hp, self.settings.seed)
 
-    def _build(self, hp, seed):
+    def _build_run(self, hp, seed):
         keras.utils.set_random_seed(seed)  # every configuration's run k starts from one draw
         return build_dcgan(self.space.value(hp, "image_size"),
                            learning_rate=self.space.value(hp, "learning_rate"),
@@ -93,13 +93,13 @@ class DCGANHyperModel(kt.HyperModel):
         runs = []
         try:
             for repeat, seed in enumerate(self.settings.seeds()):
-                run_model = model if repeat == 0 else self._build(hp, seed)
+                run_model = model if repeat == 0 else self._build_run(hp, seed)
                 runs.append(self._fit_run(hp, run_model, repeat, seed, record, board,
                                           _run_callbacks(callbacks, repeat),
                                           epochs or self.settings.epochs, initial_epoch,
                                           trial_dir))
             result = self._result(runs)
-            board.result(result, step=result["epochs"])
+            board.result(result, step=int(result["epochs"]))
             return result
         except Exception as err:
             failed = _as_failed_trial(err)

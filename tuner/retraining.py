@@ -153,6 +153,7 @@ def _fixed_settings(study):
             "latent_dim": fixed["latent_dim"], "precision": fixed["precision"],
             "flip": study["config"]["data"]["flip"],
             "data_seed": study["config"].get("seed", 0),  # the search's training subset
+            "holdout": study.get("holdout", 0.0),          # and the images it never trained on
             "objective": study.get("objective", "kid")}
 
 
@@ -208,7 +209,11 @@ def rebuild_scoring(study):
                          f"ran in)") from None
     protocol = study["protocol"]
     scorer = Scorer(faces, ScoringConfig(**study["config"]["scoring"]),
-                    eval_size=protocol["eval_size"])
+                    eval_size=protocol["eval_size"],
+                    flip=protocol.get("reference_flips", study["config"]["data"]["flip"]),
+                    holdout_fraction=protocol.get("holdout", 0.0),
+                    holdout_seed=protocol.get("holdout_seed", 0),
+                    rank_by=protocol.get("rank_by", "best"))
     changed = sorted(k for k, v in scorer.protocol.as_dict().items() if protocol.get(k) != v)
     if changed:
         raise UsageError(f"the scoring protocol differs from the study's in {', '.join(changed)}: "
@@ -297,13 +302,20 @@ def _build(plan, seed):
 def _train_indices(plan, faces):
     """The search's subset (the study's seed), so held-out KID means what it meant there."""
     fraction = plan.hyperparameters["subset_fraction"]
-    return faces.subset_indices(fraction, plan.train["data_seed"]) if fraction < 1 else None
+    return (faces.subset_indices(fraction, plan.train["data_seed"], pool=_pool(plan, faces))
+            if fraction < 1 else None)
+
+
+def _pool(plan, faces):
+    """The images the search's trials could train on: all but the study's held-out split."""
+    return faces.split(plan.train["holdout"], plan.train["data_seed"])[0]
 
 
 def _training_images(plan, faces):
     return faces.training_images(plan.hyperparameters["image_size"],
                                  plan.hyperparameters["subset_fraction"],
-                                 plan.train["data_seed"], plan.train["flip"])
+                                 plan.train["data_seed"], plan.train["flip"],
+                                 pool=_pool(plan, faces))
 
 
 def training_dataset(images, batch_size, seed, skip_epochs=0):

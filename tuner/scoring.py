@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from tuner import data, metrics, swd
-from tuner.config import ScoringConfig
+from tuner.config import DEFAULT_RANK_BY, ScoringConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Protocol:
     swd_seed: int
     swd_patch: int
     swd_min_resolution: int
+    rank_by: str  # which evaluations make a run's score: final, best or last-N
 
     def as_dict(self):
         return asdict(self)
@@ -90,13 +91,15 @@ class Scorer:
             what None gives (empty when ``holdout_fraction`` is 0).
         holdout_fraction, holdout_seed: how the held-out split was drawn
             (recorded in the protocol as ``holdout`` and ``holdout_seed``).
+        rank_by: the study's rule for a run's score (final, best, last-N),
+            recorded in the protocol: scores reduced differently never rank together.
 
     Raises:
         ValueError: `holdout` is not the split of (holdout_fraction, holdout_seed).
     """
 
     def __init__(self, faces, config=ScoringConfig(), eval_size=64, extractor=None, flip=True,
-                 holdout=None, holdout_fraction=0.0, holdout_seed=0):
+                 holdout=None, holdout_fraction=0.0, holdout_seed=0, rank_by=DEFAULT_RANK_BY):
         from tuner.features import get_extractor  # TF import, only once scoring is wanted
 
         self.faces = faces
@@ -118,7 +121,7 @@ class Scorer:
             reference_flips=bool(flip), holdout=float(holdout_fraction),
             holdout_seed=int(holdout_seed), swd_descriptors=config.swd_descriptors,
             swd_projections=config.swd_projections, swd_seed=config.swd_seed,
-            swd_patch=swd.PATCH, swd_min_resolution=swd.MIN_RESOLUTION)
+            swd_patch=swd.PATCH, swd_min_resolution=swd.MIN_RESOLUTION, rank_by=rank_by)
 
     def latents(self, latent_dim):
         """The study's fixed latent batch: every trial is judged on the same noise."""

@@ -59,7 +59,7 @@ def run_search(config: SearchConfig, on_validated=None):
                  else "")
         _warn_resolution(faces, space, eval_size)
         tuner = _make_tuner(config, space, faces, settings, tuner_name, max_trials,
-                            eval_size, study_dir, pool, heldout)
+                            eval_size, study_dir, holdout, pool, heldout)
         _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_name,
                           max_trials, holdout)
         _search(tuner, config)
@@ -159,15 +159,15 @@ def _empty_folder(study_dir):
 
 
 def _make_tuner(config, space, faces, settings, tuner_name, max_trials, eval_size, study_dir,
-                pool, heldout):
+                holdout, pool, heldout):
     from tuner.board import board_dir, write_hparams_config
     from tuner.engine import make_tuner  # keras-tuner and TF: only after validation
     from tuner.hypermodel import DCGANHyperModel
     from tuner.progress import Progress
     from tuner.scoring import Scorer
 
-    scorer = Scorer(faces, replace(config.scoring, rank_by=settings.rank_by), eval_size,
-                    flip=settings.flip, holdout=heldout, holdout_seed=config.seed)
+    scorer = Scorer(faces, config.scoring, eval_size, flip=settings.flip, holdout=heldout,
+                    holdout_fraction=holdout, holdout_seed=config.seed, rank_by=settings.rank_by)
     _warn_network(scorer, eval_size)
     _check_resumable(study_dir, faces, scorer, space)
     write_hparams_config(board_dir(study_dir), space.params)
