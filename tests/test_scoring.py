@@ -48,12 +48,13 @@ def test_protocol_records_every_setting_and_keys_differ_when_one_changes(scorer)
         "resize": "pil-bicubic", "latent_seed": 1234, "kid_subsets": 20,
         "kid_subset_size": 1000, "data_fingerprint": scorer.faces.fingerprint,
         "reference_flips": True, "holdout": 0.0, "holdout_seed": 0, "swd_descriptors": 4096,
-        "swd_projections": 512, "swd_seed": 0, "swd_patch": 7, "swd_min_resolution": 16}
+        "swd_projections": 512, "swd_seed": 0, "swd_patch": 7, "swd_min_resolution": 16,
+        "rank_by": "final"}
     assert protocol.key() == Protocol(**protocol.as_dict()).key()
     for field, value in [("eval_size", 64), ("n_fake", 41), ("features", "onet"),
                          ("latent_seed", 1), ("data_fingerprint", "0" * 16),
                          ("reference_flips", False), ("holdout", 0.2), ("holdout_seed", 1),
-                         ("swd_descriptors", 1024), ("swd_seed", 1)]:
+                         ("swd_descriptors", 1024), ("swd_seed", 1), ("rank_by", "best")]:
         assert replace(protocol, **{field: value}).key() != protocol.key()
 
 

@@ -65,9 +65,17 @@ def format_summary(summary):
         *(_seed_line(run) for run in summary["seeds"]),
         f"over {summary['n_completed']} seed(s): final KID {_spread(final, 'kid')}  "
         f"FD {_spread(final, 'fd')};  best KID {_spread(best, 'kid')}",
-        f"search ({search['epochs']} epochs, best at {search['best_epoch']}): "
-        f"KID {search['kid']:.4f}±{search['kid_std']:.4f}  FD {search['fd']:.3f}",
+        _search_line(search),
         f"retrain: {summary['folder']}"])
+
+
+def _search_line(search):
+    """The search's score of the trial: its rank-by score, mean ± se over its runs."""
+    runs = search.get("repeats") or 1
+    spread = f"±{search['score_se']:.4f} (se)" if search.get("score_se") is not None else ""
+    return (f"search ({runs} run(s) of {search['epochs']} epochs, "
+            f"{search.get('rank_by') or 'best'} evaluation): KID {search['kid']:.4f}{spread}  "
+            f"FD {search['fd']:.3f}")
 
 
 def _seed_line(run):
