@@ -1,6 +1,7 @@
 """Each --tuner runs a real (tiny) search and records its trials in the study folder."""
 
 import json
+import os
 
 import pytest
 
@@ -49,3 +50,23 @@ def test_an_unknown_tuner_is_refused():
     with pytest.raises(UsageError, match="--tuner must be one of grid, random, bayesian, hyperband"):
         make_tuner("annealing", None, "kid", 1, 1, 3, "out", "s", 0, 3)
     assert list(TUNER_CLASSES) == ["grid", "random", "bayesian", "hyperband"]
+
+
+@pytest.mark.parametrize("name", ["grid", "random", "bayesian", "hyperband"])
+def test_keras_tuner_state_files_are_written_atomically(name, tmp_path, monkeypatch):
+    from tuner import engine
+
+    written = []
+    real_write = engine.files.write_bytes
+    monkeypatch.setattr(engine.files, "write_bytes",
+                        lambda path, data: (written.append(str(path)), real_write(path, data)))
+    tuner = make_tuner(name, lambda hp: hp.Choice("x", [1, 2]), "kid", 2, 2, 2, tmp_path, "p", 0,
+                       3)
+    assert isinstance(tuner.oracle, engine.AtomicSavesMixin)
+    trial_id = tuner.oracle.create_trial("tuner0").trial_id
+    tuner.save()
+    names = {os.path.relpath(path, tmp_path / "p") for path in written}
+    trial_json = os.path.join(f"trial_{trial_id}", "trial.json")
+    assert names == {"oracle.json", "tuner0.json", trial_json}
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert json.loads((tmp_path / "p" / trial_json).read_text())["trial_id"] == trial_id

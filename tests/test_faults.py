@@ -45,7 +45,7 @@ def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path):
 
 
 def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
-        lfw_tree, tmp_path, monkeypatch):
+        lfw_tree, tmp_path, monkeypatch, capsys):
     from tuner import hypermodel
     from tuner.results import load_trials
     from tuner.study import run_search
@@ -67,6 +67,9 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
     assert rows[-1]["message"] == "diverged at epoch 1: g_loss nan (test)"
     assert rows[-1]["hyperparameters"]["learning_rate"] == 2e-3
     assert rows[-1]["rank"] is None and rows[0]["rank"] == 1
+    assert "Traceback" not in capsys.readouterr().err  # the reason is one log line
+    trial = json.loads((tmp_path / "out" / "s" / "trial_2" / "trial.json").read_text())
+    assert trial["message"].startswith("Traceback")  # the traceback is kept in trial.json
 
 
 def _trial_status(folder, trial):
