@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tuner.config import DataConfig, ScoringConfig, SearchConfig, TrainOverrides
+from tuner.config import DataConfig, ScoringConfig, SearchConfig
 from tuner.engine import TUNER_CLASSES, make_tuner
 from tuner.errors import UsageError
 
@@ -47,7 +47,8 @@ def test_every_tuner_completes_trials(tuner, lfw_tree, tmp_path):
 
 
 def test_an_unknown_tuner_is_refused():
-    with pytest.raises(UsageError, match="--tuner must be one of grid, random, bayesian, hyperband"):
+    message = "--tuner must be one of grid, random, bayesian, hyperband"
+    with pytest.raises(UsageError, match=message):
         make_tuner("annealing", None, "kid", 1, 1, 3, "out", "s", 0, 3)
     assert list(TUNER_CLASSES) == ["grid", "random", "bayesian", "hyperband"]
 

@@ -10,7 +10,7 @@ import time
 import keras_tuner as kt
 import pytest
 
-from tuner.config import DataConfig, ScoringConfig, SearchConfig, TrainOverrides
+from tuner.config import DataConfig, ScoringConfig, SearchConfig
 from tuner.errors import UsageError
 from tuner.lock import StudyLock
 

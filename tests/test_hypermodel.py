@@ -2,19 +2,12 @@ import math
 
 import keras
 import keras_tuner as kt
-import numpy as np
 import pytest
 
 from tuner.config import ScoringConfig
-from tuner.data import load_faces
 from tuner.hypermodel import EXPLODED_PATIENCE, DCGANHyperModel, Evaluation, TrainSettings
 from tuner.scoring import Scorer
 from tuner.spaces import load_space
-
-
-@pytest.fixture
-def faces(lfw_tree):
-    return load_faces(str(lfw_tree.root), person=lfw_tree.person)
 
 
 @pytest.fixture

@@ -7,13 +7,7 @@ import pytest
 from PIL import Image
 
 from tuner.config import DataConfig, ScoringConfig
-from tuner.data import load_faces
 from tuner.scoring import Protocol, Scorer, reference_features, score_folders
-
-
-@pytest.fixture
-def faces(lfw_tree):
-    return load_faces(str(lfw_tree.root), person=lfw_tree.person)
 
 
 @pytest.fixture

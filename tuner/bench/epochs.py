@@ -226,8 +226,8 @@ class FitRunner:
         return clock.seconds[0]
 
     def fit(self, clock):
-        self.gan.fit(self.dataset, epochs=1, steps_per_epoch=self.steps, verbose=0,
-                     callbacks=[clock])
+        self.gan.fit(self.dataset, epochs=1, steps_per_epoch=self.steps, shuffle=False,
+                     verbose=0, callbacks=[clock])
 
 
 # ---------------------------------------------------------------------------
