@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import NamedTuple
@@ -32,7 +35,8 @@ def make_face(rng: np.random.Generator, size: int = 64) -> np.ndarray:
     draw = ImageDraw.Draw(image)
     draw.ellipse([14 * s + dx, 8 * s + dy, 50 * s + dx, 58 * s + dy], fill=skin)
     for eye_x in (24, 40):
-        draw.ellipse([(eye_x - 3) * s + dx, 24 * s + dy, (eye_x + 3) * s + dx, 30 * s + dy], fill=dark)
+        draw.ellipse([(eye_x - 3) * s + dx, 24 * s + dy, (eye_x + 3) * s + dx, 30 * s + dy],
+                     fill=dark)
     mouth = [24 * s + dx, 44 * s + dy, 40 * s + dx, 44 * s + dy]
     draw.line(mouth, fill=dark, width=max(1, round(2 * s)))
     return np.asarray(image)
@@ -68,12 +72,29 @@ def lfw_tree(tmp_path_factory) -> LfwTree:
         (root / person).mkdir(parents=True)
         for i in range(1, count + 1):
             gray = make_face(generator)
-            rgb = np.stack([gray, gray // 2 + 64, gray], axis=-1)  # colour, so decoding must convert
+            # colour, so decoding must convert
+            rgb = np.stack([gray, gray // 2 + 64, gray], axis=-1)
             Image.fromarray(rgb).save(root / person / f"{person}_{i:04d}.jpg", quality=90)
     tgz = base / "lfw-mini.tgz"
     with tarfile.open(tgz, "w:gz") as archive:
         archive.add(root, arcname="lfw-mini")
     return LfwTree(root=root, tgz=tgz, person="Ada_Lovelace")
+
+
+@pytest.fixture
+def faces(lfw_tree):
+    """The mini LFW's person with enough images, loaded as the tool loads data (a `Faces`)."""
+    from tuner.data import load_faces
+
+    return load_faces(str(lfw_tree.root), person=lfw_tree.person)
+
+
+@pytest.fixture(scope="session")
+def embedded_faces():
+    """The 100 LFW faces that scikit-image ships (`--data lfw-subset`), as a `Faces`."""
+    from tuner.data import load_faces
+
+    return load_faces("lfw-subset")
 
 
 @pytest.fixture
@@ -116,7 +137,7 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
-def tiny_space(epochs=2, precision="float32", retrain_epochs=4):
+def tiny_space_text(epochs=2, precision="float32", retrain_epochs=4):
     """A space file's text: two 16x16 trials (lr 2e-4 and 1e-3) on half the faces."""
     return f"""description = "two 16x16 trials on half the faces"
 [search]
@@ -137,24 +158,53 @@ values = [0.5]
 """
 
 
-def cli_env(cwd):
-    """The environment of a CLI subprocess: its reference cache inside the test's folder."""
-    import os
-
+def _cli_env(cwd):
     return {**os.environ, "XDG_CACHE_HOME": str(Path(cwd) / "cache")}
 
 
-def search_cli(cwd, *args):
-    """`python -m tuner.search ARGS` in a real subprocess run in `cwd`."""
-    import subprocess
-    import sys
-
+def _run_search_cli(cwd, *args):
     return subprocess.run([sys.executable, "-m", "tuner.search", *args], cwd=cwd,
-                          env=cli_env(cwd), capture_output=True, text=True, timeout=600)
+                          env=_cli_env(cwd), capture_output=True, text=True, timeout=600)
 
 
-def tiny_search(cwd, lfw_tree, **space):
-    """Run a search of `tiny_space(**space)` on the mini LFW's .tgz into `cwd`/out/tiny."""
-    (Path(cwd) / "tiny.toml").write_text(tiny_space(**space))
-    return search_cli(cwd, "--data", str(lfw_tree.tgz), "--person", lfw_tree.person,
-                      "--space", "tiny.toml", "--samples", "64", "--results-dir", "out")
+@pytest.fixture(scope="session")
+def cli_env():
+    """`cli_env(cwd)`: a CLI subprocess's environment, its reference cache in `cwd`/cache."""
+    return _cli_env
+
+
+@pytest.fixture(scope="session")
+def search_cli():
+    """`search_cli(cwd, *args)`: `python -m tuner.search ARGS` in a real subprocess in `cwd`."""
+    return _run_search_cli
+
+
+class TinyStudy(NamedTuple):
+    """A search of the tiny space, run by the search CLI: where, what it printed, its space."""
+
+    cwd: Path
+    folder: Path
+    result: subprocess.CompletedProcess
+    space: str
+
+
+@pytest.fixture(scope="session")
+def tiny_search(lfw_tree):
+    """`tiny_search(cwd, **space)`: search `tiny_space_text(**space)` on the mini LFW's .tgz
+    into `cwd`/out/tiny with the search CLI; returns a `TinyStudy`."""
+    def search(cwd, **space):
+        text = tiny_space_text(**space)
+        (Path(cwd) / "tiny.toml").write_text(text)
+        result = _run_search_cli(cwd, "--data", str(lfw_tree.tgz), "--person", lfw_tree.person,
+                                 "--space", "tiny.toml", "--samples", "64", "--results-dir", "out")
+        return TinyStudy(Path(cwd), Path(cwd) / "out" / "tiny", result, text)
+
+    return search
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tiny_search, tmp_path_factory):
+    """One finished two-trial float32 study, shared by every test that only reads it."""
+    study = tiny_search(tmp_path_factory.mktemp("tiny-study"))
+    assert study.result.returncode == 0, study.result.stderr[-2000:]
+    return study

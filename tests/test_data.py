@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_face
 from tuner import data
 from tuner.data import (
     MIN_IMAGES,
@@ -35,11 +34,11 @@ def _encoded(image: Image.Image, fmt: str, **options) -> io.BytesIO:
     return buffer
 
 
-def _save_faces(folder, rng, count, size=32, fmt="png"):
+def _save_faces(folder, face_factory, count, size=32, fmt="png"):
     """Writes ``count`` synthetic faces into ``folder`` and returns it."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        Image.fromarray(make_face(rng, size)).save(folder / f"img_{i:02d}.{fmt}")
+        Image.fromarray(face_factory(size)).save(folder / f"img_{i:02d}.{fmt}")
     return folder
 
 
@@ -60,16 +59,16 @@ def test_uint8_round_trip_is_exact_on_every_value():
     np.testing.assert_array_equal(to_uint8(model), pixels)
 
 
-def test_resize_uint8_matches_pil_bicubic_and_accepts_a_channel_axis(rng):
-    faces = np.stack([make_face(rng, 64) for _ in range(3)])
+def test_resize_uint8_matches_pil_bicubic_and_accepts_a_channel_axis(face_factory):
+    faces = np.stack([face_factory(64) for _ in range(3)])
     resized = resize_uint8(faces[..., None], 16)
     expected = np.asarray(Image.fromarray(faces[1]).resize((16, 16), Image.Resampling.BICUBIC))
     assert resized.shape == (3, 16, 16) and resized.dtype == np.uint8
     np.testing.assert_array_equal(resized[1], expected)
 
 
-def test_resize_uint8_returns_the_input_at_its_own_size(rng):
-    faces = np.stack([make_face(rng, 16) for _ in range(2)])
+def test_resize_uint8_returns_the_input_at_its_own_size(face_factory):
+    faces = np.stack([face_factory(16) for _ in range(2)])
     assert resize_uint8(faces, 16) is faces
 
 
@@ -190,7 +189,8 @@ def test_lfw_without_person_lists_the_people(lfw_tree, kind):
 
 @pytest.mark.parametrize("kind", ["root", "tgz"])
 def test_unknown_person_suggests_close_names(lfw_tree, kind):
-    with pytest.raises(UsageError, match=r"--person Ada_Lovelac not found.*closest names: Ada_Lovelace"):
+    message = r"--person Ada_Lovelac not found.*closest names: Ada_Lovelace"
+    with pytest.raises(UsageError, match=message):
         load_faces(str(getattr(lfw_tree, kind)), person="Ada_Lovelac")
 
 
@@ -250,8 +250,8 @@ def test_folder_without_images(tmp_path):
         load_faces(str(tmp_path))
 
 
-def test_too_few_images_in_a_flat_folder(tmp_path, rng):
-    folder = _save_faces(tmp_path / "few", rng, 5)
+def test_too_few_images_in_a_flat_folder(tmp_path, face_factory):
+    folder = _save_faces(tmp_path / "few", face_factory, 5)
     with pytest.raises(UsageError, match="found 5 images, need at least 8"):
         load_faces(str(folder))
 
@@ -274,8 +274,8 @@ def test_all_images_corrupted(tmp_path):
         load_faces(str(tmp_path))
 
 
-def test_tiny_images_are_usable(tmp_path, rng):
-    folder = _save_faces(tmp_path / "tiny", rng, MIN_IMAGES, size=5)
+def test_tiny_images_are_usable(tmp_path, face_factory):
+    folder = _save_faces(tmp_path / "tiny", face_factory, MIN_IMAGES, size=5)
     batch = load_faces(str(folder)).at_size(16)
     assert batch.shape == (MIN_IMAGES, 16, 16, 1)
 
@@ -400,8 +400,8 @@ def test_load_image_folder(face_folder):
     assert images.shape == (10, 32, 32) and images.dtype == np.uint8
 
 
-def test_load_image_folder_rejects_mixed_sizes(face_folder, rng):
-    Image.fromarray(make_face(rng, 16)).save(face_folder / "small.png")
+def test_load_image_folder_rejects_mixed_sizes(face_folder, face_factory):
+    Image.fromarray(face_factory(16)).save(face_folder / "small.png")
     with pytest.raises(UsageError, match=r"faces: images have different sizes \(16x16, 32x32\)"):
         load_image_folder(face_folder)
 

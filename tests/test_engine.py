@@ -1,6 +1,7 @@
 """Each --tuner runs a real (tiny) search and records its trials in the study folder."""
 
 import json
+import os
 
 import pytest
 
@@ -70,9 +71,33 @@ def test_hyperband_continues_every_run_of_a_configuration(lfw_tree, tmp_path):
         assert {r for r, _ in epochs} == {0, 1} and min(e for _, e in epochs) == start
 
 
+SETTINGS = TrainSettings(epochs=2, batch_size=8, eval_every=1)
+
+
 def test_an_unknown_tuner_is_refused():
-    with pytest.raises(UsageError, match="--tuner must be one of grid, random, bayesian, hyperband"):
-        make_tuner("annealing", None, TrainSettings(epochs=1, batch_size=8, eval_every=1),
-                   max_trials=1, hyperband_factor=3, directory="out", project_name="s",
-                   max_consecutive_failures=3)
+    message = "--tuner must be one of grid, random, bayesian, hyperband"
+    with pytest.raises(UsageError, match=message):
+        make_tuner("annealing", None, SETTINGS, max_trials=1, hyperband_factor=3,
+                   directory="out", project_name="s", max_consecutive_failures=3)
     assert list(TUNER_CLASSES) == ["grid", "random", "bayesian", "hyperband"]
+
+
+@pytest.mark.parametrize("name", ["grid", "random", "bayesian", "hyperband"])
+def test_keras_tuner_state_files_are_written_atomically(name, tmp_path, monkeypatch):
+    from tuner import engine
+
+    written = []
+    real_write = engine.files.write_bytes
+    monkeypatch.setattr(engine.files, "write_bytes",
+                        lambda path, data: (written.append(str(path)), real_write(path, data)))
+    tuner = make_tuner(name, lambda hp: hp.Choice("x", [1, 2]), SETTINGS, max_trials=2,
+                       hyperband_factor=2, directory=tmp_path, project_name="p",
+                       max_consecutive_failures=3)
+    assert isinstance(tuner.oracle, engine.AtomicSavesMixin)
+    trial_id = tuner.oracle.create_trial("tuner0").trial_id
+    tuner.save()
+    names = {os.path.relpath(path, tmp_path / "p") for path in written}
+    trial_json = os.path.join(f"trial_{trial_id}", "trial.json")
+    assert names == {"oracle.json", "tuner0.json", trial_json}
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert json.loads((tmp_path / "p" / trial_json).read_text())["trial_id"] == trial_id

@@ -10,7 +10,7 @@ import time
 import keras_tuner as kt
 import pytest
 
-from tuner.config import DataConfig, ScoringConfig, SearchConfig, TrainOverrides
+from tuner.config import DataConfig, ScoringConfig, SearchConfig
 from tuner.errors import UsageError
 from tuner.lock import StudyLock
 
@@ -68,7 +68,7 @@ def _crash_at_high_lr(monkeypatch, threshold=1.5e-3):
 
 
 def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
-        lfw_tree, tmp_path, monkeypatch):
+        lfw_tree, tmp_path, monkeypatch, capsys):
     from tuner.results import load_trials
 
     _crash_at_high_lr(monkeypatch)
@@ -77,6 +77,9 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
     assert rows[-1]["message"] == "crashed at epoch 1 (test)"
     assert rows[-1]["hyperparameters"]["learning_rate"] == 2e-3
     assert rows[-1]["rank"] is None and rows[0]["rank"] == 1
+    assert "Traceback" not in capsys.readouterr().err  # the reason is one log line
+    trial = json.loads((tmp_path / "out" / "s" / "trial_2" / "trial.json").read_text())
+    assert trial["message"].startswith("Traceback")  # the traceback is kept in trial.json
 
 
 def test_too_many_failures_in_a_row_stop_the_search_with_the_last_trial_recorded_failed(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tuner import features
-from tuner.data import from_uint8, load_faces, resize_uint8, to_uint8
+from tuner.data import from_uint8, resize_uint8, to_uint8
 from tuner.errors import UsageError
 from tuner.features import get_extractor
 
@@ -18,9 +18,9 @@ def onet():
 
 
 @pytest.fixture(scope="module")
-def faces():
-    """The embedded LFW faces, 64x64, float (N, 64, 64, 1) in [-1, 1]."""
-    return load_faces("lfw-subset").at_size(64)[:12]
+def faces64(embedded_faces):
+    """12 embedded LFW faces, 64x64, float (N, 64, 64, 1) in [-1, 1]."""
+    return embedded_faces.at_size(64)[:12]
 
 
 @pytest.fixture(scope="module")
@@ -40,31 +40,31 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-def test_onet_shape_dtype_and_provenance(onet, faces):
-    out = onet(faces)
-    assert out.shape == (len(faces), 256) and out.dtype == np.float64
+def test_onet_shape_dtype_and_provenance(onet, faces64):
+    out = onet(faces64)
+    assert out.shape == (len(faces64), 256) and out.dtype == np.float64
     assert (onet.name, onet.input_size, onet.dim) == ("onet", 48, 256)
     assert onet.preprocessing.startswith("uint8>") and "48" in onet.preprocessing
     assert np.all(np.isfinite(out))
 
 
-def test_onet_is_deterministic(onet, faces):
-    np.testing.assert_array_equal(onet(faces), onet(faces))
+def test_onet_is_deterministic(onet, faces64):
+    np.testing.assert_array_equal(onet(faces64), onet(faces64))
 
 
-def test_different_images_give_different_features(onet, faces):
-    out = onet(faces[:2])
+def test_different_images_give_different_features(onet, faces64):
+    out = onet(faces64[:2])
     assert np.abs(out[0] - out[1]).max() > 1e-2
 
 
 @pytest.mark.parametrize("size", [25, 48, 64])
-def test_any_input_size_is_resized(onet, size):
-    images = load_faces("lfw-subset").at_size(size)[:3]
+def test_any_input_size_is_resized(onet, embedded_faces, size):
+    images = embedded_faces.at_size(size)[:3]
     assert onet(images).shape == (3, 256)
 
 
-def test_accepts_images_without_channel_axis(onet, faces):
-    np.testing.assert_array_equal(onet(faces[..., 0]), onet(faces))
+def test_accepts_images_without_channel_axis(onet, faces64):
+    np.testing.assert_array_equal(onet(faces64[..., 0]), onet(faces64))
 
 
 def test_values_outside_range_are_clipped(onet):
@@ -73,16 +73,17 @@ def test_values_outside_range_are_clipped(onet):
     np.testing.assert_array_equal(onet(-3.0 * white), onet(-white))
 
 
-def test_float_images_are_quantised_before_resizing(onet, faces):
+def test_float_images_are_quantised_before_resizing(onet, faces64):
     # Off-grid floats must score exactly like the uint8 images they round to.
-    jittered = np.clip(faces + np.random.default_rng(0).uniform(-0.003, 0.003, faces.shape), -1, 1)
+    noise = np.random.default_rng(0).uniform(-0.003, 0.003, faces64.shape)
+    jittered = np.clip(faces64 + noise, -1, 1)
     quantised = from_uint8(to_uint8(jittered))
     np.testing.assert_array_equal(onet(jittered), onet(quantised))
 
 
-def test_batching_does_not_change_features(onet, faces):
+def test_batching_does_not_change_features(onet, faces64):
     small_batches = get_extractor("onet", batch_size=5)
-    np.testing.assert_allclose(small_batches(faces), onet(faces), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(small_batches(faces64), onet(faces64), rtol=1e-5, atol=1e-5)
 
 
 def test_extractor_is_frozen_and_cached(onet):
@@ -90,7 +91,7 @@ def test_extractor_is_frozen_and_cached(onet):
     assert get_extractor("onet").model is onet.model
 
 
-def test_onet_features_are_the_prelu5_layer(onet, faces):
+def test_onet_features_are_the_prelu5_layer(onet, faces64):
     """ONet's own face classifier applied to our features gives ONet's output."""
     from mtcnn.network.onet import ONet
     from mtcnn.utils.tensorflow import load_weights
@@ -98,10 +99,10 @@ def test_onet_features_are_the_prelu5_layer(onet, faces):
     reference = ONet()
     reference.build()
     reference.set_weights(load_weights("onet.lz4"))
-    pixels = resize_uint8(to_uint8(faces[..., 0]), 48)
+    pixels = resize_uint8(to_uint8(faces64[..., 0]), 48)
     inputs = (np.repeat(pixels[..., None], 3, axis=-1).astype(np.float32) - 127.5) / 128
     face_probability = np.asarray(reference(inputs, training=False)[2])
-    from_features = np.asarray(reference.fc6_3(onet(faces).astype(np.float32)))
+    from_features = np.asarray(reference.fc6_3(onet(faces64).astype(np.float32)))
     np.testing.assert_allclose(from_features, face_probability, atol=1e-5)
     assert face_probability[:, 1].mean() > 0.9  # real faces, correctly loaded weights
 

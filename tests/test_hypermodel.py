@@ -5,19 +5,12 @@ from dataclasses import replace
 
 import keras
 import keras_tuner as kt
-import numpy as np
 import pytest
 
 from tuner.config import ScoringConfig, TrainSettings
-from tuner.data import load_faces
 from tuner.hypermodel import COLLAPSE_STD, EXPLODED_PATIENCE, DCGANHyperModel, Evaluation
 from tuner.scoring import Scorer
 from tuner.spaces import load_space
-
-
-@pytest.fixture
-def faces(lfw_tree):
-    return load_faces(str(lfw_tree.root), person=lfw_tree.person)
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
-from conftest import tiny_search
-
 from tuner import leaderboard
 from tuner.tables import FIELDS
 
@@ -26,12 +24,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 @pytest.fixture(scope="module")
-def study(lfw_tree, tmp_path_factory):
+def study(tiny_study):
     """out/tiny/ made by a real search: two completed 16x16 trials, two evaluations each."""
-    cwd = tmp_path_factory.mktemp("leaderboard")
-    search = tiny_search(cwd, lfw_tree)
-    assert search.returncode == 0, search.stderr[-2000:]
-    return cwd / "out" / "tiny"
+    return tiny_study.folder
 
 
 def run(argv, monkeypatch, capsys, columns=80):

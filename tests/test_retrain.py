@@ -10,15 +10,13 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from conftest import cli_env, tiny_search
-
 from tuner import retrain
 from tuner.retraining import read_checkpoint_state
+
 
 def _cache(study):
     """The reference cache the search filled (beside the results folder, not in the study)."""
@@ -35,12 +33,11 @@ def _best_id(study):
 
 
 @pytest.fixture(scope="module")
-def study(lfw_tree, tmp_path_factory):
+def study(tiny_search, tmp_path_factory):
     """A finished two-trial study folder, made by the search CLI in a subprocess."""
-    cwd = tmp_path_factory.mktemp("study")
-    result = tiny_search(cwd, lfw_tree, epochs=1, precision="mixed")
-    assert result.returncode == 0, result.stderr[-2000:]
-    return cwd / "out" / "tiny"
+    search = tiny_search(tmp_path_factory.mktemp("study"), epochs=1, precision="mixed")
+    assert search.result.returncode == 0, search.result.stderr[-2000:]
+    return search.folder
 
 
 def run_retrain(*argv):
@@ -142,27 +139,39 @@ def test_fewer_epochs_than_already_trained_is_refused(study, retrained, capsys):
         f"give --epochs 2 or more, or another --out\n")
 
 
-def test_a_killed_retrain_resumes_from_its_last_checkpoint(study, tmp_path, caplog):
+# The child kills itself with SIGKILL right after its first checkpoint is written: a real
+# kill -9 at a known point, whatever the machine's speed.
+KILLED_AFTER_FIRST_CHECKPOINT = """
+import os, signal, sys
+from tuner import files
+from tuner.retrain import main
+
+write_bytes = files.write_bytes
+
+def write_then_die(path, data):
+    write_bytes(path, data)
+    if os.path.basename(path) == "checkpoint.npz":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+files.write_bytes = write_then_die
+main(sys.argv[1:])
+"""
+
+
+def test_a_killed_retrain_resumes_from_its_last_checkpoint(study, tmp_path, caplog, cli_env):
     # No --epochs: the space's retrain_epochs (4). --trial 0 whatever its rank.
     argv = [str(study), "--trial", "0", "--out", str(tmp_path / "run")]
-    checkpoint = tmp_path / "run" / "seed_1" / "checkpoint.npz"
-    child = subprocess.Popen([sys.executable, "-m", "tuner.retrain", *argv], cwd=tmp_path,
-                             env=cli_env(_cache(study).parent), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 300
-        while not checkpoint.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        _, stderr = child.communicate()
-    assert checkpoint.exists(), stderr.decode()[-2000:]
-    done = read_checkpoint_state(checkpoint)["epochs"]
-    assert 1 <= done < 4
+    seed_dir = tmp_path / "run" / "seed_1"
+    child = subprocess.run([sys.executable, "-c", KILLED_AFTER_FIRST_CHECKPOINT, *argv],
+                           cwd=tmp_path, env=cli_env(_cache(study).parent), capture_output=True,
+                           text=True, timeout=600)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert read_checkpoint_state(seed_dir / "checkpoint.npz")["epochs"] == 1
+    assert [row["epoch"] for row in _evaluations(seed_dir)] == [1]
+    assert not (tmp_path / "run" / "retrain.json").exists()
     caplog.set_level(logging.INFO, logger="tuner")
     assert run_retrain(*argv)[0] == 0
-    assert f"resuming from the checkpoint at epoch {done}, {4 - done} epochs to go" in caplog.text
-    seed_dir = tmp_path / "run" / "seed_1"
+    assert "resuming from the checkpoint at epoch 1, 3 epochs to go" in caplog.text
     assert [row["epoch"] for row in _evaluations(seed_dir)] == [1, 2, 3, 4]
     assert sorted(p.name for p in (seed_dir / "samples").glob("*.png")) == [
         f"epoch_{e:05d}.png" for e in range(1, 5)]
@@ -212,7 +221,8 @@ def test_a_study_whose_data_or_network_changed_is_refused(study, tmp_path, capsy
 def test_without_a_study_in_the_results_dir_is_one_line(tmp_path, capsys):
     assert run_retrain("--results-dir", tmp_path)[0] == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: --results-dir {tmp_path}: no study there") and err.count("\n") == 1
+    assert err.startswith(f"error: --results-dir {tmp_path}: no study there")
+    assert err.count("\n") == 1
 
 
 def test_a_failed_seed_is_reported_and_not_retried(study, tmp_path, caplog):
@@ -225,7 +235,8 @@ def test_a_failed_seed_is_reported_and_not_retried(study, tmp_path, caplog):
     assert status == 0
     assert f"seed 1 failed earlier ({failed['message']}); delete" in caplog.text
     summary = json.loads((tmp_path / "out" / "retrain.json").read_text())
-    assert [(s["status"], s["message"]) for s in summary["seeds"]] == [("FAILED", failed["message"])]
+    statuses = [(s["status"], s["message"]) for s in summary["seeds"]]
+    assert statuses == [("FAILED", failed["message"])]
     assert (summary["complete"], summary["final"]["kid"]) == (False, {"mean": None, "std": None})
     assert stdout.splitlines()[2] == "   1  FAILED          0  -"
     assert sorted(p.name for p in (tmp_path / "out" / "seed_1").iterdir()) == ["failed.json"]

@@ -8,13 +8,7 @@ from PIL import Image
 
 from conftest import make_face
 from tuner.config import DataConfig, ScoringConfig
-from tuner.data import load_faces
 from tuner.scoring import Protocol, Scorer, reference_features, score_folders
-
-
-@pytest.fixture
-def faces(lfw_tree):
-    return load_faces(str(lfw_tree.root), person=lfw_tree.person)
 
 
 @pytest.fixture

@@ -2,22 +2,25 @@
 
 import json
 import os
+import shutil
 
 import pytest
-from conftest import search_cli, tiny_search, tiny_space
 
 
 @pytest.fixture(scope="module")
-def study(lfw_tree, tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("search")
-    return cwd, tiny_search(cwd, lfw_tree), tiny_search(cwd, lfw_tree)
+def study(tiny_study, search_cli, tmp_path_factory):
+    """The shared tiny study, and the same command run again on a copy of its folder."""
+    cwd = shutil.copytree(tiny_study.cwd, tmp_path_factory.mktemp("again") / "cwd")
+    again = search_cli(cwd, *tiny_study.result.args[3:])
+    return tiny_study.cwd, tiny_study.result, again
 
 
 def test_two_trial_search_prints_a_ranked_table_and_the_study_path(study):
-    cwd, first, _ = study
+    _, first, _ = study
     assert first.returncode == 0, first.stderr[-2000:]
     lines = first.stdout.strip().splitlines()
-    header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["rank", "trial", "status"])
+    header = next(i for i, line in enumerate(lines)
+                  if line.split()[:3] == ["rank", "trial", "status"])
     assert "lr" in lines[header].split() and "KID±std" in lines[header].split()
     assert [line.split()[0] for line in lines[header + 1:header + 3]] == ["1", "2"]
     assert all(" done " in line for line in lines[header + 1:header + 3])
@@ -26,7 +29,7 @@ def test_two_trial_search_prints_a_ranked_table_and_the_study_path(study):
     assert "trial 1 of 2" in first.stderr and "trial 2 of 2" in first.stderr
 
 
-def test_the_study_folder_holds_everything_the_leaderboard_needs(study):
+def test_the_study_folder_holds_everything_the_leaderboard_needs(study, tiny_study):
     cwd, _, _ = study
     folder = cwd / "out" / "tiny"
     meta = json.loads((folder / "study.json").read_text())
@@ -35,7 +38,7 @@ def test_the_study_folder_holds_everything_the_leaderboard_needs(study):
     assert meta["protocol"]["eval_size"] == 16
     assert meta["data"]["images"] == 12 and len(meta["data"]["fingerprint"]) == 16
     assert meta["versions"]["keras-tuner"].startswith("1.4")
-    assert (folder / "space.toml").read_text() == tiny_space()
+    assert (folder / "space.toml").read_text() == tiny_study.space
     assert (folder / "oracle.json").is_file()
     for trial in ("trial_0", "trial_1"):
         record = json.loads((folder / trial / "trial.json").read_text())
@@ -59,7 +62,7 @@ def test_running_the_same_command_again_resumes_without_rerunning(study):
     assert again.stdout == first.stdout
 
 
-def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, search_cli):
     result = search_cli(tmp_path, "--space", "no-such-space", "--results-dir", "out")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

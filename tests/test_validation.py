@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tuner.data import load_faces, to_uint8
+from tuner.data import to_uint8
 from tuner.disturbances import FAMILIES, LEVELS
 from tuner.validation import disturbance_study, format_table, monotone
 
@@ -12,14 +12,14 @@ RANDOM_FAMILIES = ("noise", "rectangles", "salt_pepper", "contamination")
 
 
 @pytest.fixture(scope="module")
-def faces():
+def faces32(embedded_faces):
     """40 embedded LFW faces, 32x32, float (N, 32, 32, 1) in [-1, 1]."""
-    return load_faces("lfw-subset").at_size(32)[:40]
+    return embedded_faces.at_size(32)[:40]
 
 
 @pytest.fixture(scope="module")
-def pixels(faces):
-    return to_uint8(faces[..., 0])
+def pixels(faces32):
+    return to_uint8(faces32[..., 0])
 
 
 class ProjectionExtractor:
@@ -85,10 +85,10 @@ def test_float_images_are_refused():
         FAMILIES["blur"](np.zeros((2, 8, 8)), 0.5)
 
 
-def test_study_rows(faces):
+def test_study_rows(faces32):
     seen = []
     extractor = ProjectionExtractor(32)
-    rows = disturbance_study(faces, extractor, on_row=seen.append)
+    rows = disturbance_study(faces32, extractor, on_row=seen.append)
     assert len(rows) == len(FAMILIES) * len(LEVELS) and seen == rows
     assert [(row["family"], row["level"]) for row in rows] == \
         [(family, level) for family in FAMILIES for level in LEVELS]
@@ -98,7 +98,7 @@ def test_study_rows(faces):
             # A set against itself: FD is 0; KID's unbiased estimate on two
             # copies of one sample is -2 (mean k(x, x) - mean k(x, x')) / m.
             assert row["fd"] == pytest.approx(0, abs=1e-9)
-            assert row["kid"] == pytest.approx(_kid_of_sample_with_itself(extractor(faces)))
+            assert row["kid"] == pytest.approx(_kid_of_sample_with_itself(extractor(faces32)))
         else:
             assert row["fd"] > 0
     flags = monotone(rows)
@@ -113,11 +113,11 @@ def _kid_of_sample_with_itself(features):
     return -2 * (mean_self - mean_other) / m
 
 
-def test_study_subset_of_families_and_unknown_family(faces):
-    rows = disturbance_study(faces, ProjectionExtractor(32), levels=(0.0, 1.0), families=["blur"])
+def test_study_subset_of_families_and_unknown_family(faces32):
+    rows = disturbance_study(faces32, ProjectionExtractor(32), levels=(0.0, 1.0), families=["blur"])
     assert [(row["family"], row["level"]) for row in rows] == [("blur", 0.0), ("blur", 1.0)]
     with pytest.raises(ValueError, match="jpeg"):
-        disturbance_study(faces, ProjectionExtractor(32), families=["jpeg"])
+        disturbance_study(faces32, ProjectionExtractor(32), families=["jpeg"])
 
 
 def _rows(family, fds, kids):

@@ -5,39 +5,86 @@ import functools
 import io
 import json
 import logging
+import os
+import traceback
 
 import keras_tuner as kt
-from keras_tuner.src import config as kt_config
-from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.tuners import gridsearch
 
 from tuner import files
-from tuner.results import failure_reason
 from tuner.errors import UsageError
+from tuner.results import failure_reason
+
+
+def write_state(path, stateful):
+    """keras-tuner's `Stateful.save`, atomically: a crash never leaves half a trial.json."""
+    files.write_bytes(path, json.dumps(stateful.get_state()).encode())
+
+
+class AtomicSavesMixin:
+    """An oracle that writes oracle.json and every trial.json atomically.
+
+    keras-tuner writes them in place, so a kill -9 during a write would leave a
+    file the resumed search cannot reload.
+    """
+
+    def save(self):
+        write_state(self._get_oracle_fname(), self)
+
+    def _save_trial(self, trial):
+        write_state(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial)
+
+
+class OwnOracleMixin:
+    """A keras-tuner tuner built around `oracle_class` rather than the oracle it builds itself.
+
+    keras-tuner's RandomSearch, BayesianOptimization and Hyperband do nothing in
+    `__init__` but build their oracle from the budget arguments; this builds the
+    atomic one from the same arguments instead.
+    """
+
+    oracle_class = None
+
+    def __init__(self, hypermodel=None, directory=None, project_name=None, overwrite=False,
+                 **budget):
+        self.seed = budget.get("seed")
+        kt.Tuner.__init__(self, oracle=self.oracle_class(**budget), hypermodel=hypermodel,
+                          directory=directory, project_name=project_name, overwrite=overwrite)
+
+
+class RandomSearchOracle(AtomicSavesMixin, kt.oracles.RandomSearchOracle):
+    pass
+
+
+class BayesianOptimizationOracle(AtomicSavesMixin, kt.oracles.BayesianOptimizationOracle):
+    pass
+
+
+class HyperbandOracle(AtomicSavesMixin, kt.oracles.HyperbandOracle):
+    pass
+
+
+class RandomSearch(OwnOracleMixin, kt.RandomSearch):
+    oracle_class = RandomSearchOracle
+
+
+class BayesianOptimization(OwnOracleMixin, kt.BayesianOptimization):
+    oracle_class = BayesianOptimizationOracle
+
+
+class Hyperband(OwnOracleMixin, kt.Hyperband):
+    oracle_class = HyperbandOracle
+
 
 TUNER_CLASSES = {
     "grid": kt.GridSearch,
-    "random": kt.RandomSearch,
-    "bayesian": kt.BayesianOptimization,
-    "hyperband": kt.Hyperband,
+    "random": RandomSearch,
+    "bayesian": BayesianOptimization,
+    "hyperband": Hyperband,
 }
 
 
-def _save_json_atomically(path, obj):
-    """keras-tuner's own save_json, but a crash can no longer leave half a trial.json."""
-    text = json.dumps(obj)
-    files.write_bytes(path, text.encode())
-    return text
-
-
-# keras-tuner writes oracle.json and every trial.json through this one function.
-kt_utils.save_json = _save_json_atomically
-# Otherwise keras-tuner prints each failed trial's traceback; the reason is logged
-# in one line instead, and the traceback stays in trial.json.
-kt_config.DEBUG = False
-
-
-class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
+class ResumableGridSearchOracle(AtomicSavesMixin, kt.oracles.GridSearchOracle):
     """GridSearchOracle that can resume: keras-tuner 1.4 does not save the grid's position.
 
     Its linked list of tried combinations and its queue of trials to extend are
@@ -67,6 +114,26 @@ class StudyTunerMixin:
     """Passes `trial_dir` to `HyperModel.fit`, reports trial progress, records every end."""
 
     progress = None
+
+    def save(self):
+        self.oracle.save()
+        write_state(self._get_tuner_fname(), self)
+
+    def _try_run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
+        """keras-tuner's, without printing the traceback of every failed trial.
+
+        The reason is logged in one line instead (`on_trial_end`) and the
+        traceback stays in trial.json, as keras-tuner records it.
+        """
+        try:
+            self._run_and_update_trial(trial, *fit_args, **fit_kwargs)
+            trial.status = "COMPLETED"
+        except kt.errors.FatalError:
+            raise
+        except Exception as error:
+            failed = isinstance(error, kt.errors.FailedTrialError)
+            trial.status = "FAILED" if failed else "INVALID"
+            trial.message = traceback.format_exc()
 
     def run_trial(self, trial, *args, **kwargs):
         kwargs["trial_dir"] = self.get_trial_dir(trial.trial_id)

@@ -13,21 +13,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# mkstemp makes owner-only files; results are meant to be shared like any other file.
-FILE_MODE = 0o666 & ~_umask()
+# mkstemp makes owner-only files; results are meant to be read by everyone, like the
+# files of any other tool (rw-r--r--, folders rwxr-xr-x).
+FILE_MODE = 0o644
+DIR_MODE = 0o755
 
 
 def write_bytes(path, data):
     """Write `data` to `path` atomically (same-folder temp file + os.replace)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.chmod(tmp, FILE_MODE)
     try:
