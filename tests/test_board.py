@@ -63,7 +63,7 @@ def test_a_rerun_trial_starts_a_fresh_log(tmp_path):
     assert [float(v) for _, v in values["g_loss"]] == [1.0]
 
 
-def test_the_study_config_declares_four_hyperparameters_and_two_scores(tmp_path, space):
+def test_the_study_config_declares_four_hyperparameters_and_the_scores(tmp_path, space):
     board.write_hparams_config(tmp_path / "tensorboard", space.params)
     board.write_hparams_config(tmp_path / "tensorboard", space.params)  # a resumed study
     assert len(list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))) == 1
@@ -79,4 +79,6 @@ def test_the_study_config_declares_four_hyperparameters_and_two_scores(tmp_path,
     assert (beta_1.min_value, beta_1.max_value) == pytest.approx((0.1, 0.9))
     fractions = experiment.hparam_infos[3].domain_discrete.values
     assert [v.number_value for v in fractions] == [0.5, 1.0]
-    assert [m.name.tag for m in experiment.metric_infos] == ["score/kid", "score/fd"]
+    assert [m.name.tag for m in experiment.metric_infos] == [
+        "score/kid", "score/fd", "score/swd", "score/kid_heldout", "score/se", "score/repeats",
+        "score/diverged_runs"]
