@@ -27,7 +27,18 @@ def test_one_json_line_per_fake_folder(lfw_tree, fake_folder, capsys):
     assert (line["fake"], line["n_real"], line["n_fake"], line["features"]) == (
         str(fake_folder), 12, 16, "onet")
     assert line["eval_size"] == 32 and line["fd"] > 0
+    assert line["reference_flips"] is True and line["swd"] > 0
+    assert list(line["swd_levels"]) == ["32", "16"]
+    assert line["swd"] == pytest.approx(sum(line["swd_levels"].values()) / 2)
     assert json.loads(out[1]) == line  # same folder, same protocol: the same numbers
+
+
+def test_no_flip_scores_against_the_originals_only(lfw_tree, fake_folder, capsys):
+    real = [str(lfw_tree.root), "--person", lfw_tree.person, str(fake_folder), "--quiet"]
+    assert main(real) == 0 and main([*real, "--no-flip"]) == 0
+    mirrored, plain = map(json.loads, capsys.readouterr().out.strip().splitlines())
+    assert (mirrored["reference_flips"], plain["reference_flips"]) == (True, False)
+    assert plain["kid"] != mirrored["kid"] and plain["swd"] != mirrored["swd"]
 
 
 def test_the_embedded_faces_score_a_folder_of_pngs(fake_folder, capsys):
@@ -41,9 +52,10 @@ def test_validate_prints_every_family_with_a_monotone_verdict(lfw_tree, capsys):
                  "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
-    for family in ("noise", "blur", "rectangles", "swirl", "salt_pepper", "contamination"):
+    for family in ("noise", "blur", "rectangles", "swirl", "salt_pepper", "contamination",
+                   "downsample"):
         assert family in out
-    assert out.count("MONOTONE") == 6
+    assert out.count("MONOTONE") == 7 and out.count("SWD") == 8  # the header and 7 verdicts
 
 
 @pytest.mark.parametrize("argv, message", [

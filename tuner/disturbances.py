@@ -29,6 +29,11 @@ salt_pepper    a fraction ``p = 0.5 * level`` of the pixels set to 0 or 255
 contamination  a fraction ``level`` of the images replaced by random square
                crops of non-face pictures from ``skimage.data``, resized with
                ``tuner.data.resize_uint8``; level 1 has no face left
+downsample     resized to side ``round(S * (8 / S) ** level)`` and back to S
+               (PIL bicubic, as ``tuner.data.resize_uint8``): at S=128 the
+               levels go through 64, 32, 16 and 8 pixels. Detail is lost while
+               the layout stays: what a generator trained at a low resolution
+               and upsampled looks like
 =============  ==============================================================
 
 Pure numpy, scipy and scikit-image: no TensorFlow.
@@ -49,7 +54,7 @@ from tuner.data import resize_uint8
 
 __all__ = [
     "FAMILIES", "LEVELS", "black_rectangles", "contamination", "gaussian_blur",
-    "gaussian_noise", "salt_and_pepper", "swirl",
+    "downsample", "gaussian_noise", "salt_and_pepper", "swirl",
 ]
 
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -60,6 +65,7 @@ RECTANGLES = 5
 RECTANGLE_SIDE_PER_SIDE = 1 / 2
 SWIRL_STRENGTH = 6.0
 SALT_PEPPER_MAX_FRACTION = 0.5
+DOWNSAMPLE_MIN_SIDE = 8
 # Non-face pictures shipped inside scikit-image (no download); the astronaut
 # photo contributes only its face-free left (flag) and right (shuttle) strips.
 _CONTAMINATION_SOURCES = (
@@ -210,6 +216,27 @@ def contamination(images: np.ndarray, level: float, seed=0) -> np.ndarray:
     return out
 
 
+def downsample(images: np.ndarray, level: float, seed=0) -> np.ndarray:
+    """Resize to side ``round(S * (8 / S) ** level)`` and back to S, bicubic.
+
+    Args:
+        images: (N, S, S) uint8 gray images (square).
+        level: Strength in [0, 1]; 1 goes through 8x8 pixels.
+        seed: Unused (resizing is deterministic); kept for a uniform signature.
+
+    Returns:
+        Disturbed (N, S, S) uint8 images.
+    """
+    images = _checked(images, level)
+    side = images.shape[1]
+    if images.shape[2] != side:
+        raise ValueError(f"downsample needs square images, got shape {images.shape}")
+    small = int(round(side * (min(DOWNSAMPLE_MIN_SIDE, side) / side) ** level))
+    if small >= side:
+        return images.copy()
+    return resize_uint8(resize_uint8(images, small), side)
+
+
 FAMILIES: dict[str, Callable[..., np.ndarray]] = {
     "noise": gaussian_noise,
     "blur": gaussian_blur,
@@ -217,6 +244,7 @@ FAMILIES: dict[str, Callable[..., np.ndarray]] = {
     "swirl": swirl,
     "salt_pepper": salt_and_pepper,
     "contamination": contamination,
+    "downsample": downsample,
 }
 
 

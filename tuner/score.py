@@ -1,10 +1,12 @@
-"""`python -m tuner.score`: FD and KID of folders of generated faces against real faces.
+"""`python -m tuner.score`: FD, KID and SWD of folders of generated faces against real faces.
 
     python -m tuner.score lfw-subset samples/ other_samples/   # one JSON line per folder
     python -m tuner.score lfw-subset --validate                 # does the metric track damage?
 
 REAL is a data source as in `tuner.search` (`lfw-subset`, a folder, the LFW
-.tgz, with --person); each FAKE is a flat folder of images.
+.tgz, with --person); each FAKE is a flat folder of images. As in the search,
+the reference holds the real images and their mirror images (the training
+distribution) unless --no-flip.
 """
 
 import argparse
@@ -34,19 +36,21 @@ def parser():
     p.add_argument("fakes", metavar="FAKE", nargs="*", help="folders of generated images")
     p.add_argument("--person", help="the LFW person folder of REAL")
     p.add_argument("--crop", type=float, default=DataConfig().crop)
+    p.add_argument("--no-flip", dest="flip", action="store_false",
+                   help="reference without the mirror images (for a generator trained with --no-flip)")
     s = ScoringConfig()
     p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
     p.add_argument("--features-weights", help="local weights file for --features inception")
     p.add_argument("--size", type=int, help="evaluation resolution (default: the FAKE images' size)")
     p.add_argument("--validate", action="store_true",
-                   help="disturb the real images at increasing strength and print FD/KID per level")
+                   help="disturb the real images at increasing strength and print FD/KID/SWD per level")
     console.add_common_flags(p)
     return p
 
 
 def config_from(args):
     return ScoreConfig(
-        real=DataConfig(data=args.real, person=args.person, crop=args.crop),
+        real=DataConfig(data=args.real, person=args.person, crop=args.crop, flip=args.flip),
         fakes=tuple(args.fakes),
         scoring=ScoringConfig(features=args.features, features_weights=args.features_weights),
         size=args.size, validate=args.validate)
@@ -68,7 +72,8 @@ def main(argv=None):
         if config.validate:
             print(validate_metric(config.real, config.scoring, config.size, on_row=_print_row))
         if config.fakes:
-            for line in score_folders(config.real, config.fakes, config.scoring, config.size):
+            for line in score_folders(config.real, config.fakes, config.scoring, config.size,
+                                      flip=config.real.flip):
                 print(json.dumps(line))
         return 0
 
@@ -77,7 +82,8 @@ def main(argv=None):
 
 def _print_row(row):
     print(f"{row['family']:>14} level {row['level']:.2f}  FD {row['fd']:9.3f}  "
-          f"KID {row['kid']:.4f} ± {row['kid_std']:.4f}", file=sys.stderr, flush=True)
+          f"KID {row['kid']:.4f} ± {row['kid_std']:.4f}  SWD {row['swd']:8.2f}",
+          file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

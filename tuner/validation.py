@@ -1,15 +1,18 @@
-"""Disturbance study: do FD and KID in a feature space grow as real faces are disturbed?
+"""Disturbance study: do FD, KID and SWD grow as real faces are disturbed?
 
 Following the TTUR paper (Heusel et al. 2017), each family of
 ``tuner.disturbances`` is applied to the real images at increasing levels and
 the disturbed set is scored against the undisturbed one. A feature space is
 fit for scoring generators only if both distances increase with every level
-of every family (``monotone``).
+of every family (``monotone``). The network-free SWD (``tuner.swd``) of the
+same pixels is checked the same way.
 
 The comparison is paired: the disturbed set is made of the very images of the
 reference set. At level 0 the two sets are identical, so FD is 0 and KID is
 the unbiased MMD^2 estimate on two copies of one sample, which equals
-``-2 (mean k(x, x) - mean k(x, x')) / m``: slightly negative, not 0.
+``-2 (mean k(x, x) - mean k(x, x')) / m``: slightly negative, not 0. SWD
+draws the same patches from both sets (same size, same seed), so it is
+exactly 0 at level 0.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from tuner import swd
 from tuner.data import from_uint8, to_uint8
 from tuner.disturbances import FAMILIES, LEVELS
 from tuner.metrics import frechet_distance, kernel_distance
@@ -26,6 +30,8 @@ from tuner.metrics import frechet_distance, kernel_distance
 log = logging.getLogger(__name__)
 
 __all__ = ["disturbance_study", "format_table", "monotone", "validate_metric"]
+
+METRICS = ("fd", "kid", "swd")
 
 # Slack for the step out of level 0 only: level 0 compares a set with itself,
 # so its value is estimator noise around the true 0 (rounding for FD, the
@@ -39,8 +45,9 @@ DEFAULT_VALIDATION_SIZE = 64
 def disturbance_study(images: np.ndarray, extractor: Callable[[np.ndarray], np.ndarray],
                       levels: Iterable[float] = LEVELS, families: Iterable[str] | None = None,
                       seed: int = 0, on_row: Callable[[dict], None] | None = None,
-                      kid_subsets: int = 100, kid_subset_size: int = 1000) -> list[dict]:
-    """FD and KID between disturbed and undisturbed real images, per family and level.
+                      kid_subsets: int = 100, kid_subset_size: int = 1000,
+                      swd_options: dict | None = None) -> list[dict]:
+    """FD, KID and SWD between disturbed and undisturbed real images, per family and level.
 
     Each image set is quantised (``to_uint8``), disturbed, and mapped back
     (``from_uint8``) before feature extraction; the reference features of the
@@ -57,10 +64,12 @@ def disturbance_study(images: np.ndarray, extractor: Callable[[np.ndarray], np.n
         on_row: Called with each row as soon as it is computed (progress).
         kid_subsets: Number of KID subsets (as the scoring protocol).
         kid_subset_size: Largest KID subset size (cut to N).
+        swd_options: ``tuner.swd.set_slices`` settings (count, projections,
+            seed); its defaults if None.
 
     Returns:
-        Rows ``{"family", "level", "fd", "kid", "kid_std"}``, family by family
-        in the given order, levels in the given order.
+        Rows ``{"family", "level", "fd", "kid", "kid_std", "swd", "swd_levels"}``,
+        family by family in the given order, levels in the given order.
 
     Raises:
         ValueError: Unknown family name or images of the wrong shape.
@@ -70,16 +79,17 @@ def disturbance_study(images: np.ndarray, extractor: Callable[[np.ndarray], np.n
     if unknown:
         raise ValueError(f"unknown disturbance families {unknown}; choose from {list(FAMILIES)}")
     pixels = _pixels(images)
-    reference = extractor(from_uint8(pixels)[..., np.newaxis])
+    swd_options = swd_options or {}
+    reference = (extractor(from_uint8(pixels)[..., np.newaxis]),
+                 swd.set_slices(from_uint8(pixels), **swd_options))
     rows = []
     for family in names:
         for level in levels:
             disturbed = FAMILIES[family](pixels, float(level), seed=seed)
-            features = extractor(from_uint8(disturbed)[..., np.newaxis])
-            row = _row(family, float(level), reference, features,
+            row = _row(family, float(level), reference, _measured(disturbed, extractor, swd_options),
                        dict(subsets=kid_subsets, subset_size=kid_subset_size, seed=seed))
-            log.debug("disturbance %s level %.2f: FD %.4g, KID %.4g", family, level,
-                      row["fd"], row["kid"])
+            log.debug("disturbance %s level %.2f: FD %.4g, KID %.4g, SWD %.4g", family, level,
+                      row["fd"], row["kid"], row["swd"])
             rows.append(row)
             if on_row is not None:
                 on_row(row)
@@ -113,7 +123,10 @@ def validate_metric(real, scoring=None, size: int | None = None,
     extractor = get_extractor(scoring.features, scoring.features_weights)
     rows = disturbance_study(faces.at_size(size), extractor, on_row=on_row,
                              kid_subsets=scoring.kid_subsets,
-                             kid_subset_size=scoring.kid_subset_size)
+                             kid_subset_size=scoring.kid_subset_size,
+                             swd_options=dict(count=scoring.swd_descriptors,
+                                              projections=scoring.swd_projections,
+                                              seed=scoring.swd_seed))
     header = (f"disturbance study: {faces.name} ({len(faces)} images) at {size}x{size}, "
               f"features {extractor.name} [{extractor.preprocessing}]")
     return header + "\n" + format_table(rows, monotone(rows))
@@ -127,16 +140,21 @@ def _pixels(images) -> np.ndarray:
     return to_uint8(array[..., 0])
 
 
-def _row(family: str, level: float, reference: np.ndarray, features: np.ndarray,
-         kid_options: dict) -> dict:
-    """One result row: FD and KID of `features` against `reference`."""
-    kid, kid_std = kernel_distance(reference, features, **kid_options)
-    return {"family": family, "level": level, "fd": frechet_distance(reference, features),
-            "kid": kid, "kid_std": kid_std}
+def _measured(pixels: np.ndarray, extractor, swd_options: dict) -> tuple:
+    """(features, SWD slices) of (N, S, S) uint8 images."""
+    images = from_uint8(pixels)
+    return extractor(images[..., np.newaxis]), swd.set_slices(images, **swd_options)
+
+
+def _row(family: str, level: float, reference: tuple, measured: tuple, kid_options: dict) -> dict:
+    """One result row: FD, KID and SWD of `measured` against `reference` (features, slices)."""
+    kid, kid_std = kernel_distance(reference[0], measured[0], **kid_options)
+    return {"family": family, "level": level, "fd": frechet_distance(reference[0], measured[0]),
+            "kid": kid, "kid_std": kid_std, **swd.distance(reference[1], measured[1])}
 
 
 def monotone(rows: Iterable[dict]) -> dict[str, dict[str, bool]]:
-    """Whether FD and KID increase with the level, per family.
+    """Whether FD, KID and SWD increase with the level, per family.
 
     Rule: with a family's rows sorted by level, every step between two
     disturbed levels must increase strictly. The step out of level 0 may
@@ -149,7 +167,8 @@ def monotone(rows: Iterable[dict]) -> dict[str, dict[str, bool]]:
         rows: Rows as returned by ``disturbance_study``.
 
     Returns:
-        ``{family: {"fd": bool, "kid": bool}}`` in first-seen family order.
+        ``{family: {"fd": bool, "kid": bool, "swd": bool}}`` in first-seen
+        family order (``swd`` only when the rows carry it).
     """
     by_family: dict[str, list[dict]] = {}
     for row in rows:
@@ -157,7 +176,8 @@ def monotone(rows: Iterable[dict]) -> dict[str, dict[str, bool]]:
     flags = {}
     for family, family_rows in by_family.items():
         ordered = sorted(family_rows, key=lambda row: row["level"])
-        flags[family] = {metric: _increasing(ordered, metric) for metric in ("fd", "kid")}
+        flags[family] = {metric: _increasing(ordered, metric) for metric in METRICS
+                         if metric in ordered[0]}
     return flags
 
 
@@ -177,25 +197,29 @@ def format_table(rows: Iterable[dict], flags: dict[str, dict[str, bool]]) -> str
     """A text table of the study, with a MONOTONE line after each family.
 
     Args:
-        rows: Rows as returned by ``disturbance_study``.
+        rows: Rows as returned by ``disturbance_study`` (the SWD column only
+            when they carry ``swd``).
         flags: ``monotone(rows)``.
 
     Returns:
         The table, lines joined by newlines (no trailing newline).
     """
-    lines = [f"{'family':<14}{'level':>6}{'FD':>12}   {'KID ± std':<22}"]
-    family = None
     rows = list(rows)
+    with_swd = bool(rows) and "swd" in rows[0]
+    lines = [f"{'family':<14}{'level':>6}{'FD':>12}   {'KID ± std':<22}"
+             + (f"{'SWD':>10}" if with_swd else "")]
+    family = None
     for index, row in enumerate(rows):
         if row["family"] != family:
             family = row["family"]
             lines.append("-" * len(lines[0]))
         lines.append(f"{row['family']:<14}{row['level']:>6.2f}{row['fd']:>12.4f}   "
-                     f"{row['kid']:>9.5f} ± {row['kid_std']:.5f}")
+                     f"{row['kid']:>9.5f} ± {row['kid_std']:.5f}"
+                     + (f"{row['swd']:>13.2f}" if with_swd else ""))
         last_of_family = index + 1 == len(rows) or rows[index + 1]["family"] != family
         if last_of_family and family in flags:
-            lines.append(f"{'':<14}MONOTONE  FD {_yes(flags[family]['fd'])}   "
-                         f"KID {_yes(flags[family]['kid'])}")
+            lines.append(f"{'':<14}MONOTONE  " + "   ".join(
+                f"{metric.upper()} {_yes(flag)}" for metric, flag in flags[family].items()))
     return "\n".join(lines)
 
 
