@@ -12,7 +12,8 @@ from tuner.errors import UsageError
 DEFAULT_SPACE = "quick"
 DEFAULT_RESULTS_DIR = "results"
 OBJECTIVES = ("kid", "fd")
-PRECISIONS = ("float32", "mixed")
+# "mixed" picks mixed_bfloat16 on CPU and mixed_float16 on a GPU; the explicit names force one.
+PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 MIN_IMAGE_SIZE = 16
 MAX_IMAGE_SIZE = 256

@@ -21,6 +21,7 @@ import numpy as np
 from tuner import data, files
 from tuner.board import TrialBoard, board_dir
 from tuner.dcgan import build_dcgan
+from tuner.interruption import stop_on_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class DCGANHyperModel(kt.HyperModel):
                                                            self.settings.flip))
         try:
             model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
-                      shuffle=False, callbacks=[evaluation, *callbacks])
+                      shuffle=False, callbacks=[evaluation, stop_on_interrupt(), *callbacks])
             result = evaluation.result()
             board.result(result, step=result["epochs"])
             return result

@@ -34,7 +34,8 @@ def parser():
     p.add_argument("--batch-size", type=int)
     p.add_argument("--latent-dim", type=int)
     p.add_argument("--precision", choices=PRECISIONS,
-                   help="mixed: bfloat16 on CPU, float16 on GPU (default: the space file's)")
+                   help="mixed: mixed_bfloat16 on CPU, mixed_float16 on a GPU; the explicit "
+                        "names force one (default: the space file's)")
     p.add_argument("--objective", choices=OBJECTIVES, default="kid")
     s = ScoringConfig()
     p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
