@@ -241,3 +241,12 @@ def test_an_unwritable_results_folder_is_reported_before_training(tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith(f"error: --results-dir {tmp_path / 'a-file' / 'out'}: cannot write")
     assert "\n" not in err.strip()
+
+
+def test_process_alive_tells_a_running_process_from_an_ended_one():
+    from tuner.lock import process_alive
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    assert process_alive(os.getpid())
+    assert not process_alive(int(ended.stdout))

@@ -10,6 +10,7 @@ search. Readers (the leaderboard) never take the lock.
 
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -48,3 +49,39 @@ class StudyLock:
             return self.path.read_text().strip() or "another process"
         except OSError:
             return "another process"
+
+
+def process_alive(pid):
+    """Whether process `pid` of this machine is still running, on any OS.
+
+    Not `os.kill(pid, 0)` everywhere: on Windows signal 0 is CTRL_C_EVENT, so
+    asking would interrupt the process (or fail), not probe it.
+    """
+    if sys.platform == "win32":
+        return _windows_process_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _windows_process_alive(pid):
+    import ctypes
+    from ctypes import wintypes
+
+    query_limited_information, access_denied, still_active = 0x1000, 5, 259
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    handle = kernel32.OpenProcess(query_limited_information, False, pid)
+    if not handle:
+        return ctypes.get_last_error() == access_denied  # it exists, but is not ours to query
+    try:
+        code = wintypes.DWORD()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) \
+            and code.value == still_active
+    finally:
+        kernel32.CloseHandle(handle)
