@@ -65,8 +65,8 @@ def _on_sigint(signum, frame):
 def stop_on_interrupt():
     """A Keras callback ending `fit` with KeyboardInterrupt after the batch in which Ctrl-C came.
 
-    Also checks at the start of training and after every epoch's other
-    callbacks (an evaluation in progress is finished and written first).
+    Also checks when training starts and at each epoch's end; placed after the
+    evaluation callback, an evaluation in progress is finished and written first.
     """
     import keras
 
