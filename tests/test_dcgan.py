@@ -289,9 +289,9 @@ def test_generate_is_deterministic_per_seed(trained):
 
 
 def test_mixed_precision_keeps_float32_outputs_and_trains():
-    gan = build_dcgan(32, precision="mixed")
+    gan = build_dcgan(32, precision="mixed_bfloat16")
     policies = {layer.dtype_policy.name for layer in _layers(gan.generator)[:-1]}
-    assert policies == {"mixed_bfloat16"}  # no GPU on the test machine
+    assert policies == {"mixed_bfloat16"}
     conv = next(layer for layer in gan.discriminator.layers if isinstance(layer, layers.Conv2D))
     assert conv.dtype_policy.name == "mixed_bfloat16"
     assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
@@ -307,3 +307,75 @@ def test_mixed_precision_keeps_float32_outputs_and_trains():
     assert all(np.isfinite(history.history[key][0]) for key in ("g_loss", "d_loss"))
     assert _all_differ(d_before, gan.discriminator.trainable_weights)
     assert gan.generate(2, seed=0).dtype == np.float32
+
+
+@pytest.mark.parametrize("precision, optimizer", [
+    ("float32", "Adam"), ("mixed_bfloat16", "Adam"), ("mixed_float16", "LossScaleOptimizer")])
+def test_each_precision_can_be_forced_and_trains(precision, optimizer):
+    gan = build_dcgan(16, precision=precision)
+    conv = next(layer for layer in gan.discriminator.layers if isinstance(layer, layers.Conv2D))
+    assert conv.dtype_policy.name == precision
+    assert type(gan.g_optimizer).__name__ == type(gan.d_optimizer).__name__ == optimizer
+    g_before = _copy(gan.generator.trainable_weights)
+    history = gan.fit(_real_images(size=16), batch_size=8, epochs=1, verbose=0)
+    assert all(np.isfinite(history.history[key][0]) for key in ("g_loss", "d_loss"))
+    assert _all_differ(g_before, gan.generator.trainable_weights)
+    images = gan.generate(4, seed=0)
+    assert images.dtype == np.float32 and images.min() >= -1 and images.max() <= 1
+
+
+def test_loss_scaling_done_across_replicas_matches_keras_own():
+    """Same steps, same weights, scale and counter as LossScaleOptimizer.apply: growth after
+    2 finite steps, an overflowing step skipped and the scale halved."""
+    import tensorflow as tf
+
+    from tuner.dcgan import apply_unreduced
+
+    def make():
+        weight = keras.Variable(np.array([1.0, -2.0], "float32"))
+        optimizer = keras.optimizers.LossScaleOptimizer(
+            keras.optimizers.Adam(0.1), initial_scale=8.0, dynamic_growth_steps=2)
+        optimizer.build([weight])
+        return weight, optimizer
+
+    ours, theirs = make(), make()
+    for grad in ([8.0, 4.0], [16.0, -8.0], [np.inf, 1.0], [4.0, 4.0], [2.0, 1.0]):
+        grads = [tf.constant(grad, "float32")]
+        tf.distribute.get_replica_context().merge_call(
+            lambda _: apply_unreduced(ours[1], grads, [ours[0]]))
+        theirs[1].apply(grads, [theirs[0]])
+        for mine, keras_own in zip((ours[0], ours[1].dynamic_scale, ours[1].step_counter),
+                                   (theirs[0], theirs[1].dynamic_scale, theirs[1].step_counter)):
+            np.testing.assert_array_equal(np.asarray(mine), np.asarray(keras_own))
+    assert float(ours[1].dynamic_scale) == 16.0  # 8 -> 16 (growth) -> 8 (inf) -> 16 (growth)
+    assert int(ours[1].iterations) == 4  # the overflowing step was skipped
+
+
+def test_a_mixed_float16_search_completes_and_its_generator_loads_as_float32(
+        lfw_tree, tmp_path, monkeypatch):
+    import contextlib
+    import io
+
+    from conftest import tiny_search
+
+    from tuner import retrain
+
+    result = tiny_search(tmp_path, lfw_tree, epochs=1, precision="mixed_float16")
+    assert result.returncode == 0, result.stderr[-2000:]
+    study = tmp_path / "out" / "tiny"
+    statuses = [json_status(path) for path in sorted(study.glob("trial_*/trial.json"))]
+    assert statuses == ["COMPLETED", "COMPLETED"]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the search's reference cache
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert retrain.main([str(study), "--epochs", "1", "--out", str(tmp_path / "winner")]) == 0
+    generator = keras.models.load_model(tmp_path / "winner" / "seed_1" / "generator.keras")
+    assert generator.get_layer(index=1).dtype_policy.name == "mixed_float16"
+    images = np.asarray(generator(latent_batch(5)))
+    assert images.shape == (5, 16, 16, 1) and images.dtype == np.float32
+    assert images.min() >= -1 and images.max() <= 1 and images.std() > 0
+
+
+def json_status(trial_json):
+    import json
+
+    return json.loads(trial_json.read_text())["status"]

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras_tuner as kt
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from tuner.config import DataConfig, ScoringConfig, SearchConfig
 from tuner.errors import UsageError
 from tuner.lock import StudyLock
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 SPACE = """
 [search]
@@ -178,6 +181,106 @@ def test_ctrl_c_stops_the_search_keeps_finished_work_and_says_how_to_resume(lfw_
     assert err.strip().splitlines()[-1] == "interrupted. Run the same command again to resume."
     assert "Traceback" not in err
     assert json.loads(evaluations.read_text())["evaluations"]  # finished work is kept
+    # The interrupted trial (the first, or the next if the signal came late) is not failed.
+    statuses = [_trial_status(tmp_path / "out" / "s", f"trial_{i}") for i in range(3)]
+    assert statuses in (["RUNNING", None, None], ["COMPLETED", "RUNNING", None])
+
+
+INTERRUPTED = "interrupted. Run the same command again to resume."
+TWO_TRIALS = """
+[search]
+tuner = "grid"
+max_trials = 2
+[train]
+epochs = 3
+batch_size = 8
+eval_every = 1
+precision = "float32"
+[hyperparameters.learning_rate]
+values = [1e-4, 1e-3]
+[hyperparameters.image_size]
+values = [16]
+"""
+
+
+class _SigintOnDelete:
+    """Python raises a KeyboardInterrupt landing in a __del__ nowhere: it prints and drops it."""
+
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)
+        _ = [i for i in range(10)]  # the handler runs here, between bytecodes of __del__
+
+
+def _sigint_in_a_del_while_training(monkeypatch):
+    from tuner import hypermodel
+
+    original = hypermodel.Evaluation.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0 and not interruption_sent:
+            interruption_sent.append(True)
+            _SigintOnDelete()  # created and collected at once
+
+    interruption_sent = []
+    monkeypatch.setattr(hypermodel.Evaluation, "on_epoch_end", on_epoch_end)
+
+
+def _sigint_in_keras_tuner_copying_the_callbacks(monkeypatch):
+    import copy
+    import types
+
+    from keras_tuner.src.engine import tuner as kt_tuner
+
+    def deepcopy(obj, *args):  # keras-tuner turns any error here into a FatalError (bare except)
+        if not interruption_sent:
+            interruption_sent.append(True)
+            signal.raise_signal(signal.SIGINT)
+        return copy.deepcopy(obj, *args)
+
+    interruption_sent = []
+    monkeypatch.setattr(kt_tuner, "copy", types.SimpleNamespace(copy=copy.copy, deepcopy=deepcopy))
+
+
+@pytest.mark.parametrize("send_sigint", [_sigint_in_a_del_while_training,
+                                         _sigint_in_keras_tuner_copying_the_callbacks])
+def test_ctrl_c_landing_where_python_would_lose_it_still_interrupts_and_resumes(
+        send_sigint, lfw_tree, tmp_path, monkeypatch, capsys):
+    from tuner.search import main
+
+    (tmp_path / "s.toml").write_text(TWO_TRIALS)
+    argv = ["--data", str(lfw_tree.root), "--person", lfw_tree.person, "--space",
+            str(tmp_path / "s.toml"), "--samples", "32", "--results-dir", str(tmp_path / "out")]
+    folder = tmp_path / "out" / "s"
+    with monkeypatch.context() as patch:
+        send_sigint(patch)
+        assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == INTERRUPTED and "Traceback" not in err
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["RUNNING", None]
+
+    assert main(argv) == 0  # the same command again: the interrupted trial is rerun
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["COMPLETED"] * 2
+    evaluations = json.loads((folder / "trial_0" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in evaluations["evaluations"]] == [1, 2, 3]
+
+
+def test_a_second_ctrl_c_exits_at_once_with_the_same_last_line(tmp_path):
+    child = f"""
+import argparse, os, signal, sys, time
+from tuner import console
+def job():
+    signal.raise_signal(signal.SIGINT)  # the first only asks the job to stop at a safe point
+    signal.raise_signal(signal.SIGINT)
+    time.sleep(600)
+sys.exit(console.run_cli(job, argparse.Namespace(debug=False), {INTERRUPTED.split(". ", 1)[1]!r}))
+"""
+    result = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert result.returncode == 130
+    assert result.stderr.splitlines() == [
+        "", "stopping after the current step; press Ctrl-C again to stop at once", "",
+        INTERRUPTED]
 
 
 def test_an_unwritable_results_folder_is_reported_before_training(tmp_path, capsys):
@@ -188,3 +291,12 @@ def test_an_unwritable_results_folder_is_reported_before_training(tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith(f"error: --results-dir {tmp_path / 'a-file' / 'out'}: cannot write")
     assert "\n" not in err.strip()
+
+
+def test_process_alive_tells_a_running_process_from_an_ended_one():
+    from tuner.lock import process_alive
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    assert process_alive(os.getpid())
+    assert not process_alive(int(ended.stdout))

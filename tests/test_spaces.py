@@ -242,7 +242,8 @@ BAD_SPACES = {
     "batch_size negative": ("[train]\nbatch_size = -4\n",
                             r"\[train\] batch_size must be a positive integer, got -4$"),
     "precision half": ('[train]\nprecision = "half"\n',
-                       r"\[train\] precision must be one of float32, mixed, got 'half'$"),
+                       r"\[train\] precision must be one of float32, mixed, mixed_bfloat16, "
+                       r"mixed_float16, got 'half'$"),
     "tuner annealing": ('[search]\ntuner = "annealing"\n', r"\[search\] tuner must be one of grid, "
                         r"random, bayesian, hyperband, got 'annealing'$"),
     "max_trials zero": ("[search]\nmax_trials = 0\n",

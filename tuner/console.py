@@ -3,15 +3,17 @@
 Library code raises; only `run_cli` decides what the user sees and the exit code.
 """
 
+import contextlib
 import logging
 import os
 import sys
 import traceback
 
+from tuner import interruption
 from tuner.errors import UsageError
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = interruption.EXIT_INTERRUPTED
 
 
 def quiet_tensorflow():
@@ -53,14 +55,24 @@ def add_common_flags(parser):
 
 
 def run_cli(job, args, interrupted_hint=""):
-    """Run `job()`; a UsageError becomes one line on stderr and exit status 2."""
+    """Run `job()`; a UsageError becomes one line on stderr and exit status 2, Ctrl-C status 130.
+
+    A job that can be resumed (it has an `interrupted_hint`) stops at its safe
+    points (`interruption.check()`: after a training batch, between trials)
+    rather than wherever Ctrl-C lands; a second Ctrl-C stops it at once.
+    """
+    farewell = f"interrupted.{' ' + interrupted_hint if interrupted_hint else ''}"
     try:
-        return job()
+        with (interruption.sigint_as_request(farewell) if interrupted_hint
+              else contextlib.nullcontext()):
+            status = job()
+            interruption.check()  # a Ctrl-C after the last safe point still ends as one
+            return status
     except UsageError as err:
         if args.debug:
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"\ninterrupted.{' ' + interrupted_hint if interrupted_hint else ''}", file=sys.stderr)
+        print(f"\n{farewell}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -22,6 +22,7 @@ import keras
 from keras import layers, ops
 
 from tuner.config import check_image_size
+from tuner.device import mixed_policy_name
 
 BASE_SIZE = 8
 BASE_CHANNELS = 256
@@ -143,7 +144,7 @@ class DCGAN(keras.Model):
         # trial's graph, weights and Adam slots alive until the process ends (tuner.bench:
         # +86 MB over 4 trials before, -1 MB after; weights bit-identical).
         tf.distribute.get_replica_context().merge_call(
-            lambda _: optimizer.apply_gradients(zip(grads, weights)))
+            lambda _: apply_unreduced(optimizer, grads, weights))
 
     def generate(self, n, seed=0, batch_size=500):
         """`n` images (n, S, S, 1) as a float32 numpy array in [-1, 1], from seeded normal z."""
@@ -160,6 +161,36 @@ class DCGAN(keras.Model):
                    keras.saving.deserialize_keras_object(config["discriminator"]))
 
 
+def apply_unreduced(optimizer, grads, weights):
+    """One optimizer step from cross-replica context, where no gradient is all-reduced.
+
+    Keras' LossScaleOptimizer refuses to run there ("apply() must be called in
+    a replica context"), so its dynamic loss scaling is done here, through its
+    public state, exactly as it would do it itself.
+    """
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        ops.cond(optimizer.check_finite(grads),
+                 lambda: _apply_unscaled(optimizer, grads, weights),
+                 lambda: _shrink_loss_scale(optimizer))
+    else:
+        optimizer.apply(grads, weights)
+
+
+def _apply_unscaled(optimizer, grads, weights):
+    """Finite gradients: unscale and step; every `dynamic_growth_steps` steps, double the scale."""
+    optimizer.inner_optimizer.apply([g / optimizer.dynamic_scale for g in grads], weights)
+    grow = ops.equal(optimizer.step_counter, optimizer.dynamic_growth_steps - 1)
+    optimizer.step_counter.assign(ops.where(grow, 0, optimizer.step_counter + 1))
+    optimizer.dynamic_scale.assign(ops.where(grow, optimizer.dynamic_scale * 2.0,
+                                             optimizer.dynamic_scale))
+
+
+def _shrink_loss_scale(optimizer):
+    """Overflowed (inf/nan) gradients: skip the step, halve the scale."""
+    optimizer.step_counter.assign(0)
+    optimizer.dynamic_scale.assign(optimizer.dynamic_scale * 0.5)
+
+
 def latent_batch(n, latent_dim=100, seed=0):
     """The standard-normal latent vectors (n, latent_dim) float32 drawn from `seed`."""
     import numpy as np
@@ -169,8 +200,12 @@ def latent_batch(n, latent_dim=100, seed=0):
 
 def build_dcgan(image_size, learning_rate=2e-4, beta_1=0.5, latent_dim=100,
                 precision="float32", seed=0):
-    """A compiled DCGAN: the lab's networks, one Adam setting for both networks."""
-    dtype = mixed_policy_name() if precision == "mixed" else "float32"
+    """A compiled DCGAN: the lab's networks, one Adam setting for both networks.
+
+    `precision` is a Keras dtype policy name ("float32", "mixed_bfloat16",
+    "mixed_float16") or "mixed", the one this machine runs fastest.
+    """
+    dtype = mixed_policy_name() if precision == "mixed" else precision
     gan = DCGAN(build_generator(image_size, latent_dim, dtype),
                 build_discriminator(image_size, dtype), seed=seed)
     gan.compile(g_optimizer=_adam(learning_rate, beta_1, dtype),
@@ -187,10 +222,3 @@ def _adam(learning_rate, beta_1, dtype):
     if dtype == "mixed_float16":  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
-
-
-def mixed_policy_name():
-    """`mixed_bfloat16` on CPU (AMX/AVX512-BF16), `mixed_float16` where a GPU is visible."""
-    import tensorflow as tf
-
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"

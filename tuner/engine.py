@@ -11,7 +11,7 @@ import traceback
 import keras_tuner as kt
 from keras_tuner.src.tuners import gridsearch
 
-from tuner import files
+from tuner import files, interruption
 from tuner.errors import UsageError
 from tuner.results import failure_reason
 
@@ -138,6 +138,10 @@ class StudyTunerMixin:
     def run_trial(self, trial, *args, **kwargs):
         kwargs["trial_dir"] = self.get_trial_dir(trial.trial_id)
         return super().run_trial(trial, *args, **kwargs)
+
+    def pre_create_trial(self):
+        interruption.check()  # Ctrl-C between trials: start no new trial
+        super().pre_create_trial()
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)

@@ -28,6 +28,7 @@ import numpy as np
 from tuner import data, files
 from tuner.board import TrialBoard, board_dir
 from tuner.dcgan import build_dcgan
+from tuner.interruption import stop_on_interrupt
 from tuner.results import summarise_runs
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,8 @@ class DCGANHyperModel(kt.HyperModel):
                                             self.settings.flip, pool=self.pool)
         try:
             model.fit(self._dataset(images, seed), epochs=epochs, initial_epoch=initial_epoch,
-                      verbose=0, shuffle=False, callbacks=[evaluation, *callbacks])
+                      verbose=0, shuffle=False,
+                      callbacks=[evaluation, stop_on_interrupt(), *callbacks])
         finally:
             if run_board is not board:
                 run_board.close()

@@ -41,6 +41,7 @@ from tuner import files, results
 from tuner.config import (DEFAULT_RESULTS_DIR, LAB_HYPERPARAMETERS, TRAIN_DEFAULTS, DataConfig,
                           ScoringConfig, TrainSettings)
 from tuner.errors import UsageError
+from tuner.interruption import stop_on_interrupt
 from tuner.progress import duration
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,8 @@ def _train_seed(plan, faces, scorer, seed, state, progress):
                                 plan.train["objective"])
     dataset, steps = training_dataset(_training_images(plan, faces), plan.train["batch_size"],
                                       seed, skip_epochs=done)
-    callbacks = [evaluation, keras.callbacks.LambdaCallback(on_epoch_end=checkpointer.epoch_end)]
+    callbacks = [evaluation, keras.callbacks.LambdaCallback(on_epoch_end=checkpointer.epoch_end),
+                 stop_on_interrupt()]
     try:
         model.fit(dataset, steps_per_epoch=steps, epochs=plan.epochs, initial_epoch=done,
                   callbacks=callbacks, verbose=0, shuffle=False)

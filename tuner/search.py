@@ -39,7 +39,9 @@ def parser():
     p.add_argument("--batch-size", type=int)
     p.add_argument("--latent-dim", type=int)
     p.add_argument("--precision", choices=PRECISIONS,
-                   help="mixed: bfloat16 on CPU, float16 on GPU (default: the space file's)")
+                   help="mixed: mixed_float16 on a GPU, mixed_bfloat16 on a CPU with bfloat16 "
+                        "hardware, else float32; the explicit names force one (default: the "
+                        "space file's)")
     p.add_argument("--repeats", type=int,
                    help="training runs per configuration, seeds seed..seed+K-1 for every "
                         "configuration (default: the space file's, else 1)")

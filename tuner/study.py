@@ -21,7 +21,7 @@ from tuner.config import (OBJECTIVES, PRECISIONS, SearchConfig, TrainSettings, c
                           check_image_size, check_rank_by, objective_metric)
 from tuner.data import EMBEDDED, load_faces
 from tuner.errors import UsageError
-from tuner.lock import LOCK_FILE, StudyLock
+from tuner.lock import LOCK_FILES, StudyLock
 from tuner.spaces import load_space
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def prepare_folder(config):
 def _empty_folder(study_dir):
     """Everything but the lock we hold goes: `--overwrite` starts the study afresh."""
     for path in study_dir.iterdir():
-        if path.name != LOCK_FILE:
+        if path.name not in LOCK_FILES:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 

@@ -248,7 +248,8 @@ class LabLoop:
         import keras
         import tensorflow as tf
 
-        from tuner.dcgan import build_discriminator, build_generator, mixed_policy_name
+        from tuner.dcgan import build_discriminator, build_generator
+        from tuner.device import mixed_policy_name
 
         dtype = mixed_policy_name() if precision == "mixed" else precision
         keras.utils.set_random_seed(seed)

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuner.device import bf16_features
+
 log = logging.getLogger(__name__)
 
 MATMUL_SIZE = 2048
@@ -93,8 +95,7 @@ def _bf16_support(cpuinfo):
     """Which bfloat16 matrix hardware the CPU has: AMX tiles, AVX512-BF16 dot products, or none."""
     if not cpuinfo:
         return "unknown (no /proc/cpuinfo)"
-    flags = set(_cpuinfo_field(cpuinfo, "flags").split())
-    found = [name for name in ("amx_bf16", "avx512_bf16") if name in flags]
+    found = bf16_features(_cpuinfo_field(cpuinfo, "flags"))
     return ", ".join(found) if found else "none (bfloat16 is emulated)"
 
 
