@@ -56,6 +56,12 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 
 
+@pytest.fixture(scope="session")
+def draw_face():
+    """`make_face(rng, size)` itself, for tests that draw faces from their own generator."""
+    return make_face
+
+
 @pytest.fixture
 def face_factory(rng):
     """A callable ``(size=64) -> uint8 face`` drawing from the test's ``rng``."""

@@ -342,7 +342,7 @@ def test_loss_scaling_done_across_replicas_matches_keras_own():
     for grad in ([8.0, 4.0], [16.0, -8.0], [np.inf, 1.0], [4.0, 4.0], [2.0, 1.0]):
         grads = [tf.constant(grad, "float32")]
         tf.distribute.get_replica_context().merge_call(
-            lambda _: apply_unreduced(ours[1], grads, [ours[0]]))
+            lambda _, grads=grads: apply_unreduced(ours[1], grads, [ours[0]]))
         theirs[1].apply(grads, [theirs[0]])
         for mine, keras_own in zip((ours[0], ours[1].dynamic_scale, ours[1].step_counter),
                                    (theirs[0], theirs[1].dynamic_scale, theirs[1].step_counter)):
@@ -352,15 +352,13 @@ def test_loss_scaling_done_across_replicas_matches_keras_own():
 
 
 def test_a_mixed_float16_search_completes_and_its_generator_loads_as_float32(
-        lfw_tree, tmp_path, monkeypatch):
+        tiny_search, tmp_path, monkeypatch):
     import contextlib
     import io
 
-    from conftest import tiny_search
-
     from tuner import retrain
 
-    result = tiny_search(tmp_path, lfw_tree, epochs=1, precision="mixed_float16")
+    result = tiny_search(tmp_path, epochs=1, precision="mixed_float16").result
     assert result.returncode == 0, result.stderr[-2000:]
     study = tmp_path / "out" / "tiny"
     statuses = [json_status(path) for path in sorted(study.glob("trial_*/trial.json"))]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_face
 from tuner.config import DataConfig, ScoringConfig
+from tuner.data import load_faces
 from tuner.scoring import Protocol, Scorer, reference_features, score_folders
 
 
@@ -21,9 +21,10 @@ def with_mirrors(images):
     return np.concatenate([images, images[:, :, ::-1]])
 
 
-def asymmetric_faces(tmp_path, count=24, size=32):
+@pytest.fixture
+def asymmetric_faces(tmp_path, draw_face, count=24, size=32):
     """Faces with a dark parting on their left: a mirror image is a different picture."""
-    rng = np.random.default_rng(5)
+    rng, make_face = np.random.default_rng(5), draw_face
     folder = tmp_path / "asymmetric"
     folder.mkdir()
     for i in range(count):
@@ -110,8 +111,9 @@ def test_smaller_generated_images_are_resized_to_the_evaluation_size(scorer, fac
     assert scorer.score_images(small) == scorer.score_images(upsized)
 
 
-def test_a_subset_trial_also_gets_train_and_heldout_kid(tmp_path, projection_extractor):
-    faces = asymmetric_faces(tmp_path)
+def test_a_subset_trial_also_gets_train_and_heldout_kid(asymmetric_faces, projection_extractor,
+                                                         tmp_path):
+    faces = asymmetric_faces
     scorer = Scorer(faces, ScoringConfig(cache_dir=str(tmp_path), kid_subsets=20), 32,
                     extractor=projection_extractor)
     train = faces.subset_indices(0.5, seed=0)
@@ -122,8 +124,8 @@ def test_a_subset_trial_also_gets_train_and_heldout_kid(tmp_path, projection_ext
 
 
 def test_the_training_distribution_beats_originals_only_and_five_faces(
-        tmp_path, projection_extractor):
-    faces = asymmetric_faces(tmp_path)
+        asymmetric_faces, tmp_path, projection_extractor):
+    faces = asymmetric_faces
     config = ScoringConfig(cache_dir=str(tmp_path / "cache"), kid_subsets=20)
     images = faces.at_size(32)
     copies = {"training": with_mirrors(images), "originals": images,

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from conftest import make_face
 from tuner import swd
 from tuner.data import from_uint8, resize_uint8
 
@@ -23,9 +22,14 @@ def official_up(images):
     return ndimage.convolve(sparse, 4 * BINOMIAL_5X5[None], mode="mirror")
 
 
-def faces(seed, count, size):
-    rng = np.random.default_rng(seed)
-    return np.stack([make_face(rng, size) for _ in range(count)])
+@pytest.fixture
+def faces(draw_face):
+    """`faces(seed, count, size)`: `count` synthetic faces (uint8) drawn from `seed`."""
+    def draw(seed, count, size):
+        rng = np.random.default_rng(seed)
+        return np.stack([draw_face(rng, size) for _ in range(count)])
+
+    return draw
 
 
 @pytest.mark.parametrize("size, levels", [(128, [128, 64, 32, 16]), (64, [64, 32, 16]),
@@ -70,13 +74,13 @@ def test_descriptors_are_7x7_patches_of_the_laplacian_levels(size, rng):
                                    atol=1e-12)
 
 
-def test_a_set_against_itself_is_exactly_zero_at_every_level():
+def test_a_set_against_itself_is_exactly_zero_at_every_level(faces):
     images = from_uint8(faces(0, 20, 64))
     assert swd.sliced_wasserstein(images, images.copy()) == {
         "swd": 0.0, "swd_levels": {"64": 0.0, "32": 0.0, "16": 0.0}}
 
 
-def test_symmetric_and_seeded():
+def test_symmetric_and_seeded(faces):
     a, b = from_uint8(faces(0, 20, 32)), from_uint8(faces(1, 30, 32))
     first = swd.sliced_wasserstein(a, b, count=1024, seed=5)
     assert swd.sliced_wasserstein(b, a, count=1024, seed=5) == first
@@ -86,7 +90,7 @@ def test_symmetric_and_seeded():
     assert first["swd"] == pytest.approx(np.mean(list(first["swd_levels"].values())))
 
 
-def test_gray_images_with_a_channel_axis_score_the_same():
+def test_gray_images_with_a_channel_axis_score_the_same(faces):
     a, b = from_uint8(faces(0, 10, 32)), from_uint8(faces(1, 10, 32))
     assert swd.sliced_wasserstein(a[..., None], b[..., None]) == swd.sliced_wasserstein(a, b)
 
@@ -98,7 +102,7 @@ def test_sets_of_different_sizes_are_refused():
         swd.sliced_wasserstein(np.zeros((4, 32, 16)), np.zeros((4, 32, 16)))
 
 
-def test_a_brightness_shift_moves_only_the_coarsest_level():
+def test_a_brightness_shift_moves_only_the_coarsest_level(faces):
     # Laplacian levels of x + c equal those of x (the filters keep constants): only the
     # Gaussian top level differs, and the pooled normalisation is the same per level.
     images = from_uint8(faces(0, 20, 64)).astype(np.float64)
@@ -108,14 +112,14 @@ def test_a_brightness_shift_moves_only_the_coarsest_level():
     assert result["swd_levels"]["16"] > 100
 
 
-def test_swd_grows_with_blur():
+def test_swd_grows_with_blur(faces):
     images = faces(0, 30, 32).astype(np.float64)
     values = [swd.sliced_wasserstein(images, ndimage.gaussian_filter(images, (0, s, s)),
                                      count=2048)["swd"] for s in (0.5, 1.0, 2.0)]
     assert 0 < values[0] < values[1] < values[2]
 
 
-def test_swd_grows_with_a_pixel_shift_of_half_the_images():
+def test_swd_grows_with_a_pixel_shift_of_half_the_images(faces):
     # Shifting every image is invisible to patch statistics; shifting the eye and mouth
     # band of half the faces down by k pixels is not, and the more so the larger k.
     images = faces(0, 40, 32).astype(np.float64)
@@ -129,7 +133,7 @@ def test_swd_grows_with_a_pixel_shift_of_half_the_images():
     assert 0 < values[0] < values[1] < values[2]
 
 
-def test_faces_upsampled_from_32_score_far_worse_at_the_finest_levels():
+def test_faces_upsampled_from_32_score_far_worse_at_the_finest_levels(faces):
     # Two independent draws of 128x128 faces against the second draw squeezed to 32x32 and
     # back (bicubic): same faces, missing detail. 48-pixel networks cannot see this.
     real, other = faces(0, 100, 128), faces(1, 100, 128)

@@ -38,8 +38,14 @@ from pathlib import Path
 import numpy as np
 
 from tuner import files, results
-from tuner.config import (DEFAULT_RESULTS_DIR, LAB_HYPERPARAMETERS, TRAIN_DEFAULTS, DataConfig,
-                          ScoringConfig, TrainSettings)
+from tuner.config import (
+    DEFAULT_RESULTS_DIR,
+    LAB_HYPERPARAMETERS,
+    TRAIN_DEFAULTS,
+    DataConfig,
+    ScoringConfig,
+    TrainSettings,
+)
 from tuner.errors import UsageError
 from tuner.interruption import stop_on_interrupt
 from tuner.progress import duration

@@ -9,8 +9,17 @@ import shlex
 import sys
 
 from tuner import console
-from tuner.config import (DEFAULT_RESULTS_DIR, DEFAULT_SPACE, OBJECTIVES, PRECISIONS, TUNERS,
-                          DataConfig, ScoringConfig, SearchConfig, TrainOverrides)
+from tuner.config import (
+    DEFAULT_RESULTS_DIR,
+    DEFAULT_SPACE,
+    OBJECTIVES,
+    PRECISIONS,
+    TUNERS,
+    DataConfig,
+    ScoringConfig,
+    SearchConfig,
+    TrainOverrides,
+)
 
 EXIT_STOPPED = 1
 

@@ -19,8 +19,16 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuner.config import (LAB_HYPERPARAMETERS, PRECISIONS, SEARCH_DEFAULTS, TRAIN_DEFAULTS,
-                          TUNERS, check_holdout, check_image_size, check_rank_by)
+from tuner.config import (
+    LAB_HYPERPARAMETERS,
+    PRECISIONS,
+    SEARCH_DEFAULTS,
+    TRAIN_DEFAULTS,
+    TUNERS,
+    check_holdout,
+    check_image_size,
+    check_rank_by,
+)
 from tuner.errors import UsageError
 
 HYPERPARAMETERS = tuple(LAB_HYPERPARAMETERS)

@@ -16,9 +16,17 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from tuner import files, results
-from tuner.config import (OBJECTIVES, PRECISIONS, SearchConfig, TrainSettings, check_holdout,
-                          check_image_size, check_rank_by, objective_metric)
+from tuner import files
+from tuner.config import (
+    OBJECTIVES,
+    PRECISIONS,
+    SearchConfig,
+    TrainSettings,
+    check_holdout,
+    check_image_size,
+    check_rank_by,
+    objective_metric,
+)
 from tuner.data import EMBEDDED, load_faces
 from tuner.errors import UsageError
 from tuner.lock import LOCK_FILES, StudyLock
@@ -227,7 +235,8 @@ def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_na
         "rank_by": settings.rank_by,
         "holdout": holdout,
         "train": asdict(settings),
-        "data": {"source": _absolute_source(config.data.data), "name": faces.name, "person": config.data.person,
+        "data": {"source": _absolute_source(config.data.data), "name": faces.name,
+                 "person": config.data.person,
                  "images": len(faces), "fingerprint": faces.fingerprint,
                  "crop": config.data.crop, "flip": config.data.flip},
         "protocol": tuner.hypermodel.scorer.protocol.as_dict(),
