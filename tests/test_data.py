@@ -337,13 +337,12 @@ def test_training_images_appends_mirrors(face_folder):
     np.testing.assert_array_equal(batch[5:], plain[:, :, ::-1, :])
 
 
-def _faces_of(count, tmp_path):
-    return load_faces(str(_save_faces(tmp_path / f"n{count}", np.random.default_rng(0), count,
-                                      size=8)))
+def _faces_of(count, tmp_path, face_factory):
+    return load_faces(str(_save_faces(tmp_path / f"n{count}", face_factory, count, size=8)))
 
 
-def test_subsets_are_nested_across_fractions(tmp_path):
-    faces = _faces_of(40, tmp_path)
+def test_subsets_are_nested_across_fractions(tmp_path, face_factory):
+    faces = _faces_of(40, tmp_path, face_factory)
     for seed in range(5):
         sizes, previous = [], set()
         for fraction in (0.1, 0.25, 0.5, 0.75, 1.0):
@@ -355,8 +354,8 @@ def test_subsets_are_nested_across_fractions(tmp_path):
     assert faces.subset_indices(0.5, 0).tolist() != faces.subset_indices(0.5, 1).tolist()
 
 
-def test_split_draws_a_disjoint_heldout_once_per_seed(tmp_path):
-    faces = _faces_of(40, tmp_path)
+def test_split_draws_a_disjoint_heldout_once_per_seed(tmp_path, face_factory):
+    faces = _faces_of(40, tmp_path, face_factory)
     pool, heldout = faces.split(0.2, seed=7)
     assert len(heldout) == 8 and len(pool) == 32
     assert sorted(pool.tolist() + heldout.tolist()) == list(range(40))
@@ -369,8 +368,8 @@ def test_split_draws_a_disjoint_heldout_once_per_seed(tmp_path):
     assert none_pool.tolist() == list(range(40)) and none_held.tolist() == []
 
 
-def test_subsets_of_the_pool_are_nested_and_never_touch_the_heldout(tmp_path):
-    faces = _faces_of(40, tmp_path)
+def test_subsets_of_the_pool_are_nested_and_never_touch_the_heldout(tmp_path, face_factory):
+    faces = _faces_of(40, tmp_path, face_factory)
     pool, heldout = faces.split(0.25, seed=0)
     half = faces.subset_indices(0.5, seed=3, pool=pool)
     full = faces.subset_indices(1.0, seed=3, pool=pool)
@@ -387,9 +386,9 @@ def test_subsets_of_the_pool_are_nested_and_never_touch_the_heldout(tmp_path):
     (0.01, "--holdout 0.01 holds out 0 of 40 images; both the held-out and the training side"),
     (0.99, "holds out 40 of 40 images"),
 ])
-def test_split_refuses_bad_holdouts(holdout, message, tmp_path):
+def test_split_refuses_bad_holdouts(holdout, message, tmp_path, face_factory):
     with pytest.raises(UsageError, match=message):
-        _faces_of(40, tmp_path).split(holdout, seed=0)
+        _faces_of(40, tmp_path, face_factory).split(holdout, seed=0)
 
 
 # ---------------------------------------------------------------- load_image_folder

@@ -221,6 +221,11 @@ def rebuild_scoring(study):
                     holdout_fraction=protocol.get("holdout", 0.0),
                     holdout_seed=protocol.get("holdout_seed", 0),
                     rank_by=protocol.get("rank_by", "best"))
+    missing = sorted(set(scorer.protocol.as_dict()) - set(protocol))
+    if missing:
+        raise UsageError(f"the study was scored by an older version of this tool (its protocol "
+                         f"lacks {', '.join(missing)}), so retrained scores would not be on its "
+                         f"scale; search again to retrain")
     changed = sorted(k for k, v in scorer.protocol.as_dict().items() if protocol.get(k) != v)
     if changed:
         raise UsageError(f"the scoring protocol differs from the study's in {', '.join(changed)}: "

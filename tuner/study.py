@@ -65,7 +65,7 @@ def run_search(config: SearchConfig, on_validated=None):
         log.info("data: %s, %d images (fingerprint %s)%s", faces.name, len(faces),
                  faces.fingerprint, f"; {len(heldout)} held out from training" if len(heldout)
                  else "")
-        _warn_resolution(faces, space, eval_size)
+        _warn_resolution(faces, space)
         tuner = _make_tuner(config, space, faces, settings, tuner_name, max_trials,
                             eval_size, study_dir, holdout, pool, heldout)
         _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_name,
@@ -117,7 +117,7 @@ def _check_objective(settings, heldout):
                          "(e.g. --holdout 0.2) or set holdout in the space file's [search]")
 
 
-def _warn_resolution(faces, space, eval_size):
+def _warn_resolution(faces, space):
     """Say once where the data or the feature network cannot tell image sizes apart."""
     source = min(min(image.shape[:2]) for image in faces.images)  # the median would hide a few
     upsampled = [size for size in space.image_sizes() if size > source]

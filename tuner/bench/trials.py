@@ -173,14 +173,11 @@ def _timed(function):
 
 def quick_settings(**overrides):
     """The quick space's fixed training settings (epochs, batch size, precision...), overridden."""
-    from tuner.hypermodel import TrainSettings
+    from tuner.config import SearchConfig
     from tuner.spaces import load_space
+    from tuner.study import train_settings
 
-    train = load_space("quick").train
-    settings = TrainSettings(epochs=train["epochs"], batch_size=train["batch_size"],
-                             eval_every=train["eval_every"], latent_dim=train["latent_dim"],
-                             precision=train["precision"])
-    return replace(settings, **overrides)
+    return replace(train_settings(load_space("quick"), SearchConfig()), **overrides)
 
 
 def quick_hypermodel(faces, scorer, settings):
