@@ -66,7 +66,8 @@ class ScoringConfig:
     latent_seed: int = 1234             # the one latent batch every trial is judged on
     kid_subsets: int = 100
     kid_subset_size: int = 1000
-    cache_dir: str | None = None        # reference-feature cache; None: <results_dir>/.cache
+    # reference-feature cache; None: $XDG_CACHE_HOME/dcgan-tuner, else ~/.cache/dcgan-tuner
+    cache_dir: str | None = None
     swd_descriptors: int = 4096         # 7x7 patches per pyramid level and image set (SWD)
     swd_projections: int = 512          # random directions of the sliced Wasserstein distance
     swd_seed: int = 0                   # the SWD's patch draws and directions

@@ -14,7 +14,6 @@ a paired comparison with the best trial over the seeds they share.
 import difflib
 import json
 import math
-import os
 import re
 import socket
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from tuner import comparison
 from tuner.errors import UsageError
-from tuner.lock import LOCK_FILE
+from tuner.lock import LOCK_FILE, process_alive
 
 STUDY_FILE = "study.json"
 STATUS_ORDER = {"COMPLETED": 0, "RUNNING": 1, "IDLE": 1, "INTERRUPTED": 1,
@@ -269,17 +268,7 @@ def search_alive(study_dir):
     match = LOCK_HOLDER.search(holder)
     if not match or match.group(2) != socket.gethostname():
         return True  # another machine's process: we cannot tell, so trust the files
-    return _pid_alive(int(match.group(1)))
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
+    return process_alive(int(match.group(1)))
 
 
 def load_study(study_dir):

@@ -106,7 +106,7 @@ class Space:
 
 def resolve_path(space):
     """`quick` -> search_spaces/quick.toml (checkout or installed copy); a path is taken as is."""
-    if space.endswith(".toml") or "/" in space:
+    if space.endswith(".toml") or len(Path(space).parts) > 1:  # a path on any OS
         return Path(space).expanduser()
     for folder in (SPACES_DIR, INSTALLED_SPACES_DIR):
         if (folder / f"{space}.toml").is_file():
