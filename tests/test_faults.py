@@ -129,6 +129,14 @@ def _trial_status(folder, trial):
         return None
 
 
+def _evaluated(path):
+    """Whether a trial's evaluations.json (written as a run starts) holds an evaluation yet."""
+    try:
+        return bool(json.loads(path.read_text())["evaluations"])
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(lfw_tree, tmp_path):
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=12, eval_every=4))
     command = [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.root), "--person",
@@ -140,7 +148,7 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(lfw_tree, tmp
     try:
         deadline = time.time() + 300
         # Kill once the second trial has written its first evaluation: mid-trial.
-        while not (folder / "trial_1" / "evaluations.json").exists():
+        while not _evaluated(folder / "trial_1" / "evaluations.json"):
             assert process.poll() is None and time.time() < deadline, "search ended early"
             time.sleep(0.2)
         os.kill(process.pid, signal.SIGKILL)
@@ -172,7 +180,7 @@ def test_ctrl_c_stops_the_search_keeps_finished_work_and_says_how_to_resume(lfw_
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     evaluations = tmp_path / "out" / "s" / "trial_0" / "evaluations.json"
     deadline = time.time() + 300
-    while not evaluations.exists():
+    while not _evaluated(evaluations):
         assert process.poll() is None and time.time() < deadline, "search ended early"
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
