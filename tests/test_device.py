@@ -31,3 +31,14 @@ def test_mixed_on_a_gpu_is_float16(monkeypatch):
                         lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
     monkeypatch.setattr(device, "bf16_features", lambda cpuinfo=None: ["amx_bf16"])
     assert device.mixed_policy_name() == "mixed_float16"
+
+
+def test_the_log_says_what_mixed_means_here(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(device, "bf16_features", lambda cpuinfo=None: [])
+    assert device.describe_precision("mixed") == (
+        "precision mixed: float32, as this CPU has no bfloat16 hardware (emulated bfloat16 is "
+        "far slower)")
+    assert device.describe_precision("mixed_float16") == "precision mixed_float16"

@@ -5,10 +5,7 @@
     any other CPU                            float32 (bfloat16 is emulated there: ~15x slower)
 """
 
-import logging
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
@@ -30,7 +27,14 @@ def mixed_policy_name():
 
     if tf.config.list_physical_devices("GPU"):
         return "mixed_float16"
-    if bf16_features():
-        return "mixed_bfloat16"
-    log.info("precision mixed: this CPU has no bfloat16 hardware, so training runs in float32")
-    return "float32"
+    return "mixed_bfloat16" if bf16_features() else "float32"
+
+
+def describe_precision(precision):
+    """One line for the log: what `precision` trains in on this machine."""
+    if precision != "mixed":
+        return f"precision {precision}"
+    policy = mixed_policy_name()
+    why = {"mixed_float16": "a GPU is visible", "mixed_bfloat16": "the CPU has bfloat16 hardware",
+           "float32": "this CPU has no bfloat16 hardware (emulated bfloat16 is far slower)"}
+    return f"precision mixed: {policy}, as {why[policy]}"

@@ -169,11 +169,13 @@ def _empty_folder(study_dir):
 def _make_tuner(config, space, faces, settings, tuner_name, max_trials, eval_size, study_dir,
                 holdout, pool, heldout):
     from tuner.board import board_dir, write_hparams_config
+    from tuner.device import describe_precision
     from tuner.engine import make_tuner  # keras-tuner and TF: only after validation
     from tuner.hypermodel import DCGANHyperModel
     from tuner.progress import Progress
     from tuner.scoring import Scorer
 
+    log.info(describe_precision(settings.precision))
     scorer = Scorer(faces, config.scoring, eval_size, flip=settings.flip, holdout=heldout,
                     holdout_fraction=holdout, holdout_seed=config.seed, rank_by=settings.rank_by)
     _warn_network(scorer, eval_size)
