@@ -21,7 +21,7 @@ import math
 import keras
 from keras import layers, ops
 
-from tuner.config import check_image_size
+from tuner.config import LAB_HYPERPARAMETERS, LATENT_DIM, check_image_size
 from tuner.device import mixed_policy_name
 
 BASE_SIZE = 8
@@ -37,7 +37,7 @@ def upsampling_channels(image_size):
     return [FIRST_DECONV_CHANNELS // 2 ** (i + 1) for i in range(hidden_blocks)]
 
 
-def build_generator(image_size, latent_dim=100, dtype=None):
+def build_generator(image_size, latent_dim=LATENT_DIM, dtype=None):
     """The lab's generator for `image_size` (a power of two, 16..256).
 
     Args:
@@ -191,14 +191,15 @@ def _shrink_loss_scale(optimizer):
     optimizer.dynamic_scale.assign(optimizer.dynamic_scale * 0.5)
 
 
-def latent_batch(n, latent_dim=100, seed=0):
+def latent_batch(n, latent_dim=LATENT_DIM, seed=0):
     """The standard-normal latent vectors (n, latent_dim) float32 drawn from `seed`."""
     import numpy as np
 
     return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype("float32")
 
 
-def build_dcgan(image_size, learning_rate=2e-4, beta_1=0.5, latent_dim=100,
+def build_dcgan(image_size, learning_rate=LAB_HYPERPARAMETERS["learning_rate"],
+                beta_1=LAB_HYPERPARAMETERS["beta_1"], latent_dim=LATENT_DIM,
                 precision="float32", seed=0):
     """A compiled DCGAN: the lab's networks, one Adam setting for both networks.
 

@@ -33,6 +33,7 @@ from tuner.bench.trials import (
     time_scoring,
     trace_memory,
 )
+from tuner.config import LAB_HYPERPARAMETERS
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class BenchConfig:
     images: int = LAB_IMAGES          # the lab's training set, before flips
     batch_size: int = LAB_BATCH_SIZE  # the TF DCGAN tutorial's, which the lab follows
     epochs: int = 3               # timed epochs per measurement, after one warm-up epoch
-    learning_rate: float = 2e-4
+    learning_rate: float = LAB_HYPERPARAMETERS["learning_rate"]
     samples: int = 2000           # generated images per evaluation (the tool's default)
     score_repeats: int = 3        # timed scorings after a cold one
     trial_epochs: int = 6         # length of the shortened quick-space trial

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from tuner.bench.machine import matmul_gflops, matmul_probe
+from tuner.config import LAB_HYPERPARAMETERS, LATENT_DIM
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,8 @@ class LabLoop:
     both loops do the same arithmetic per epoch.
     """
 
-    def __init__(self, images, size, precision, batch_size, learning_rate, seed, latent_dim=100):
+    def __init__(self, images, size, precision, batch_size, learning_rate, seed,
+                 latent_dim=LATENT_DIM):
         import keras
         import tensorflow as tf
 
@@ -255,8 +257,9 @@ class LabLoop:
         keras.utils.set_random_seed(seed)
         self.generator = build_generator(size, latent_dim, dtype)
         self.discriminator = build_discriminator(size, dtype)
-        self.g_optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5)
-        self.d_optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5)
+        beta_1 = LAB_HYPERPARAMETERS["beta_1"]
+        self.g_optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+        self.d_optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
         self.cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
         self.latent_dim = latent_dim
         self.dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images)).batch(
