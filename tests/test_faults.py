@@ -308,3 +308,20 @@ def test_process_alive_tells_a_running_process_from_an_ended_one():
                            capture_output=True, text=True, check=True)
     assert process_alive(os.getpid())
     assert not process_alive(int(ended.stdout))
+
+
+def test_the_search_cli_exits_1_with_the_reason_when_failures_stop_it(
+        lfw_tree, tmp_path, monkeypatch, capsys):
+    from tuner import search
+
+    _crash_at_high_lr(monkeypatch, threshold=5e-4)
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
+    status = search.main(["--data", str(lfw_tree.root), "--person", lfw_tree.person,
+                          "--space", str(tmp_path / "s.toml"), "--samples", "32", "--quiet",
+                          "--results-dir", str(tmp_path / "out"), "--max-consecutive-failures", "2"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert err.strip().splitlines()[-1] == (
+        "error: search stopped: 2 trials in a row failed (--max-consecutive-failures); "
+        "last reason: crashed at epoch 1 (test)")
+    assert "failed" in out and f"study: {tmp_path / 'out' / 's'}" in out  # the table still shows

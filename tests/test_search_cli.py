@@ -68,3 +68,27 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, search_cli):
     assert result.stderr.strip().splitlines() == [
         result.stderr.strip()] and result.stderr.startswith("error: --space no-such-space")
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_sizes_the_data_or_the_network_cannot_resolve_are_warned_about(tmp_path, caplog):
+    """The embedded faces are 25x25, ONet sees 48x48: each limit is said once, before training."""
+    import logging
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tuner import study
+
+    faces = SimpleNamespace(images=(np.zeros((25, 25)), np.zeros((30, 40))))
+    space = SimpleNamespace(image_sizes=lambda: [16, 32, 64])
+    with caplog.at_level(logging.WARNING, logger="tuner.study"):
+        study._warn_resolution(faces, space)
+        study._warn_network(SimpleNamespace(extractor=SimpleNamespace(input_size=48),
+                                            protocol=SimpleNamespace(features="onet")), 64)
+        study._warn_network(SimpleNamespace(extractor=SimpleNamespace(input_size=48),
+                                            protocol=SimpleNamespace(features="onet")), 32)
+    assert [r.getMessage() for r in caplog.records] == [
+        "the source images are 25x25: trials at 32/64 train on upsampled images, so they cannot "
+        "learn finer detail than 25 px",
+        "evaluating at 64x64, but onet sees 48x48: KID and FD cannot see detail finer than that; "
+        "only the network-free SWD (--objective swd) can"]
