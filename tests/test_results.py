@@ -196,8 +196,9 @@ def test_the_table_shows_mean_se_runs_and_the_comparison_with_the_best(repeated)
                      body["0"])
     assert re.search(r" 0\.0395±0\.0020 \(3\) +\+0\.0092 \? 3\.95 ", body["2"])
     assert re.search(r"^ +5 4 +done\* .* \+0\.0647 settled ", body["4"])
-    assert "settled: the paired 95% interval over 3 seeds excludes 0; ?: not settled, within " \
-           "training noise" in " ".join(text.split())
+    assert "vs #1: mean paired difference from #1 over the seeds both ran; settled: its 95% " \
+           "paired-t interval excludes 0; ?: not settled, within training noise" \
+           in " ".join(text.split())
     assert "  trial 2: +0.0092, 95% interval -0.0053 to +0.0237 over 3 seeds (paired t, 95%)" \
         in lines
     assert "  trial 4: 2 of 3 runs diverged (epochs 25, 50): g_loss not finite" in lines

@@ -386,10 +386,9 @@ def comparison_notes(ranking, rows):
     ranked = [row for row in rows if row.get("rank")]
     if not repeated(ranking):
         return [ONE_RUN] if len(ranked) > 1 else []
-    seeds = max((row["vs_best"]["n"] for row in ranked if row.get("vs_best")), default=0)
-    lines = [f"vs #1: mean paired difference from #1 over shared seeds; {SETTLED}: the paired "
-             f"95% interval over {seeds} seeds excludes 0; {NOT_SETTLED}: not settled, within "
-             f"training noise"]
+    lines = [f"vs #1: mean paired difference from #1 over the seeds both ran; {SETTLED}: its "
+             f"95% paired-t interval excludes 0; {NOT_SETTLED}: not settled, within training "
+             f"noise"]
     open_pairs = [row for row in ranked if row.get("vs_best") and not row["vs_best"]["settled"]]
     if open_pairs:
         lines += [f"not settled against #1 (trial {ranked[0]['trial_id']}):"]
