@@ -118,7 +118,7 @@ def _check_objective(settings, heldout):
 
 
 def _warn_resolution(faces, space):
-    """Say once where the data or the feature network cannot tell image sizes apart."""
+    """Say once which trained sizes exceed the source images: they learn from upsampled blur."""
     source = min(min(image.shape[:2]) for image in faces.images)  # the median would hide a few
     upsampled = [size for size in space.image_sizes() if size > source]
     if upsampled:
@@ -192,6 +192,7 @@ def _make_tuner(config, space, faces, settings, tuner_name, max_trials, eval_siz
 
 
 def _warn_network(scorer, eval_size):
+    """Say once when the evaluation size exceeds what the feature network sees."""
     network = getattr(scorer.extractor, "input_size", None)
     if network and eval_size > network:
         log.warning("evaluating at %dx%d, but %s sees %dx%d: KID and FD cannot see detail "
