@@ -16,7 +16,8 @@ DEFAULT_SPACE = "quick"
 DEFAULT_RESULTS_DIR = "results"
 # Flag spellings; the metric each names is `objective_metric(flag)` (kid-heldout -> kid_heldout).
 OBJECTIVES = ("kid", "fd", "swd", "kid-heldout")
-RANK_BY = ("final", "best", "last-N")
+# A run's score: its final evaluation, its best, or the mean of its last N (N >= 1).
+RANK_BY = re.compile(r"^(final|best|last-([1-9]\d*))$")
 DEFAULT_RANK_BY = "final"
 # The lab's setting: what a hyperparameter a space leaves out is fixed at.
 LAB_HYPERPARAMETERS = {"learning_rate": 2e-4, "beta_1": 0.5, "image_size": 64,
@@ -112,8 +113,7 @@ def objective_metric(objective):
 
 def check_rank_by(text, where="--rank-by"):
     """`final`, `best` or `last-N` (N >= 1); returned unchanged, UsageError otherwise."""
-    match = re.fullmatch(r"last-(\d+)", text) if isinstance(text, str) else None
-    if text in ("final", "best") or (match and int(match.group(1)) >= 1):
+    if isinstance(text, str) and RANK_BY.match(text):
         return text
     raise UsageError(f"{where} must be final, best or last-N (N evaluations averaged, e.g. "
                      f"last-3), got {text!r}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuner import comparison
+from tuner.config import RANK_BY
 from tuner.errors import UsageError
 from tuner.lock import LOCK_FILE, process_alive
 
@@ -34,7 +35,6 @@ OBJECTIVES = ("kid", "fd", "swd", "kid_heldout")  # what a study may be ranked b
 SCORES = ("kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train", "kid_heldout",
           "fd_heldout")
 RECORD_METRICS = ("seconds_per_epoch",)  # read from keras-tuner's trial.json
-RANK_BY = re.compile(r"^(final|best|last-([1-9]\d*))$")
 OLD_RANK_BY = "best"  # studies written before rank-by existed selected each trial's best evaluation
 RUN_DONE = ("completed", "diverged")
 GRID_NAME = re.compile(r"^epoch_(\d+)\.png$")
