@@ -298,18 +298,19 @@ class Evaluation(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if self.record:
-            state = "diverged" if self.diverged else "completed"
-            self.record.run(self.repeat, self.seed, status=state,
-                            diverged_at_epoch=(self.diverged or {}).get("epoch"),
-                            reason=(self.diverged or {}).get("reason", ""),
+            self.record.run(self.repeat, self.seed, **self._end_state(),
                             epochs=self.history[-1]["epoch"] if self.history else 0)
 
     def as_run(self):
         """This run as `results.summarise_runs` reads one from evaluations.json."""
-        return {"repeat": self.repeat, "seed": self.seed,
-                "status": "diverged" if self.diverged else "completed",
-                "diverged_at_epoch": (self.diverged or {}).get("epoch"),
-                "reason": (self.diverged or {}).get("reason", ""), "evaluations": self.history}
+        return {"repeat": self.repeat, "seed": self.seed, **self._end_state(),
+                "evaluations": self.history}
+
+    def _end_state(self):
+        """How the run ended: completed, or diverged (when and why)."""
+        diverged = self.diverged or {}
+        return {"status": "diverged" if self.diverged else "completed",
+                "diverged_at_epoch": diverged.get("epoch"), "reason": diverged.get("reason", "")}
 
     def _check_losses(self, epoch, logs):
         g_loss, d_loss = float(logs.get("g_loss", 0.0)), float(logs.get("d_loss", 0.0))
