@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuner import comparison
-from tuner.config import RANK_BY
+from tuner.config import RANK_BY, objective_metric
 from tuner.errors import UsageError
 from tuner.lock import LOCK_FILE, process_alive
 
@@ -305,7 +305,7 @@ def scores_by_seed(row):
 
 def objective_of(study):
     """The score a study ranks by (a study.json spelling `kid-heldout` reads as kid_heldout)."""
-    return str(study.get("objective") or "kid").replace("-", "_")
+    return objective_metric(str(study.get("objective") or "kid"))
 
 
 def rank_by_of(study, study_dir="."):
