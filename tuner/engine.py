@@ -12,6 +12,7 @@ import keras_tuner as kt
 from keras_tuner.src.tuners import gridsearch
 
 from tuner import files, interruption
+from tuner.config import TUNERS
 from tuner.errors import UsageError
 from tuner.results import failure_reason
 
@@ -102,6 +103,31 @@ class ResumableGridSearchOracle(AtomicSavesMixin, kt.oracles.GridSearchOracle):
         self._populate_next = list(self.end_order)
 
 
+class OneAtATimeOracle(AtomicSavesMixin, kt.Oracle):
+    """Hands out listed configurations in order: the lab's one-factor-at-a-time design.
+
+    What is still to run is worked out from the trials on disk, so a resumed
+    search goes on where it stopped.
+    """
+
+    def __init__(self, configurations, **kwargs):
+        kwargs["max_trials"] = min(kwargs.get("max_trials") or len(configurations),
+                                   len(configurations))
+        super().__init__(**kwargs)
+        self.configurations = [dict(c) for c in configurations]
+
+    def populate_space(self, trial_id):
+        tried = [t.hyperparameters.values for t in self.trials.values()]
+        for values in self.configurations:
+            if not any(_same_values(values, other) for other in tried):
+                return {"status": "RUNNING", "values": values}
+        return {"status": "STOPPED", "values": None}
+
+
+def _same_values(values, other):
+    return all(other.get(name) == value for name, value in values.items())
+
+
 class TooManyFailures(Exception):
     """`max_consecutive_failures` trials in a row failed; `reason` is the last one's."""
 
@@ -174,10 +200,11 @@ def make_tuner(name, hypermodel, settings, max_trials, hyperband_factor, directo
     """A keras-tuner tuner of kind `name` over `hypermodel`, resuming `directory/project_name`.
 
     `settings` (the study's TrainSettings) gives the objective, the epochs
-    (Hyperband's largest budget) and the seed.
+    (Hyperband's largest budget) and the seed; one-at-a-time takes its
+    configurations from `hypermodel.space`.
     """
-    if name not in TUNER_CLASSES:
-        raise UsageError(f"--tuner must be one of {', '.join(TUNER_CLASSES)}, got {name!r}")
+    if name not in TUNER_CLASSES and name != "one-at-a-time":
+        raise UsageError(f"--tuner must be one of {', '.join(TUNERS)}, got {name!r}")
     objective = kt.Objective(settings.objective, "min")
     budget = ({"max_epochs": settings.epochs, "factor": hyperband_factor}
               if name == "hyperband" else {"max_trials": max_trials})
@@ -185,6 +212,9 @@ def make_tuner(name, hypermodel, settings, max_trials, hyperband_factor, directo
                   max_consecutive_failed_trials=max_consecutive_failures)
     if name == "grid":
         base, arguments = kt.Tuner, {"oracle": ResumableGridSearchOracle(**budget)}
+    elif name == "one-at-a-time":
+        oracle = OneAtATimeOracle(hypermodel.space.configurations(), **budget)
+        base, arguments = kt.Tuner, {"oracle": oracle}
     else:
         base, arguments = TUNER_CLASSES[name], budget
     cls = type(f"Study{base.__name__}", (StudyTunerMixin, base), {"progress": progress})

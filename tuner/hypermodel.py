@@ -306,11 +306,16 @@ class Evaluation(keras.callbacks.Callback):
         return {"repeat": self.repeat, "seed": self.seed, **self._end_state(),
                 "evaluations": self.history}
 
+    def seconds_per_epoch(self):
+        """The median epoch's training time (the first epoch also traces the step)."""
+        return statistics.median(self.epoch_seconds) if self.epoch_seconds else None
+
     def _end_state(self):
-        """How the run ended: completed, or diverged (when and why)."""
+        """How the run ended: completed, or diverged (when and why), and its epoch time."""
         diverged = self.diverged or {}
         return {"status": "diverged" if self.diverged else "completed",
-                "diverged_at_epoch": diverged.get("epoch"), "reason": diverged.get("reason", "")}
+                "diverged_at_epoch": diverged.get("epoch"), "reason": diverged.get("reason", ""),
+                "seconds_per_epoch": self.seconds_per_epoch()}
 
     def _check_losses(self, epoch, logs):
         g_loss, d_loss = float(logs.get("g_loss", 0.0)), float(logs.get("d_loss", 0.0))

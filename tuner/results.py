@@ -112,7 +112,8 @@ def _run(number, entry, evaluations):
     seed = entry.get("seed", next((e["seed"] for e in evaluations if "seed" in e), None))
     return {"repeat": number, "seed": seed, "status": entry.get("status") or "running",
             "diverged_at_epoch": entry.get("diverged_at_epoch"),
-            "reason": entry.get("reason") or "", "evaluations": evaluations}
+            "reason": entry.get("reason") or "", "seconds_per_epoch": entry.get("seconds_per_epoch"),
+            "evaluations": evaluations}
 
 
 def load_runs(trial_dir):

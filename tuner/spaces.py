@@ -3,10 +3,14 @@
 A space file has four tables:
 
     description = "..."
-    [search]   tuner = "grid" | "random" | "bayesian" | "hyperband", max_trials = N,
-               repeats = K, holdout = fraction, rank_by = "final" | "best" | "last-N"
+    [search]   tuner = "grid" | "one-at-a-time" | "random" | "bayesian" | "hyperband",
+               max_trials = N, repeats = K, holdout = fraction,
+               rank_by = "final" | "best" | "last-N",
+               baseline = {NAME = value, ...}   (one-at-a-time: the configuration varied from)
     [train]    epochs, batch_size, eval_every, latent_dim, precision, retrain_epochs
     [hyperparameters.NAME]   one of: value = X | values = [...] | min, max [, step] [, sampling]
+
+    [[claims]]  statements the study's numbers are checked against (`tuner.claimset`)
 
 NAME is one of `learning_rate`, `beta_1`, `image_size`, `subset_fraction`; one
 that is left out is fixed at the lab's value. Everything is checked before any
@@ -19,6 +23,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tuner.claimset import parse_claims
 from tuner.config import (
     LAB_HYPERPARAMETERS,
     PRECISIONS,
@@ -34,9 +39,9 @@ from tuner.errors import UsageError
 HYPERPARAMETERS = tuple(LAB_HYPERPARAMETERS)
 SPACES_DIR = Path(__file__).resolve().parent.parent / "search_spaces"
 INSTALLED_SPACES_DIR = Path(sys.prefix) / "share" / "dcgan-tuner" / "search_spaces"
-TOP_KEYS = {"description", "search", "train", "hyperparameters"}
+TOP_KEYS = {"description", "search", "train", "hyperparameters", "claims"}
 SEARCH_KEYS = {"tuner": str, "max_trials": int, "hyperband_factor": int, "repeats": int,
-               "holdout": (int, float), "rank_by": str}
+               "holdout": (int, float), "rank_by": str, "baseline": dict}
 TRAIN_KEYS = {"epochs": int, "batch_size": int, "eval_every": int, "latent_dim": int,
               "precision": str, "retrain_epochs": int}
 PARAM_KEYS = {"value", "values", "min", "max", "step", "sampling"}
@@ -82,6 +87,8 @@ class Space:
     repeats: int = SEARCH_DEFAULTS["repeats"]
     holdout: float = SEARCH_DEFAULTS["holdout"]
     rank_by: str = SEARCH_DEFAULTS["rank_by"]
+    baseline: dict = field(default_factory=dict)  # one-at-a-time's centre, every hyperparameter
+    claims: tuple = ()                              # `claimset.Claim`s, checked by `tuner.claims`
 
     def value(self, hp, name):
         """The value of hyperparameter `name` in this trial (registers it with `hp`)."""
@@ -94,6 +101,16 @@ class Space:
     def image_sizes(self):
         return sorted(self.params["image_size"].values)
 
+    def configurations(self):
+        """The one-at-a-time design: the baseline, then each hyperparameter's other values
+        with the rest at the baseline, in the order of HYPERPARAMETERS."""
+        designs = [dict(self.baseline)]
+        for name in HYPERPARAMETERS:
+            for value in self.params[name].values:
+                if value != self.baseline[name]:
+                    designs.append({**self.baseline, name: value})
+        return designs
+
     def check_tuner(self, tuner):
         """Raise UsageError if `tuner` cannot search this space (a grid needs finite values)."""
         for param in self.params.values():
@@ -102,6 +119,10 @@ class Space:
                     f"{self.path}: [hyperparameters.{param.name}] the grid tuner needs a list of "
                     f"values or a step, got the continuous range {param.min}..{param.max}; "
                     f"add `values = [...]` or `step = ...`, or use --tuner random|bayesian|hyperband")
+            if tuner == "one-at-a-time" and param.is_continuous:
+                raise UsageError(
+                    f"{self.path}: [hyperparameters.{param.name}] the one-at-a-time tuner needs a "
+                    f"list of values, got the range {param.min}..{param.max}; add `values = [...]`")
 
 
 def resolve_path(space):
@@ -158,7 +179,35 @@ def _parse(doc, path, text):
                  tuner=search["tuner"], max_trials=search["max_trials"],
                  hyperband_factor=search["hyperband_factor"], train=train, params=params,
                  repeats=search["repeats"], holdout=float(search["holdout"]),
-                 rank_by=search["rank_by"])
+                 rank_by=search["rank_by"], baseline=_baseline(search.get("baseline"), params, path),
+                 claims=parse_claims(doc.get("claims", []), path, _check_assignment))
+
+
+def _baseline(table, params, path):
+    """Every hyperparameter's baseline: the file's, else the lab's value if the space has it,
+    else the first value. A baseline value must be one of the hyperparameter's values."""
+    given = _check_assignment(table or {}, path, "[search] baseline")
+    baseline = {}
+    for name, param in params.items():
+        lab = LAB_HYPERPARAMETERS[name]
+        default = lab if lab in param.values or not param.values else param.values[0]
+        baseline[name] = given.get(name, default)
+        if name in given and param.values and given[name] not in param.values:
+            raise UsageError(f"{path}: [search] baseline {name} = {given[name]!r} is not one of "
+                             f"[hyperparameters.{name}] values {list(param.values)}")
+    return baseline
+
+
+def _check_assignment(table, path, where):
+    """{hyperparameter: value} with known names and valid values (floats as float)."""
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: {where} must be a table like {{learning_rate = 2e-4}}, "
+                         f"got {table!r}")
+    for name in table:
+        if name not in HYPERPARAMETERS:
+            raise UsageError(f"{path}: {where} unknown hyperparameter {name!r}; expected one of "
+                             f"{', '.join(HYPERPARAMETERS)}")
+    return {name: check_value(name, value, f"{path}: {where}") for name, value in table.items()}
 
 
 def _check_keys(table, allowed, path, where):

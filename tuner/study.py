@@ -82,6 +82,8 @@ def resolve(config):
     space.check_tuner(tuner_name)
     max_trials = config.max_trials if config.max_trials is not None else space.max_trials
     _check_positive("--max-trials", max_trials)
+    if tuner_name == "one-at-a-time":  # the design is finite: never promise more trials than it has
+        max_trials = min(max_trials, len(space.configurations()))
     _check_positive("--samples", config.scoring.samples)
     _check_positive("--max-consecutive-failures", config.max_consecutive_failures)
     return space, settings, tuner_name, max_trials
