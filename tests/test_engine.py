@@ -3,6 +3,8 @@
 import json
 import os
 
+import keras
+import keras_tuner as kt
 import pytest
 
 from tuner.config import DataConfig, ScoringConfig, SearchConfig, TrainOverrides, TrainSettings
@@ -75,7 +77,7 @@ SETTINGS = TrainSettings(epochs=2, batch_size=8, eval_every=1)
 
 
 def test_an_unknown_tuner_is_refused():
-    message = "--tuner must be one of grid, random, bayesian, hyperband"
+    message = "--tuner must be one of grid, one-at-a-time, random, bayesian, hyperband"
     with pytest.raises(UsageError, match=message):
         make_tuner("annealing", None, SETTINGS, max_trials=1, hyperband_factor=3,
                    directory="out", project_name="s", max_consecutive_failures=3)
@@ -101,3 +103,51 @@ def test_keras_tuner_state_files_are_written_atomically(name, tmp_path, monkeypa
     assert names == {"oracle.json", "tuner0.json", trial_json}
     assert not list(tmp_path.rglob("*.tmp"))
     assert json.loads((tmp_path / "p" / trial_json).read_text())["trial_id"] == trial_id
+
+
+class _SpaceModel(kt.HyperModel):
+    """Declares a space's hyperparameters and builds nothing: enough for an oracle."""
+
+    def __init__(self, space):
+        super().__init__()
+        self.space = space
+
+    def declare_hyperparameters(self, hp):
+        self.space.declare(hp)
+
+    def build(self, hp):
+        self.space.declare(hp)
+        return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+
+
+def _finish(tuner, trial):
+    tuner.oracle.update_trial(trial.trial_id, {"kid": 0.1})
+    trial.status = "COMPLETED"
+    tuner.oracle.end_trial(trial)
+    tuner.save()  # as on_trial_end does: what a resumed search reloads
+
+
+def test_one_at_a_time_hands_out_the_design_in_order_and_resumes(tmp_path):
+    from tuner.spaces import load_space
+
+    space = load_space("lab-mini")
+    design = space.configurations()
+
+    def tuner():
+        return make_tuner("one-at-a-time", _SpaceModel(space), SETTINGS, max_trials=50,
+                          hyperband_factor=3, directory=tmp_path, project_name="p",
+                          max_consecutive_failures=3)
+
+    first = tuner()
+    handed = []
+    for _ in range(3):
+        trial = first.oracle.create_trial("tuner0")
+        handed.append(trial.hyperparameters.values)
+        _finish(first, trial)
+    resumed = tuner()  # a new process on the same folder goes on with the fourth
+    while (trial := resumed.oracle.create_trial("tuner0")).status == "RUNNING":
+        handed.append(trial.hyperparameters.values)
+        _finish(resumed, trial)
+    assert handed == design
+    assert trial.status == "STOPPED"
+    assert resumed.oracle.max_trials == len(design) == 7

@@ -208,14 +208,21 @@ def test_integer_values_of_float_hyperparameters_become_floats(tmp_path):
 
 
 BAD_SPACES = {
-    "unknown top-level key": ("seed = 3\n", r"unknown key 'seed'; expected one of description, "
-                              r"hyperparameters, search, train$"),
+    "baseline not a value": ('[search]\nbaseline = { image_size = 64 }\n'
+                             '[hyperparameters.image_size]\nvalues = [16, 32]\n',
+                             r"\[search\] baseline image_size = 64 is not one of "
+                             r"\[hyperparameters.image_size\] values \[16, 32\]$"),
+    "baseline unknown name": ('[search]\nbaseline = { lr = 1e-4 }\n',
+                              r"\[search\] baseline unknown hyperparameter 'lr'; expected one of "
+                              r"learning_rate, beta_1, image_size, subset_fraction$"),
+    "unknown top-level key": ("seed = 3\n", r"unknown key 'seed'; expected one of claims, "
+                              r"description, hyperparameters, search, train$"),
     "unknown [train] key": ("[train]\nepoch = 10\n", r"\[train\] unknown key 'epoch'; expected one "
                             r"of batch_size, epochs, eval_every, latent_dim, precision, "
                             r"retrain_epochs$"),
     "unknown [search] key": ("[search]\ntrials = 3\n", r"\[search\] unknown key 'trials'; expected "
-                             r"one of holdout, hyperband_factor, max_trials, rank_by, repeats, "
-                             r"tuner$"),
+                             r"one of baseline, holdout, hyperband_factor, max_trials, rank_by, "
+                             r"repeats, tuner$"),
     "repeats zero": ("[search]\nrepeats = 0\n", r"\[search\] repeats must be at least 1, got 0$"),
     "repeats float": ("[search]\nrepeats = 2.5\n", r"\[search\] repeats must be int, got 2\.5$"),
     "holdout one": ("[search]\nholdout = 1.0\n", r"\[search\] holdout must be a fraction from 0 "
@@ -245,7 +252,7 @@ BAD_SPACES = {
                        r"\[train\] precision must be one of float32, mixed, mixed_bfloat16, "
                        r"mixed_float16, got 'half'$"),
     "tuner annealing": ('[search]\ntuner = "annealing"\n', r"\[search\] tuner must be one of grid, "
-                        r"random, bayesian, hyperband, got 'annealing'$"),
+                        r"one-at-a-time, random, bayesian, hyperband, got 'annealing'$"),
     "max_trials zero": ("[search]\nmax_trials = 0\n",
                         r"\[search\] max_trials must be at least 1, got 0$"),
     "hyperband_factor one": ("[search]\nhyperband_factor = 1\n",
@@ -332,7 +339,7 @@ def test_malformed_toml_names_file_and_line(tmp_path):
 def test_first_error_is_the_one_reported(tmp_path):
     # an unknown top-level key is checked before the tables' contents
     path = _write(tmp_path, '[train]\nepochs = 0\n[extra]\nx = 1\n')
-    assert _error(path).endswith("unknown key 'extra'; expected one of description, "
+    assert _error(path).endswith("unknown key 'extra'; expected one of claims, description, "
                                  "hyperparameters, search, train")
 
 
@@ -416,3 +423,19 @@ def test_space_value_reads_the_trials_value():
     space.declare(hp)
     hp.values["image_size"] = 128
     assert space.value(hp, "image_size") == 128
+
+
+def test_one_at_a_time_needs_lists_and_centres_on_the_labs_values(tmp_path):
+    path = _write(tmp_path, '[search]\ntuner = "one-at-a-time"\n'
+                            '[hyperparameters.learning_rate]\nmin = 1e-4\nmax = 1e-3\n')
+    with pytest.raises(UsageError, match=r"\[hyperparameters.learning_rate\] the one-at-a-time "
+                                         r"tuner needs a list of values"):
+        load_space(str(path)).check_tuner("one-at-a-time")
+    path = _write(tmp_path, '[hyperparameters.learning_rate]\nvalues = [1e-3, 2e-4]\n'
+                            '[hyperparameters.image_size]\nvalues = [16, 32]\n')
+    space = load_space(str(path))
+    # lr: the lab's 2e-4 is among the values; size: the lab's 64 is not, so the first value
+    assert space.baseline == {"learning_rate": 2e-4, "beta_1": 0.5, "image_size": 16,
+                              "subset_fraction": 1.0}
+    assert [(d["learning_rate"], d["image_size"]) for d in space.configurations()] == [
+        (2e-4, 16), (1e-3, 16), (2e-4, 32)]

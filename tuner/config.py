@@ -32,6 +32,8 @@ SEARCH_DEFAULTS = {"tuner": "random", "max_trials": 10, "hyperband_factor": 3, "
 PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
 # "one-at-a-time": the baseline, then each hyperparameter's other values alone (the lab's design).
 TUNERS = ("grid", "one-at-a-time", "random", "bayesian", "hyperband")
+# A claim that values "do not differ much" allows differences under this share of the best score.
+CLAIM_MARGIN = 0.2
 MIN_IMAGE_SIZE = 16
 MAX_IMAGE_SIZE = 256
 

@@ -199,3 +199,44 @@ def _legend(ax, sizes, any_failed, any_running, any_diverged=False):
         handles.append(ax.scatter([], [], marker="x", color=FAILED_COLOR, label="failed"))
     if handles:
         ax.legend(handles=handles, fontsize=7, loc="best")
+
+
+def claim_sides(check):
+    """A check's configurations side by side: each run's value as a dot, runs of one seed
+    joined by a grey line (the pairing the verdict rests on), mean ± se as a bar."""
+    sides = check["sides"]
+    figure = Figure(figsize=(2.4 + 0.9 * len(sides), 3.0), layout="constrained")
+    ax = figure.subplots()
+    seeds = sorted({seed for side in sides for seed in side["by_seed"]}, key=str)
+    for seed in seeds:
+        points = [(i, side["by_seed"][seed]) for i, side in enumerate(sides)
+                  if seed in side["by_seed"]]
+        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", color="#bbbbbb",
+                markersize=4, linewidth=0.8, zorder=1)
+    for i, side in enumerate(sides):
+        if side["mean"] is not None:
+            ax.errorbar([i], [side["mean"]], yerr=[side["se"]] if side["se"] else None,
+                        fmt="s", color=SIZE_COLORS[0], capsize=4, markersize=7, zorder=2)
+    ax.set_xticks(range(len(sides)), [side["label"].replace("=", "\n") for side in sides],
+                  fontsize=8)
+    ax.set_xlim(-0.5, len(sides) - 0.5)
+    lower = "" if check["quantity"] == "seconds_per_epoch" else " (lower is better)"
+    ax.set_ylabel(LABELS.get(check["quantity"], check["quantity"]) + lower, fontsize=9)
+    ax.tick_params(axis="y", labelsize=8)
+    return _png(figure)
+
+
+def claim_curves(check, after_epoch):
+    """A plateau check: every run's score against epochs, a dashed line at `after_epoch`."""
+    figure = Figure(figsize=(4.8, 3.0), layout="constrained")
+    ax = figure.subplots()
+    for i, curve in enumerate(check["curves"]):
+        ax.plot(curve["epochs"], curve["values"], "o-", markersize=3,
+                color=SIZE_COLORS[i % len(SIZE_COLORS)], label=f"seed {curve['seed']}")
+    epochs = sorted({e for curve in check["curves"] for e in curve["epochs"]})
+    _epoch_axis(ax, epochs, [(after_epoch, "#888888", "--")])
+    ax.set_ylabel(f"{LABELS.get(check['quantity'], check['quantity'])} (lower is better)",
+                  fontsize=9)
+    if 0 < len(check["curves"]) <= len(SIZE_COLORS):  # beyond that a legend hides the curves
+        ax.legend(fontsize=7)
+    return _png(figure)

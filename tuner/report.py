@@ -1,6 +1,7 @@
 """The HTML report of a study: one self-contained page a person opens in a browser.
 
-    leaderboard (mean ± se over training runs, settled or not against #1) -> score
+    claims (each verdict with its numbers and figure, when the space file has
+    claims) -> leaderboard (mean ± se over training runs, settled or not against #1) -> score
     against each hyperparameter -> seconds per epoch per image size (beside the
     lab's) -> every trial's score curves (one per run) and sample grids over
     epochs -> provenance (data, scoring protocol, versions, command line)
@@ -21,7 +22,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from tuner import files, plots, results, tables
+from tuner import files, plots, results, tables, verdicts
+from tuner.errors import UsageError
 
 REPORT_FILE = "report.html"
 # The lab's measured training time per epoch, by image size (its report's epoch-time table).
@@ -32,6 +34,7 @@ THUMB_MIN = 120      # small faces are shown enlarged (pixelated) to at least th
 WINNERS = 3          # the best trials also show their best grid whole...
 WHOLE_MIN = 300      # ...at least this wide
 GUTTER = 2           # files.grid_image's spacing between faces
+GRID_ACROSS = 8      # faces per row of a sample grid (64 samples)
 FAILED = plots.FAILED
 
 
@@ -44,8 +47,8 @@ def write_report(study, path=None):
 
 def render_report(study):
     """The report page of `study` as an HTML string."""
-    sections = [_summary(study), _leaderboard(study), _comparisons(study), _epoch_times(study),
-                _trials(study), _provenance(study)]
+    sections = [_summary(study), _claims(study), _leaderboard(study), _comparisons(study),
+                _epoch_times(study), _trials(study), _provenance(study)]
     return _page(f"{study.name}: DCGAN tuner report", "\n".join(sections))
 
 
@@ -90,6 +93,60 @@ def _summary(study):
     if ranked:
         lines.append(f'<p class="winner">{_winner_text(ranked, ranking)}</p>')
     return "<header>" + "\n".join(lines) + "</header>"
+
+
+def _claims(study):
+    """The space file's claims, each with its verdict, its numbers and the figure behind it."""
+    try:
+        claims = verdicts.study_claims(study.path)
+    except UsageError as err:
+        return f'<section><h2>Claims</h2><p class="reason">{_e(err)}</p></section>'
+    if not claims:
+        return ""
+    parts = ["<section><h2>Claims</h2><p>Each statement of the space file, checked against "
+             "the numbers: intervals are paired t, 95%, over the seeds the configurations "
+             "share.</p>"]
+    for verdict in verdicts.weigh(study.path, claims):
+        claim = verdict.as_dict()
+        css = claim["verdict"].replace(" ", "-")
+        parts.append(f'<div class="claim"><h3>Claim {_e(claim["id"])} <span class="verdict '
+                     f'{css}">{_e(claim["verdict"])}</span></h3><p>{_e(claim["text"])}</p>')
+        for check, source in zip(claim["checks"], next(c for c in claims if c.id == verdict.id)
+                                 .checks, strict=True):
+            parts.append(_claim_check(check, source))
+        parts.append("</div>")
+    return "\n".join(parts) + "</section>"
+
+
+def _claim_check(check, source):
+    lines = [f'<p><b>{_e(check["kind"])}</b> ({_e(check["verdict"])}): '
+             f'{_e(check["statement"])}.<br>{_e(check["why"])}']
+    if check["settle"]:
+        lines.append(f'<br><span class="note">to settle: {_e(check["settle"])}</span>')
+    lines.append("</p>")
+    if check["kind"] == "plateau" and check["curves"]:
+        lines.append(_img(plots.claim_curves(check, source.after_epoch),
+                          "score against epochs", "plot"))
+    elif check["sides"] and check["kind"] != "diverges":
+        lines.append(_img(plots.claim_sides(check), f"{check['quantity']} by configuration",
+                          "plot"))
+    grids = [(side["label"], side["grids"][0]) for side in check["sides"] if side["grids"]]
+    if grids and check["kind"] != "increases":
+        lines.append('<div class="grids">' + "".join(
+            _side_grid(Path(path), label) for label, path in grids) + "</div>")
+    return "\n".join(lines)
+
+
+def _side_grid(path, label):
+    """The first faces of a configuration's last sample grid (run 0), captioned with it."""
+    try:
+        with Image.open(path) as image:
+            face = (image.width + GUTTER) // GRID_ACROSS - GUTTER
+        png, width = thumbnail(path, face)
+    except OSError:
+        return f'<figure><p class="note">{_e(label)}: unreadable</p></figure>'
+    return (f'<figure>{_img(png, label, "grid", width)}<figcaption>{_e(label)}</figcaption>'
+            f"</figure>")
 
 
 def _objective_text(row, ranking):
@@ -408,6 +465,10 @@ figcaption { font-size: 12px; color: #555; text-align: center; }
 img.grid { image-rendering: pixelated; border: 2px solid transparent; display: block; }
 figure.best img.grid { border-color: #2e7d32; } figure.whole { margin-top: 8px; }
 .note { color: #666; font-size: 14px; }
+.claim { border-left: 4px solid #ddd; padding-left: 12px; margin-bottom: 18px; }
+.verdict { font-size: 13px; padding: 1px 8px; border-radius: 8px; color: #fff; }
+.verdict.supported { background: #2e7d32; } .verdict.contradicted { background: #c62828; }
+.verdict.not-settled { background: #ef6c00; } .verdict.not-measured { background: #757575; }
 .prov { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 0 24px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px; margin: 0;
      font-size: 14px; }

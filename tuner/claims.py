@@ -1,0 +1,65 @@
+"""`python -m tuner.claims`: the claims of a study's space file, checked against its numbers.
+
+    python -m tuner.claims                       # the most recent study in results/
+    python -m tuner.claims lab-mini              # a study by name (or a study folder)
+    python -m tuner.claims lab-mini --format markdown   # or json
+    python -m tuner.claims quick --claims my-claims.toml  # claims from another space file
+
+Each claim gets the numbers that bear on it and a verdict: supported, contradicted,
+not settled (with what would settle it) or not measured. Reads only the study
+folder (no TensorFlow), so it is safe while a search is running.
+"""
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from tuner import console
+from tuner.claimtext import FORMATS
+from tuner.config import DEFAULT_RESULTS_DIR
+
+
+@dataclass(frozen=True)
+class ClaimsConfig:
+    """One `python -m tuner.claims` run."""
+
+    study: str | None = None            # a name under results_dir or a folder; None: the latest
+    results_dir: str = DEFAULT_RESULTS_DIR
+    format: str = "table"               # table | markdown | json
+    claims: str | None = None           # a space file whose [[claims]] to check; None: the study's
+    width: int = 80
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m tuner.claims", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("study", nargs="?", metavar="STUDY",
+                   help="a study name under --results-dir or a study folder (default: the most "
+                        "recent study)")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--claims", metavar="FILE",
+                   help="check the [[claims]] of this space file instead of the study's own")
+    console.add_common_flags(p)
+    return p
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv)
+    console.setup_logging(verbose=not args.quiet)
+
+    def job():
+        from tuner import claimtext, verdicts
+
+        config = ClaimsConfig(study=args.study, results_dir=args.results_dir, format=args.format,
+                              claims=args.claims, width=console.terminal_width())
+        study, results = verdicts.check(config.study, config.results_dir, config.claims)
+        print(claimtext.render(study, results, config.format, config.width))
+        return 0
+
+    return console.run_cli(job, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
