@@ -7,8 +7,10 @@ overrides the file. The lab's own values (its network, optimiser and data) are
 here too, so every module takes them from one place.
 """
 
+import os
 import re
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from tuner.errors import UsageError
 
@@ -33,6 +35,16 @@ PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 MIN_IMAGE_SIZE = 16
 MAX_IMAGE_SIZE = 256
+CACHE_NAME = "dcgan-tuner"
+
+
+def default_cache_dir():
+    """The user's cache, shared by every study: $XDG_CACHE_HOME/dcgan-tuner, else ~/.cache/dcgan-tuner.
+
+    Reference features and downloaded data live there; the environment is read at each call.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / CACHE_NAME
 
 
 def check_image_size(size):
