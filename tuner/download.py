@@ -31,7 +31,7 @@ from pathlib import Path
 
 import filelock
 
-from tuner import config
+from tuner import config, interruption
 from tuner.errors import UsageError
 from tuner.progress import duration
 
@@ -251,15 +251,20 @@ def _copy(response, part: Path, start: int, total: int | None, progress) -> int:
     last = began
     with open(part, "ab" if start else "wb") as out:
         try:
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
+            while True:
+                try:
+                    chunk = response.read(_CHUNK)
+                except (OSError, http.client.HTTPException) as err:
+                    raise _Broken(_reason(err), progressed=done > start) from None
+                if not chunk:
+                    break
+                out.write(chunk)  # an OSError here is the cache's, not the transfer's
                 done += len(chunk)
+                interruption.check()  # Ctrl-C in a search: stop here, the .part is resumed next time
                 now = time.monotonic()
                 if now - last >= config.DOWNLOAD_PROGRESS_EVERY:
                     last = now
                     progress(done, total, (done - start) / (now - began))
-        except (OSError, http.client.HTTPException) as err:
-            raise _Broken(_reason(err), progressed=done > start) from None
         finally:
             out.flush()
             os.fsync(out.fileno())
