@@ -174,6 +174,24 @@ def test_progress_reports_bytes_total_and_rate(mirror, archive, cache, caplog):
     assert re.search(rf"{NAME}\.tgz: {size} of {size} \(100%\), [\d.]+ [kMG]?B/s", caplog.text)
 
 
+def test_progress_is_throttled_to_one_report_per_interval(mirror, cache, monkeypatch):
+    calls = []
+    monkeypatch.setattr(config, "DOWNLOAD_PROGRESS_EVERY", 1e9)
+    download.archive_path(NAME, progress=lambda *call: calls.append(call))
+    assert len(calls) == 1  # only the closing report: none between chunks within the interval
+
+
+def test_an_unwritable_cache_is_one_line(mirror, tmp_path, monkeypatch):
+    (tmp_path / "xdg-file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-file"))
+    with pytest.raises(UsageError) as err:
+        load_faces(NAME, person="Ada_Lovelace")
+    message = _one_line(err)
+    assert message.startswith(f"--data {NAME}: cannot write the download to ")
+    assert "XDG_CACHE_HOME" in message and f"--data /path/to/{NAME}.tgz" in message
+    assert mirror.requests == []
+
+
 def test_without_person_the_downloaded_archive_lists_its_people(mirror, cache):
     with pytest.raises(UsageError, match=r"holds 2 people; choose one with --person"):
         load_faces(NAME)
@@ -273,6 +291,19 @@ def test_a_download_that_keeps_breaking_stops_and_keeps_its_part(mirror, archive
     assert part.read_bytes() == archive[:100 * (config.DOWNLOAD_RESUMES + 1)]
     assert not (cache / f"{NAME}.tgz").exists()
     download.archive_path(NAME)  # the next run finishes it
+    assert (cache / f"{NAME}.tgz").read_bytes() == archive
+
+
+def test_ctrl_c_in_a_search_stops_between_chunks_and_the_part_is_resumed(mirror, archive, cache,
+                                                                         monkeypatch):
+    from tuner import interruption
+
+    monkeypatch.setattr(interruption._Request, "pressed", True)  # as the search's Ctrl-C sets it
+    with pytest.raises(KeyboardInterrupt):
+        download.archive_path(NAME)
+    assert (cache / f"{NAME}.tgz.part").stat().st_size > 0 and not (cache / f"{NAME}.tgz").exists()
+    monkeypatch.setattr(interruption._Request, "pressed", False)
+    download.archive_path(NAME)
     assert (cache / f"{NAME}.tgz").read_bytes() == archive
 
 
