@@ -7,8 +7,10 @@ overrides the file. The lab's own values (its network, optimiser and data) are
 here too, so every module takes them from one place.
 """
 
+import os
 import re
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from tuner.errors import UsageError
 
@@ -36,6 +38,54 @@ TUNERS = ("grid", "one-at-a-time", "random", "bayesian", "hyperband")
 CLAIM_MARGIN = 0.2
 MIN_IMAGE_SIZE = 16
 MAX_IMAGE_SIZE = 256
+CACHE_NAME = "dcgan-tuner"
+
+
+def default_cache_dir():
+    """The user's cache, shared by every study: $XDG_CACHE_HOME/dcgan-tuner, else ~/.cache/dcgan-tuner.
+
+    Reference features and downloaded data live there; the environment is read at each call.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / CACHE_NAME
+
+
+@dataclass(frozen=True)
+class RemoteArchive:
+    """An LFW archive `--data NAME` downloads on request (see tuner.download)."""
+
+    file: str       # its name in the cache
+    url: str        # where it is downloaded from (DCGAN_TUNER_<NAME>_URL or --data-url override it)
+    checksum: str   # "algorithm:hex" of the whole file, as published by the source cited beside it
+
+
+# What `--data lfw`, `lfw-funneled` and `lfw-deepfunneled` download. The UMass site
+# (http://vis-www.cs.umass.edu/lfw/) is often down, so scikit-learn's figshare mirrors are used
+# where one exists; their SHA-256s are scikit-learn's (sklearn/datasets/_lfw.py, ARCHIVE and
+# FUNNELED_ARCHIVE), and tensorflow-datasets records the same SHA-256 and size (180566744) for
+# UMass' own lfw.tgz (tensorflow_datasets/datasets/lfw/checksums.tsv), so the two are one file.
+# The deep-funneled archive has no known mirror and no published SHA-256: its checksum is the MD5
+# the LFW site publishes for it, which torchvision also checks (torchvision/datasets/lfw.py).
+LFW_ARCHIVES = {
+    "lfw": RemoteArchive(
+        "lfw.tgz", "https://ndownloader.figshare.com/files/5976018",
+        "sha256:055f7d9c632d7370e6fb4afc7468d40f970c34a80d4c6f50ffec63f5a8d536c0"),
+    "lfw-funneled": RemoteArchive(
+        "lfw-funneled.tgz", "https://ndownloader.figshare.com/files/5976015",
+        "sha256:b47c8422c8cded889dc5a13418c4bc2abbda121092b3533a83306f90d900100a"),
+    "lfw-deepfunneled": RemoteArchive(
+        "lfw-deepfunneled.tgz", "http://vis-www.cs.umass.edu/lfw/lfw-deepfunneled.tgz",
+        "md5:68331da3eb755a505a502b5aacb3c201"),
+}
+# Environment variables overriding an archive's URL and checksum: DCGAN_TUNER_LFW_DEEPFUNNELED_URL,
+# DCGAN_TUNER_LFW_DEEPFUNNELED_SHA256 (the name in capitals, "-" as "_").
+ENV_PREFIX = "DCGAN_TUNER_"
+# Seconds a download waits for the server (to connect, and for each read): offline fails fast.
+DOWNLOAD_TIMEOUT = 15.0
+# Seconds between two progress lines of a download (the first and last are always reported).
+DOWNLOAD_PROGRESS_EVERY = 5.0
+# Times a download that breaks off after making progress is resumed before giving up.
+DOWNLOAD_RESUMES = 5
 
 
 def check_image_size(size):
@@ -52,11 +102,14 @@ def check_image_size(size):
 class DataConfig:
     """Where the real faces come from and how they are prepared (the lab's preprocessing)."""
 
-    data: str = "lfw-subset"    # "lfw-subset", an LFW-style folder, a flat folder or the LFW .tgz
+    data: str = "lfw-subset"    # "lfw-subset", an LFW name to download (LFW_ARCHIVES), an LFW-style
+                                # folder, a flat folder or the LFW .tgz
     person: str | None = None   # the LFW person folder to train on
     crop: float = 1.0           # centre crop, fraction of the side kept (1.0: whole image, as the lab)
     flip: bool = True           # add horizontally flipped copies to the training set (and reference)
     holdout: float | None = None  # share of the images no trial trains on; None: the space's (0)
+    data_url: str | None = None     # a mirror of the downloaded archive; None: the env's, else built-in
+    data_sha256: str | None = None  # the mirror's SHA-256; None: the env's, else the built-in checksum
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ Sources accepted by :func:`load_faces` (the ``--data`` flag):
 * a flat folder of images;
 * an LFW-style folder ``<root>/<Person_Name>/<Person_Name>_0001.jpg``, one
   person chosen with ``--person``;
-* an LFW ``.tgz`` archive, read as a stream without unpacking it.
+* an LFW ``.tgz`` archive, read as a stream without unpacking it;
+* ``"lfw"``, ``"lfw-funneled"`` or ``"lfw-deepfunneled"``: that LFW archive, downloaded once
+  into the user cache and verified (`tuner.download`), then read as any ``.tgz``; a file or
+  folder of that name in the current folder is used instead when there is one.
 
 This module must stay free of tensorflow/keras so the CLIs can validate data
 before paying for the framework import.
@@ -37,6 +40,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image, ImageOps
 
+from tuner import download
+from tuner.config import LFW_ARCHIVES
 from tuner.errors import UsageError
 
 logger = logging.getLogger(__name__)
@@ -359,26 +364,33 @@ def _make_faceset(name: str, images: list, files: list, crop: float) -> FaceSet:
 # Loading
 
 
-def load_faces(source: str = EMBEDDED, person: str | None = None, crop: float = 1.0) -> FaceSet:
-    """Loads a face set from the embedded subset, a folder or an LFW archive.
+def load_faces(source: str = EMBEDDED, person: str | None = None, crop: float = 1.0,
+               url: str | None = None, sha256: str | None = None) -> FaceSet:
+    """Loads a face set from the embedded subset, a folder or an LFW archive (downloaded or not).
 
     Args:
         source: "lfw-subset", a flat image folder, an LFW-style folder of person
-            folders, or an LFW ``.tgz`` archive (the ``--data`` flag).
+            folders, an LFW ``.tgz`` archive, or the name of an LFW archive to
+            download ("lfw", "lfw-funneled", "lfw-deepfunneled") (the ``--data`` flag).
         person: the person folder to use in an LFW folder or archive (``--person``).
         crop: fraction of the shorter side kept as a centred square, in (0, 1].
+        url: for an archive to download, a mirror's URL (``--data-url``); see
+            `tuner.download.archive_path` for the environment and built-in defaults.
+        sha256: for an archive to download, the file's SHA-256 (``--data-sha256``).
 
     Returns:
         The decoded FaceSet, with at least MIN_IMAGES images.
 
     Raises:
-        UsageError: bad flag values, missing/empty/unreadable data, too few images.
+        UsageError: bad flag values, missing/empty/unreadable data, too few images,
+            a download that failed or did not match its checksum.
     """
     _check_crop(crop)
+    _check_download_options(source, url, sha256)
     if source == EMBEDDED:
         name, images, files = _load_embedded(person)
     else:
-        name, sources = _path_sources(Path(source), person)
+        name, sources = _path_sources(_source_path(source, person, url, sha256), person)
         images, files = _decode_sources(sources, name)
     _check_count(name, len(images))
     faces = _make_faceset(name, images, files, crop)
@@ -443,6 +455,37 @@ def _check_same_size(folder: Path, images: list) -> None:
         )
 
 
+def is_download(source: str) -> bool:
+    """True if ``--data source`` names an LFW archive to download (no local path has its name)."""
+    return source in LFW_ARCHIVES and not Path(source).exists()
+
+
+def _check_download_options(source: str, url: str | None, sha256: str | None) -> None:
+    """Raises UsageError for --data-url/--data-sha256 given with data that is not downloaded."""
+    if (url is not None or sha256 is not None) and not is_download(source):
+        local = " (a local path of that name exists here)" if source in LFW_ARCHIVES else ""
+        raise UsageError(
+            f"--data-url and --data-sha256 only apply to an archive to download "
+            f"(--data {', '.join(download.names())}), not --data {source}{local}; drop them"
+        )
+
+
+def _source_path(source: str, person: str | None, url: str | None, sha256: str | None) -> Path:
+    """The path ``--data source`` stands for: itself, or the verified download it names."""
+    if not is_download(source):
+        if source in LFW_ARCHIVES:
+            logger.info("--data %s: using the local %s, not the download", source, Path(source).resolve())
+        return Path(source)
+    _check_person_name(person)  # before a long download, not after
+    return download.archive_path(source, url=url, sha256=sha256)
+
+
+def _check_person_name(person: str | None) -> None:
+    """Raises UsageError unless ``person`` is None or a bare folder name."""
+    if person is not None and (not person or Path(person).name != person):
+        raise UsageError(f"--person must be a person folder name like Ada_Lovelace, got {person!r}")
+
+
 def _load_embedded(person: str | None) -> tuple[str, list, list]:
     """The 100 faces of skimage's LFW subset as uint8 (skimage imported lazily)."""
     if person is not None:
@@ -460,10 +503,10 @@ def _path_sources(path: Path, person: str | None) -> tuple[str, list]:
     if not path.exists():
         raise UsageError(
             f"--data {path} does not exist; "
-            f"pass a folder of images, an LFW folder or .tgz, or {EMBEDDED}"
+            f"pass a folder of images, an LFW folder or .tgz, {EMBEDDED}, "
+            f"or an LFW archive to download ({', '.join(download.names())})"
         )
-    if person is not None and (not person or Path(person).name != person):
-        raise UsageError(f"--person must be a person folder name like Ada_Lovelace, got {person!r}")
+    _check_person_name(person)
     if path.is_dir():
         return _folder_sources(path, person)
     return _archive_sources(path, person)

@@ -210,7 +210,8 @@ def rebuild_scoring(study):
 
     source = DataConfig(**study["config"]["data"])
     try:
-        faces = load_faces(source.data, source.person, source.crop)
+        faces = load_faces(source.data, source.person, source.crop, url=source.data_url,
+                           sha256=source.data_sha256)
     except UsageError as err:
         raise UsageError(f"{err} (the data named in study.json; run from the folder the search "
                          f"ran in)") from None

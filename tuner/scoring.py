@@ -17,7 +17,6 @@ scores with different protocols are never ranked together.
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tuner import data, metrics, swd
-from tuner.config import DEFAULT_RANK_BY, ScoringConfig
+from tuner.config import DEFAULT_RANK_BY, ScoringConfig, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +67,6 @@ class Protocol:
 
 def _digest(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def default_cache_dir():
-    """Reference features live beside other caches, shared by every study of this user."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dcgan-tuner"
 
 
 class Scorer:

@@ -2,6 +2,7 @@
 
     python -m tuner.search                         # embedded faces, quick space
     python -m tuner.search --data ~/lfw-deepfunneled --person George_W_Bush --space lab
+    python -m tuner.search --data lfw-deepfunneled --person George_W_Bush  # downloaded once
 """
 
 import argparse
@@ -12,6 +13,7 @@ from tuner import console
 from tuner.config import (
     DEFAULT_RESULTS_DIR,
     DEFAULT_SPACE,
+    LFW_ARCHIVES,
     OBJECTIVES,
     PRECISIONS,
     TUNERS,
@@ -30,7 +32,14 @@ def parser():
     d = DataConfig()
     p.add_argument("--data", default=d.data,
                    help="'lfw-subset' (embedded, default), an LFW-style folder, a flat folder "
-                        "of images, or the LFW .tgz")
+                        f"of images, the LFW .tgz, or {', '.join(sorted(LFW_ARCHIVES))} "
+                        "(downloaded once into the user cache)")
+    p.add_argument("--data-url", metavar="URL",
+                   help="a mirror to download the --data archive from (default: "
+                        "$DCGAN_TUNER_<NAME>_URL, else the built-in URL)")
+    p.add_argument("--data-sha256", metavar="HEX",
+                   help="the SHA-256 of the file the mirror serves, when it is not the built-in "
+                        "archive (default: $DCGAN_TUNER_<NAME>_SHA256, else the built-in checksum)")
     p.add_argument("--person", default=d.person, help="the LFW person folder to train on")
     p.add_argument("--crop", type=float, default=d.crop,
                    help="centre crop, fraction of the side kept (default 1.0: whole image)")
@@ -79,7 +88,7 @@ def parser():
 def config_from(args, argv):
     return SearchConfig(
         data=DataConfig(data=args.data, person=args.person, crop=args.crop, flip=args.flip,
-                        holdout=args.holdout),
+                        holdout=args.holdout, data_url=args.data_url, data_sha256=args.data_sha256),
         scoring=ScoringConfig(features=args.features, features_weights=args.features_weights,
                               samples=args.samples, eval_size=args.eval_size),
         train=TrainOverrides(epochs=args.epochs, batch_size=args.batch_size,

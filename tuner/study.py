@@ -27,7 +27,7 @@ from tuner.config import (
     check_rank_by,
     objective_metric,
 )
-from tuner.data import EMBEDDED, load_faces
+from tuner.data import EMBEDDED, is_download, load_faces
 from tuner.errors import UsageError
 from tuner.lock import LOCK_FILES, StudyLock
 from tuner.spaces import load_space
@@ -53,7 +53,8 @@ def run_search(config: SearchConfig, on_validated=None):
     space, settings, tuner_name, max_trials = resolve(config)
     holdout = _holdout(config, space)
     eval_size = _eval_size(config, space)
-    faces = load_faces(config.data.data, config.data.person, config.data.crop)
+    faces = load_faces(config.data.data, config.data.person, config.data.crop,
+                       url=config.data.data_url, sha256=config.data.data_sha256)
     pool, heldout = faces.split(holdout, config.seed)
     _check_objective(settings, heldout)
     study_dir = prepare_folder(config)
@@ -251,7 +252,10 @@ def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_na
 
 
 def _absolute_source(source):
-    return source if source == EMBEDDED else str(Path(source).expanduser().resolve())
+    """A local path made absolute; the embedded faces and an archive to download keep their name."""
+    if source == EMBEDDED or is_download(source):
+        return source
+    return str(Path(source).expanduser().resolve())
 
 
 def package_versions():
