@@ -158,11 +158,12 @@ def test_own_tuner_subclasses_and_what_the_hypermodel_refuses(space_file, lfw_tr
         return cls(hm, objective=hm.objective, max_trials=1, directory=str(tmp_path),
                    project_name=project, **arguments)
 
-    search = make(Counting)
-    search.search(verbose=0)
+    make(Counting).search(verbose=0)
     assert epochs_seen == [0]
     rows = tuner.open_study(tmp_path / "own").rows()
     assert [row["status"] for row in rows] == ["COMPLETED"] and rows[0]["epochs"] == 1
+    make(overwrite=True).search(verbose=0)  # keras-tuner empties the folder: study.json again
+    assert tuner.open_study(tmp_path / "own").rows()[0]["kid"] is not None
 
     class Bare(kt.RandomSearch):  # calls fit without keras-tuner's callbacks or the folder
         def run_trial(self, trial, *args, **kwargs):

@@ -115,7 +115,7 @@ class DCGANHyperModel(kt.HyperModel):
         Returns:
             The hypermodel; `hm.objective` is the keras-tuner Objective to tune,
             e.g. `kt.RandomSearch(hm, objective=hm.objective, max_trials=4,
-            directory="results", project_name="mine")`, then `tuner.search()`.
+            directory="results", project_name="mine")`, then its `search()`.
 
         Raises:
             UsageError: an unknown option, a bad value, space file or data
@@ -184,8 +184,13 @@ class DCGANHyperModel(kt.HyperModel):
             board.close()
 
     def _adopt(self, folder, tuner):
-        """Write (or check) the project folder's study.json before its first trial here."""
-        if self.study_file is None or folder in self._adopted:
+        """Write (or check) the project folder's study.json before its first trial here.
+
+        Checked again when the file has gone: a tuner made with overwrite=True
+        empties the folder.
+        """
+        if self.study_file is None or (folder in self._adopted
+                                       and (folder / self.study_file.NAME).is_file()):
             return
         try:
             self.study_file.adopt(folder, tuner)

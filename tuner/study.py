@@ -252,6 +252,7 @@ class StudyFile:
     hypermodel calls `adopt(folder, tuner)` before its first trial in a folder.
     """
 
+    NAME = STUDY_FILE
     MADE_BY = "unknown (made by a keras-tuner tuner in Python)"
 
     def __init__(self, config, inputs, scorer):
