@@ -7,8 +7,11 @@ overrides the file. The lab's own values (its network, optimiser and data) are
 here too, so every module takes them from one place.
 """
 
+import difflib
+import numbers
 import os
 import re
+import types
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -160,6 +163,80 @@ class SearchConfig:
     overwrite: bool = False
     max_consecutive_failures: int = 3
     command: str = ""                   # the command line, recorded in study.json
+
+
+# The search CLI's flags in snake_case (`--eval-size` -> eval_size), each with the SearchConfig
+# part and field it sets: the words of `python -m tuner.search` and of the Python API alike.
+# `no_flip` sets DataConfig.flip to its negation; every other option is its field's name.
+SEARCH_OPTIONS = {
+    **{name: ("data", name) for name in ("data", "person", "crop", "holdout", "data_url",
+                                         "data_sha256")},
+    "no_flip": ("data", "flip"),
+    **{name: ("scoring", name) for name in ("features", "features_weights", "samples", "eval_size")},
+    **{f.name: ("train", f.name) for f in fields(TrainOverrides)},
+    **{name: ("search", name) for name in ("space", "tuner", "max_trials", "objective", "results_dir",
+                                           "study", "seed", "overwrite", "max_consecutive_failures")},
+}
+_PARTS = {"data": DataConfig, "scoring": ScoringConfig, "train": TrainOverrides,
+          "search": SearchConfig}
+
+
+def search_config(command="", **options):
+    """The SearchConfig that the search CLI's flags, in snake_case, describe.
+
+    An option left out takes its dataclass default, exactly as a flag left out
+    does. Values are only checked for their type here (`tuner.study` checks
+    their ranges, for the CLI and the Python API alike).
+
+    Raises:
+        UsageError: an unknown option (naming the valid ones) or a value of the wrong type.
+    """
+    parts = {part: {} for part in _PARTS}
+    for name, value in options.items():
+        check_option(name, SEARCH_OPTIONS)
+        part, field = SEARCH_OPTIONS[name]
+        value = _typed(name, value, _field_type(_PARTS[part], field))
+        parts[part][field] = (not value) if name == "no_flip" else value
+    return SearchConfig(data=DataConfig(**parts["data"]), scoring=ScoringConfig(**parts["scoring"]),
+                        train=TrainOverrides(**parts["train"]), command=command, **parts["search"])
+
+
+def check_option(name, valid, where=""):
+    """UsageError naming `name`, a close match and every valid option, unless `name` is valid."""
+    if name in valid:
+        return
+    close = difflib.get_close_matches(name, list(valid), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise UsageError(f"{where + ': ' if where else ''}unknown option {name!r}{hint}; "
+                     f"the options are {', '.join(valid)}")
+
+
+def _field_type(cls, name):
+    return next(f.type for f in fields(cls) if f.name == name)
+
+
+def _typed(name, value, kind):
+    """`value` as option `name`'s field type (`int | None`, `float`, `str`, `bool`, ...).
+
+    Any integer (a numpy one too) is taken for an int, any real number for a
+    float, a path for a string; anything else is a UsageError naming the flag.
+    """
+    kinds = kind.__args__ if isinstance(kind, types.UnionType) else (kind,)
+    if value is None and type(None) in kinds:
+        return None
+    if bool in kinds and isinstance(value, bool):
+        return value
+    if not isinstance(value, bool):
+        if int in kinds and isinstance(value, numbers.Integral):
+            return int(value)
+        if float in kinds and isinstance(value, numbers.Real):
+            return float(value)
+        if str in kinds and isinstance(value, (str, os.PathLike)):
+            return os.fspath(value)
+    words = {int: "an integer", float: "a number", str: "a string", bool: "True or False"}
+    expected = " or ".join(words[k] for k in kinds if k in words)
+    expected += " or None" if type(None) in kinds else ""
+    raise UsageError(f"--{name.replace('_', '-')} must be {expected}, got {value!r}")
 
 
 def objective_metric(objective):

@@ -10,6 +10,11 @@ it stopped: a result, not a failure. The trial's objective is the mean over runs
 of each run's score by the study's rank-by rule (final, best or last-N evaluations;
 `results.summarise_runs`, the leaderboard's own reading).
 
+`DCGANHyperModel.from_space(space, **options)` makes one from the search CLI's
+words for any keras-tuner tuner; `fit` then finds the trial's folder through
+keras-tuner's callbacks when the tuner does not pass `trial_dir` (the study's
+tuners do), and writes the study's study.json into the tuner's project folder.
+
     trial_<id>/evaluations.json   the protocol, every run's state, every evaluation
     trial_<id>/samples/           run 0's sample grid per evaluation
     trial_<id>/samples/repeat_<k>/  run k's
@@ -17,6 +22,7 @@ of each run's score by the study's rank-by rule (final, best or last-N evaluatio
 
 import logging
 import math
+import os
 import statistics
 import time
 from pathlib import Path
@@ -27,7 +33,9 @@ import numpy as np
 
 from tuner import data, files
 from tuner.board import TrialBoard, board_dir
+from tuner.config import DEFAULT_SPACE, SEARCH_OPTIONS, check_option, search_config
 from tuner.dcgan import build_dcgan
+from tuner.errors import UsageError
 from tuner.interruption import stop_on_interrupt
 from tuner.results import summarise_runs
 
@@ -46,6 +54,25 @@ COLLAPSE_STD = 0.005
 # An untrained generator also draws one image for every z; a run has collapsed only
 # if it had learned variety (a spread this large at an earlier evaluation) and lost it.
 LEARNED_STD = 10 * COLLAPSE_STD
+# Search options that belong to the keras-tuner tuner a user builds around `from_space`'s hypermodel.
+TUNER_OPTIONS = {
+    "space": "the space is from_space's first argument",
+    "tuner": "choose the keras-tuner tuner class yourself, e.g. kt.RandomSearch or kt.Hyperband",
+    "max_trials": "give it to the tuner: kt.RandomSearch(hm, objective=hm.objective, max_trials=...)",
+    "results_dir": "give the tuner directory=...",
+    "study": "give the tuner project_name=...",
+    "overwrite": "give the tuner overwrite=True",
+    "max_consecutive_failures": "give the tuner max_consecutive_failed_trials=...",
+}
+HYPERMODEL_OPTIONS = tuple(name for name in SEARCH_OPTIONS if name not in TUNER_OPTIONS)
+
+
+class StudyFolderError(UsageError, kt.errors.FatalError):
+    """A tuner's folder or settings this study cannot use: the search stops at once.
+
+    A UsageError for the user, and fatal to keras-tuner, which would otherwise
+    count it as a failed trial and try the next one.
+    """
 
 
 class DCGANHyperModel(kt.HyperModel):
@@ -61,6 +88,8 @@ class DCGANHyperModel(kt.HyperModel):
             held-out split); None: all.
     """
 
+    study_file = None  # a study.StudyFile, set by from_space: it writes the folder's study.json
+
     def __init__(self, space, faces, scorer, settings, progress=None, pool=None):
         super().__init__(name="dcgan")
         self.space = space
@@ -69,6 +98,48 @@ class DCGANHyperModel(kt.HyperModel):
         self.settings = settings
         self.progress = progress
         self.pool = pool
+        self._adopted = set()  # project folders whose study.json has been written or checked
+
+    @classmethod
+    def from_space(cls, space=DEFAULT_SPACE, **options):
+        """A hypermodel for any keras-tuner tuner, from the words of `python -m tuner.search`.
+
+        Args:
+            space: a shipped space's name ("quick", "lab", "lab-mini", "wide"), the
+                path of a space TOML file, or a `Space` (`tuner.load_space`).
+            **options: the search CLI's flags in snake_case, with its defaults:
+                data, data_url, data_sha256, person, crop, no_flip, holdout, epochs, eval_every,
+                batch_size, latent_dim, precision, repeats, rank_by, objective,
+                features, features_weights, samples, eval_size, seed.
+
+        Returns:
+            The hypermodel; `hm.objective` is the keras-tuner Objective to tune,
+            e.g. `kt.RandomSearch(hm, objective=hm.objective, max_trials=4,
+            directory="results", project_name="mine")`, then its `search()`.
+
+        Raises:
+            UsageError: an unknown option, a bad value, space file or data
+                source (the CLI's one-line messages), before any training.
+        """
+        from tuner.spaces import Space
+        from tuner.study import hypermodel_from  # the study assembles its hypermodel
+
+        for name in options:
+            if name in TUNER_OPTIONS:
+                raise UsageError(f"{name} is not an option of DCGANHyperModel.from_space but "
+                                 f"the tuner's: {TUNER_OPTIONS[name]}")
+            check_option(name, HYPERMODEL_OPTIONS, "DCGANHyperModel.from_space")
+        if isinstance(space, Space):
+            return hypermodel_from(search_config(space=space.path, **options), space, cls)
+        if not isinstance(space, (str, os.PathLike)):
+            raise UsageError(f"space must be a space's name (quick, lab, wide), the path of a "
+                             f".toml file or a Space, got {space!r}")
+        return hypermodel_from(search_config(space=os.fspath(space), **options), cls=cls)
+
+    @property
+    def objective(self):
+        """The keras-tuner Objective trials are ranked by: the study's score, lower is better."""
+        return kt.Objective(self.settings.objective, "min")
 
     def declare_hyperparameters(self, hp):
         self.space.declare(hp)
@@ -86,7 +157,9 @@ class DCGANHyperModel(kt.HyperModel):
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0,
             trial_dir=None, **kwargs):
-        trial_dir = Path(trial_dir or ".")
+        trial_dir, tuner = _trial_folder(trial_dir, callbacks)
+        _check_tuner(tuner)
+        self._adopt(trial_dir.parent, tuner)
         _clear_previous_attempt(trial_dir)
         record = TrialRecord(trial_dir / EVALUATIONS_FILE, self.scorer.protocol.as_dict())
         board = TrialBoard(board_dir(trial_dir.parent) / trial_dir.name)
@@ -109,6 +182,21 @@ class DCGANHyperModel(kt.HyperModel):
             raise failed from err
         finally:
             board.close()
+
+    def _adopt(self, folder, tuner):
+        """Write (or check) the project folder's study.json before its first trial here.
+
+        Checked again when the file has gone: a tuner made with overwrite=True
+        empties the folder.
+        """
+        if self.study_file is None or (folder in self._adopted
+                                       and (folder / self.study_file.NAME).is_file()):
+            return
+        try:
+            self.study_file.adopt(folder, tuner)
+        except UsageError as err:
+            raise StudyFolderError(str(err)) from None
+        self._adopted.add(folder)
 
     def _fit_run(self, hp, model, repeat, seed, record, board, callbacks, epochs,
                  initial_epoch, trial_dir):
@@ -161,6 +249,39 @@ class DCGANHyperModel(kt.HyperModel):
             seconds_per_epoch=statistics.median(s for run in runs for s in run.epoch_seconds),
             eval_seconds=statistics.mean(r["seconds"] for run in runs for r in run.history))
         return metrics
+
+
+def _trial_folder(trial_dir, callbacks):
+    """The trial's folder, and the keras-tuner tuner running it (None when unknown).
+
+    The study's tuners pass `trial_dir`. Any other keras-tuner tuner passes its
+    callbacks to `fit`: `TunerCallback` holds the tuner and the trial,
+    `SaveBestEpoch` the checkpoint path inside the trial's folder.
+    """
+    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch, TunerCallback
+
+    tuner = next((c.tuner for c in callbacks if isinstance(c, TunerCallback)), None)
+    if trial_dir is not None:
+        return Path(trial_dir), tuner
+    if tuner is not None:
+        trial = next(c.trial for c in callbacks if isinstance(c, TunerCallback))
+        return Path(tuner.get_trial_dir(trial.trial_id)), tuner
+    checkpoint = next((c.filepath for c in callbacks if isinstance(c, SaveBestEpoch)), None)
+    if checkpoint is not None:
+        return Path(checkpoint).parent, None
+    raise StudyFolderError(
+        "DCGANHyperModel.fit cannot tell the trial's folder: pass keras-tuner's callbacks on "
+        "(super().run_trial does) or call fit(..., trial_dir=self.get_trial_dir(trial.trial_id))")
+
+
+def _check_tuner(tuner):
+    """A tuner's own repetition would overwrite each execution's evaluations: use repeats."""
+    executions = getattr(tuner, "executions_per_trial", 1)
+    if executions > 1:
+        raise StudyFolderError(
+            f"executions_per_trial={executions}: every execution would replace the last one's "
+            f"evaluations; give the tuner executions_per_trial=1 and DCGANHyperModel.from_space "
+            f"repeats={executions} (the same seeds for every configuration, scored as the mean)")
 
 
 def _run_callbacks(callbacks, repeat):

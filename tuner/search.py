@@ -11,16 +11,15 @@ import sys
 
 from tuner import console
 from tuner.config import (
-    DEFAULT_RESULTS_DIR,
-    DEFAULT_SPACE,
     LFW_ARCHIVES,
     OBJECTIVES,
     PRECISIONS,
+    SEARCH_OPTIONS,
     TUNERS,
     DataConfig,
     ScoringConfig,
     SearchConfig,
-    TrainOverrides,
+    search_config,
 )
 
 EXIT_STOPPED = 1
@@ -29,7 +28,7 @@ EXIT_STOPPED = 1
 def parser():
     p = argparse.ArgumentParser(prog="python -m tuner.search", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = DataConfig()
+    d, s, c = DataConfig(), ScoringConfig(), SearchConfig()
     p.add_argument("--data", default=d.data,
                    help="'lfw-subset' (embedded, default), an LFW-style folder, a flat folder "
                         f"of images, the LFW .tgz, or {', '.join(sorted(LFW_ARCHIVES))} "
@@ -43,12 +42,12 @@ def parser():
     p.add_argument("--person", default=d.person, help="the LFW person folder to train on")
     p.add_argument("--crop", type=float, default=d.crop,
                    help="centre crop, fraction of the side kept (default 1.0: whole image)")
-    p.add_argument("--no-flip", dest="flip", action="store_false",
+    p.add_argument("--no-flip", action="store_true",
                    help="do not add horizontally flipped copies (to training nor reference)")
     p.add_argument("--holdout", type=float,
                    help="share of the images no trial trains on, scored against as "
                         "kid_heldout (default: the space file's, else 0)")
-    p.add_argument("--space", default=DEFAULT_SPACE,
+    p.add_argument("--space", default=c.space,
                    help="a space in search_spaces/ (quick, lab, wide) or a .toml path")
     p.add_argument("--tuner", choices=TUNERS, help="default: the space file's tuner")
     p.add_argument("--max-trials", type=int, help="default: the space file's value")
@@ -66,39 +65,28 @@ def parser():
     p.add_argument("--rank-by", metavar="final|best|last-N",
                    help="a run's score: its final evaluation, its best (optimistic) or the "
                         "mean of its last N (default: the space file's, else final)")
-    p.add_argument("--objective", choices=OBJECTIVES, default="kid",
+    p.add_argument("--objective", choices=OBJECTIVES, default=c.objective,
                    help="what trials are ranked by (kid-heldout needs --holdout)")
-    s = ScoringConfig()
     p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
     p.add_argument("--features-weights", help="local weights file for --features inception")
     p.add_argument("--samples", type=int, default=s.samples,
                    help="generated images per evaluation")
     p.add_argument("--eval-size", type=int,
                    help="evaluation resolution (default: the space's largest image size)")
-    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    p.add_argument("--results-dir", default=c.results_dir)
     p.add_argument("--study", help="study folder name (default: the space's name)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=c.seed)
     p.add_argument("--overwrite", action="store_true", help="start the study afresh")
-    p.add_argument("--max-consecutive-failures", type=int, default=3,
+    p.add_argument("--max-consecutive-failures", type=int, default=c.max_consecutive_failures,
                    help="stop the search after this many failed trials in a row")
     console.add_common_flags(p)
     return p
 
 
 def config_from(args, argv):
-    return SearchConfig(
-        data=DataConfig(data=args.data, person=args.person, crop=args.crop, flip=args.flip,
-                        holdout=args.holdout, data_url=args.data_url, data_sha256=args.data_sha256),
-        scoring=ScoringConfig(features=args.features, features_weights=args.features_weights,
-                              samples=args.samples, eval_size=args.eval_size),
-        train=TrainOverrides(epochs=args.epochs, batch_size=args.batch_size,
-                             eval_every=args.eval_every, latent_dim=args.latent_dim,
-                             precision=args.precision, repeats=args.repeats,
-                             rank_by=args.rank_by),
-        space=args.space, tuner=args.tuner, max_trials=args.max_trials, objective=args.objective,
-        results_dir=args.results_dir, study=args.study, seed=args.seed, overwrite=args.overwrite,
-        max_consecutive_failures=args.max_consecutive_failures,
-        command=shlex.join(["python", "-m", "tuner.search", *argv]))
+    """The flags' SearchConfig, through the one mapping the Python API uses too."""
+    options = {name: value for name, value in vars(args).items() if name in SEARCH_OPTIONS}
+    return search_config(command=shlex.join(["python", "-m", "tuner.search", *argv]), **options)
 
 
 def main(argv=None):

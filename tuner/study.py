@@ -13,7 +13,7 @@ import logging
 import platform
 import shutil
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tuner import files
@@ -50,34 +50,64 @@ def run_search(config: SearchConfig, on_validated=None):
         UsageError: any bad flag, space file, data source or results folder,
             always before training starts.
     """
-    space, settings, tuner_name, max_trials = resolve(config)
-    holdout = _holdout(config, space)
-    eval_size = _eval_size(config, space)
-    faces = load_faces(config.data.data, config.data.person, config.data.crop,
-                       url=config.data.data_url, sha256=config.data.data_sha256)
-    pool, heldout = faces.split(holdout, config.seed)
-    _check_objective(settings, heldout)
+    inputs = validate(config)
     study_dir = prepare_folder(config)
     if on_validated:
         on_validated()
     with StudyLock(study_dir):
         if config.overwrite:
             _empty_folder(study_dir)
-        log.info("data: %s, %d images (fingerprint %s)%s", faces.name, len(faces),
-                 faces.fingerprint, f"; {len(heldout)} held out from training" if len(heldout)
-                 else "")
-        _warn_resolution(faces, space)
-        tuner = _make_tuner(config, space, faces, settings, tuner_name, max_trials,
-                            eval_size, study_dir, holdout, pool, heldout)
-        _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_name,
-                          max_trials, holdout)
+        _describe_data(inputs)
+        tuner = _make_tuner(config, inputs, study_dir)
+        _write_study_file(study_dir, study_record(config, inputs, tuner.hypermodel.scorer,
+                                                  inputs.tuner_name, inputs.max_trials))
         _search(tuner, config)
     return study_dir
 
 
-def resolve(config):
+@dataclass(frozen=True)
+class Inputs:
+    """A study's validated inputs: what `validate` makes of a SearchConfig, before any training."""
+
+    space: object       # spaces.Space
+    settings: TrainSettings
+    tuner_name: str
+    max_trials: int
+    holdout: float      # the share of the images held out from training
+    eval_size: int
+    faces: object       # data.FaceSet
+    pool: object        # indices trials may train on
+    heldout: object     # indices no trial trains on
+
+
+def validate(config, space=None):
+    """Check every input of `config` and load its faces; UsageError on the first bad one.
+
+    `space` is the loaded `spaces.Space` when the caller has one (the Python API);
+    otherwise `config.space` is read.
+    """
+    space, settings, tuner_name, max_trials = resolve(config, space)
+    holdout = _holdout(config, space)
+    eval_size = _eval_size(config, space)
+    faces = load_faces(config.data.data, config.data.person, config.data.crop,
+                       url=config.data.data_url, sha256=config.data.data_sha256)
+    pool, heldout = faces.split(holdout, config.seed)
+    _check_objective(settings, heldout)
+    return Inputs(space, settings, tuner_name, max_trials, holdout, eval_size, faces, pool,
+                  heldout)
+
+
+def _describe_data(inputs):
+    faces, heldout = inputs.faces, inputs.heldout
+    log.info("data: %s, %d images (fingerprint %s)%s", faces.name, len(faces),
+             faces.fingerprint, f"; {len(heldout)} held out from training" if len(heldout)
+             else "")
+    _warn_resolution(faces, inputs.space)
+
+
+def resolve(config, space=None):
     """The space, the study's `TrainSettings` after flags, the tuner and the trial count."""
-    space = load_space(config.space)
+    space = space or load_space(config.space)
     settings = train_settings(space, config)
     tuner_name = config.tuner or space.tuner
     space.check_tuner(tuner_name)
@@ -169,29 +199,87 @@ def _empty_folder(study_dir):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
-def _make_tuner(config, space, faces, settings, tuner_name, max_trials, eval_size, study_dir,
-                holdout, pool, heldout):
+def _make_tuner(config, inputs, study_dir):
     from tuner.board import board_dir, write_hparams_config
-    from tuner.device import describe_precision
     from tuner.engine import make_tuner  # keras-tuner and TF: only after validation
-    from tuner.hypermodel import DCGANHyperModel
     from tuner.progress import Progress
-    from tuner.scoring import Scorer
 
-    log.info(describe_precision(settings.precision))
-    scorer = Scorer(faces, config.scoring, eval_size, flip=settings.flip, holdout=heldout,
-                    holdout_fraction=holdout, holdout_seed=config.seed, rank_by=settings.rank_by)
-    _warn_network(scorer, eval_size)
-    _check_resumable(study_dir, faces, scorer, space)
-    write_hparams_config(board_dir(study_dir), space.params)
-    progress = Progress(max_trials, log_every=max(1, settings.epochs // 20),
+    settings = inputs.settings
+    progress = Progress(inputs.max_trials, log_every=max(1, settings.epochs // 20),
                         repeats=settings.repeats)
-    hypermodel = DCGANHyperModel(space, faces, scorer, settings, progress, pool=pool)
-    return make_tuner(tuner_name, hypermodel, settings, max_trials=max_trials,
-                      hyperband_factor=space.hyperband_factor, directory=config.results_dir,
-                      project_name=study_dir.name,
+    hypermodel = make_hypermodel(config, inputs, progress)
+    _check_resumable(study_dir, inputs.faces, hypermodel.scorer, inputs.space)
+    write_hparams_config(board_dir(study_dir), inputs.space.params)
+    return make_tuner(inputs.tuner_name, hypermodel, settings, max_trials=inputs.max_trials,
+                      hyperband_factor=inputs.space.hyperband_factor,
+                      directory=config.results_dir, project_name=study_dir.name,
                       max_consecutive_failures=config.max_consecutive_failures,
                       progress=progress)
+
+
+def make_hypermodel(config, inputs, progress=None, cls=None):
+    """The study's `DCGANHyperModel` (or `cls`, a subclass) with its `Scorer`: one recipe for
+    the search and for `DCGANHyperModel.from_space`."""
+    from tuner.device import describe_precision
+    from tuner.hypermodel import DCGANHyperModel
+    from tuner.scoring import Scorer
+
+    settings = inputs.settings
+    log.info(describe_precision(settings.precision))
+    scorer = Scorer(inputs.faces, config.scoring, inputs.eval_size, flip=settings.flip,
+                    holdout=inputs.heldout, holdout_fraction=inputs.holdout,
+                    holdout_seed=config.seed, rank_by=settings.rank_by)
+    _warn_network(scorer, inputs.eval_size)
+    return (cls or DCGANHyperModel)(inputs.space, inputs.faces, scorer, settings, progress,
+                                    pool=inputs.pool)
+
+
+def hypermodel_from(config, space=None, cls=None):
+    """`DCGANHyperModel.from_space`: the study's hypermodel for any keras-tuner tuner.
+
+    The same validation, data and scorer as `run_search`; on its first trial in a
+    tuner's project folder it writes the study.json a search would (or checks the
+    one there), so the leaderboard, the report and retraining read that folder.
+    """
+    inputs = validate(config, space)
+    _describe_data(inputs)
+    hypermodel = make_hypermodel(config, inputs, cls=cls)
+    hypermodel.study_file = StudyFile(config, inputs, hypermodel.scorer)
+    return hypermodel
+
+
+class StudyFile:
+    """study.json of a project folder a user's own keras-tuner tuner fills with a study's trials.
+
+    A search writes study.json before its first trial; under any other tuner the
+    hypermodel calls `adopt(folder, tuner)` before its first trial in a folder.
+    """
+
+    NAME = STUDY_FILE
+    MADE_BY = "unknown (made by a keras-tuner tuner in Python)"
+
+    def __init__(self, config, inputs, scorer):
+        self.config, self.inputs, self.scorer = config, inputs, scorer
+
+    def adopt(self, folder, tuner=None):
+        """Write `folder`'s study.json, space copy and HParams config, or check the study.json
+        there was made with the same data, space and scoring (UsageError otherwise)."""
+        from tuner.board import board_dir, write_hparams_config
+
+        folder = Path(folder)
+        if (folder / STUDY_FILE).is_file():
+            _check_resumable(folder, self.inputs.faces, self.scorer, self.inputs.space,
+                             hint="use the same options, or give the tuner another project_name "
+                                  "(or overwrite=True)")
+            return
+        write_hparams_config(board_dir(folder), self.inputs.space.params)
+        oracle = getattr(tuner, "oracle", None)
+        config = replace(self.config, command=self.MADE_BY, results_dir=str(folder.parent),
+                         study=folder.name, tuner=None, max_trials=None)
+        _write_study_file(folder, study_record(
+            config, self.inputs, self.scorer,
+            tuner_name=f"{type(tuner).__name__} (keras-tuner)" if tuner else "unknown",
+            max_trials=getattr(oracle, "max_trials", None)))
 
 
 def _warn_network(scorer, eval_size):
@@ -203,7 +291,9 @@ def _warn_network(scorer, eval_size):
                     eval_size, eval_size, scorer.protocol.features, network, network)
 
 
-def _check_resumable(study_dir, faces, scorer, space):
+def _check_resumable(study_dir, faces, scorer, space,
+                     hint="resume it with the same settings, start afresh with --overwrite, "
+                          "or pick another --study name"):
     """Resuming is only honest on the same data, space and scoring protocol."""
     path = study_dir / STUDY_FILE
     if not path.is_file():
@@ -216,17 +306,19 @@ def _check_resumable(study_dir, faces, scorer, space):
     ) if not same]
     if mismatches:
         raise UsageError(
-            f"{study_dir} holds a study made with a different {', '.join(mismatches)}; "
-            f"resume it with the same settings, start afresh with --overwrite, "
-            f"or pick another --study name")
+            f"{study_dir} holds a study made with a different {', '.join(mismatches)}; {hint}")
     log.info("resuming study %s", study_dir)
 
 
-def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_name, max_trials,
-                      holdout):
-    files.write_bytes(study_dir / SPACE_COPY, space.text.encode())
-    files.write_json(study_dir / STUDY_FILE, {
-        "study": study_dir.name,
+def _write_study_file(study_dir, record):
+    files.write_bytes(study_dir / SPACE_COPY, record["space"]["text"].encode())
+    files.write_json(study_dir / STUDY_FILE, {"study": study_dir.name, **record})
+
+
+def study_record(config, inputs, scorer, tuner_name, max_trials):
+    """study.json's content (but the study's name): configuration, space, data, protocol."""
+    space, faces, settings = inputs.space, inputs.faces, inputs.settings
+    return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": config.command,
         # An absolute data path: retraining may run from another folder.
@@ -239,16 +331,16 @@ def _write_study_file(study_dir, config, space, faces, tuner, settings, tuner_na
         "objective": settings.objective,
         "repeats": settings.repeats,
         "rank_by": settings.rank_by,
-        "holdout": holdout,
+        "holdout": inputs.holdout,
         "train": asdict(settings),
         "data": {"source": _absolute_source(config.data.data), "name": faces.name,
                  "person": config.data.person,
                  "images": len(faces), "fingerprint": faces.fingerprint,
                  "crop": config.data.crop, "flip": config.data.flip},
-        "protocol": tuner.hypermodel.scorer.protocol.as_dict(),
-        "protocol_key": tuner.hypermodel.scorer.protocol.key(),
+        "protocol": scorer.protocol.as_dict(),
+        "protocol_key": scorer.protocol.key(),
         "versions": package_versions(),
-    })
+    }
 
 
 def _absolute_source(source):

@@ -104,16 +104,22 @@ def _csv_flat(rec):
             **{f"retrain_{k}": (rec.get("retrain") or {}).get(k) for k in RETRAIN_CSV}}
 
 
+def flat_records(recs):
+    """The CSV's columns and its rows as dicts (None where a cell is empty): the JSON records
+    with nested values spread out (`learning_rate`, `vs_best_diff`, `retrain_kid`, ...)."""
+    header = _csv_header(recs)
+    return header, [{k: _csv_flat(rec).get(k) for k in header} for rec in recs]
+
+
 def format_csv(recs):
     """The records as CSV: the JSON columns, nested ones spread into their own (`learning_rate`,
     `vs_best_diff`, `retrain_kid`, ...; the runs' seeds and scores joined by ";")."""
-    header = _csv_header(recs)
+    header, rows = flat_records(recs)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    for rec in recs:
-        flat = _csv_flat(rec)
-        writer.writerow(["" if flat.get(k) is None else flat[k] for k in header])
+    for flat in rows:
+        writer.writerow(["" if flat[k] is None else flat[k] for k in header])
     return buffer.getvalue().rstrip("\n")
 
 
