@@ -313,7 +313,7 @@ def test_the_options_are_the_search_flags_with_their_defaults():
 
 def test_bad_options_are_one_line_usage_errors(space_file):
     with pytest.raises(UsageError, match=r"^unknown option 'epoch' \(did you mean epochs\?\); the "
-                                         r"options are data, person, crop, holdout, no_flip, "):
+                                         r"options are data, person, crop, holdout, data_url, "):
         tuner.search_study(space_file, epoch=3)
     with pytest.raises(UsageError, match=r"^DCGANHyperModel.from_space: unknown option 'flip' "
                                          r"\(did you mean no_flip\?\); the options are data, "):
