@@ -164,6 +164,28 @@ values = [0.5]
 """
 
 
+@pytest.fixture(scope="session")
+def tiny_space():
+    """The text of a tiny space file (tiny_space_text's defaults)."""
+    return tiny_space_text()
+
+
+@pytest.fixture(scope="session")
+def run_without_tensorflow():
+    """Run `main(argv)` of CLI module `module` in a fresh interpreter; return its exit status,
+    stdout, stderr and the heavy modules (TensorFlow, Keras, keras-tuner) it imported."""
+    def run(module, argv):
+        code = (f"import sys; from {module} import main; status = main({list(argv)!r}); "
+                "heavy = [m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules]; "
+                "print('heavy modules:', heavy); sys.exit(status)")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=120)
+        out, _, heavy = result.stdout.rstrip().rpartition("heavy modules: ")
+        return result.returncode, out, result.stderr, heavy
+
+    return run
+
+
 def _cli_env(cwd):
     return {**os.environ, "XDG_CACHE_HOME": str(Path(cwd) / "cache")}
 

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -226,17 +225,13 @@ def test_html_path_must_be_a_file_name(study, monkeypatch, capsys):
     assert status == 2 and "--html PATH must end in .html" in err
 
 
-def test_the_command_imports_no_tensorflow_and_writes_only_the_report(study):
+def test_the_command_imports_no_tensorflow_and_writes_only_the_report(study,
+                                                                     run_without_tensorflow):
     before = sorted(p.relative_to(study) for p in study.rglob("*"))
-    code = ("import sys; from tuner.leaderboard import main; "
-            f"assert main([{str(study)!r}, '--html']) == 0; "
-            "heavy = [m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules]; "
-            "print('heavy modules:', heavy)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().endswith("heavy modules: []")
-    assert result.stderr.strip() == f"report: {study / 'report.html'}"
+    status, _, err, heavy = run_without_tensorflow("tuner.leaderboard", [str(study), "--html"])
+    assert status == 0, err[-2000:]
+    assert heavy == "[]"
+    assert err.strip() == f"report: {study / 'report.html'}"
     after = sorted(p.relative_to(study) for p in study.rglob("*"))
     assert sorted(set(after) - set(before)) == [Path("report.html")]
 

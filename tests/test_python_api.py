@@ -19,23 +19,6 @@ import tuner
 from tuner.config import SEARCH_OPTIONS, SearchConfig, search_config
 from tuner.errors import UsageError
 
-TINY_SPACE = """description = "two 16x16 trials on half the faces"
-[search]
-tuner = "grid"
-max_trials = 2
-[train]
-epochs = 2
-batch_size = 8
-eval_every = 1
-precision = "float32"
-retrain_epochs = 4
-[hyperparameters.learning_rate]
-values = [2e-4, 1e-3]
-[hyperparameters.image_size]
-values = [16]
-[hyperparameters.subset_fraction]
-values = [0.5]
-"""
 # The README example's settings, and what the test runs instead (each must be in the README).
 README_TINY = {
     'tuner.DCGANHyperModel.from_space("quick", epochs=20)':
@@ -64,9 +47,9 @@ def replaced(code, replacements):
 
 
 @pytest.fixture
-def space_file(tmp_path):
+def space_file(tmp_path, tiny_space):
     path = tmp_path / "tiny.toml"
-    path.write_text(TINY_SPACE)
+    path.write_text(tiny_space)
     return path
 
 
@@ -193,10 +176,10 @@ def test_own_tuner_subclasses_and_what_the_hypermodel_refuses(space_file, lfw_tr
 
 
 @pytest.fixture(scope="module")
-def searched(lfw_tree, tmp_path_factory):
+def searched(lfw_tree, tmp_path_factory, tiny_space):
     """A two-trial study run by `tuner.search_study`, and the call that ran it."""
     cwd = tmp_path_factory.mktemp("python-study")
-    (cwd / "tiny.toml").write_text(TINY_SPACE)
+    (cwd / "tiny.toml").write_text(tiny_space)
     options = {"data": str(lfw_tree.root), "person": lfw_tree.person, "samples": 64,
                "results_dir": str(cwd / "out")}
     with pytest.MonkeyPatch.context() as patch:  # the reference cache stays in the test's folder
