@@ -252,13 +252,13 @@ def _last_grid(folder):
 
 
 def _missing(evidence, where, assignments, contexts):
-    wanted = ", ".join(_describe({**where, **a}) for a in assignments.values())
-    running = f"; trials still running or failed: {', '.join(evidence.running)}" \
-        if evidence.running else ""
+    wanted = " and ".join(_describe(a) for a in assignments.values()) + _where_text(where)
+    pending = f"; not completed yet: trial {', '.join(evidence.running)}" if evidence.running \
+        else ""
     if contexts:
-        return (f"no completed trials with {wanted} that agree on every other "
-                f"hyperparameter{running}")
-    return f"no completed trial with {wanted}{running}"
+        return f"no completed trials with {wanted} that agree on every other " \
+               f"hyperparameter{pending}"
+    return f"no completed trial with {wanted}{pending}"
 
 
 def _describe(assignment):
