@@ -308,7 +308,7 @@ def test_bad_options_are_one_line_usage_errors(space_file):
         tuner.DCGANHyperModel.from_space(space_file, max_trials=3)
     with pytest.raises(UsageError, match=r"^--epochs must be an integer or None, got '3'$"):
         tuner.DCGANHyperModel.from_space(space_file, epochs="3")
-    with pytest.raises(UsageError, match=r"^space must be a space's name \(quick, lab, wide\), the "
+    with pytest.raises(UsageError, match=r"^space must be a space's name \(lab, lab-mini, quick, wide\), the "
                                          r"path of a .toml file or a Space, got 3$"):
         tuner.search_study(3)
 

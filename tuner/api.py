@@ -4,6 +4,7 @@
     study = search_study("quick", epochs=20)      # or open_study("results/quick")
     study.rows()             # the leaderboard's JSON rows, best first
     study.write_report()     # <study>/report.html, its path
+    study.claims()           # the verdicts on the space file's claims
     study.best_generator()   # a keras model: noise (N, latent_dim) -> images (N, S, S, 1)
 
 Imports no TensorFlow until a search runs or a generator is loaded.
@@ -32,10 +33,10 @@ def search_study(space=DEFAULT_SPACE, **options):
     """Run or resume a study exactly as `python -m tuner.search` does; return it.
 
     Args:
-        space: a shipped space's name ("quick", "lab", "wide"), the path of a
-            space TOML file, or a `Space` (`tuner.load_space`).
+        space: a shipped space's name ("quick", "lab", "lab-mini", "wide"), the
+            path of a space TOML file, or a `Space` (`tuner.load_space`).
         **options: the search CLI's flags in snake_case, with its defaults:
-            data, person, crop, no_flip, holdout, tuner, max_trials, epochs,
+            data, data_url, data_sha256, person, crop, no_flip, holdout, tuner, max_trials, epochs,
             eval_every, batch_size, latent_dim, precision, repeats, rank_by,
             objective, features, features_weights, samples, eval_size,
             results_dir, study, seed, overwrite, max_consecutive_failures.
@@ -72,7 +73,7 @@ def open_study(study, results_dir=DEFAULT_RESULTS_DIR):
 
 def _space_path(space):
     """The space argument as SearchConfig.space: a name or a path."""
-    from tuner.spaces import Space
+    from tuner.spaces import Space, not_a_space
 
     if isinstance(space, Space):
         if Path(space.path).read_text(encoding="utf-8") != space.text:
@@ -81,8 +82,7 @@ def _space_path(space):
         return space.path
     if isinstance(space, (str, os.PathLike)):
         return os.fspath(space)
-    raise UsageError(f"space must be a space's name (quick, lab, wide), the path of a .toml "
-                     f"file or a Space, got {space!r}")
+    raise not_a_space(space)
 
 
 def _call_text(space, options):

@@ -121,7 +121,7 @@ class DCGANHyperModel(kt.HyperModel):
             UsageError: an unknown option, a bad value, space file or data
                 source (the CLI's one-line messages), before any training.
         """
-        from tuner.spaces import Space
+        from tuner.spaces import Space, not_a_space
         from tuner.study import hypermodel_from  # the study assembles its hypermodel
 
         for name in options:
@@ -132,8 +132,7 @@ class DCGANHyperModel(kt.HyperModel):
         if isinstance(space, Space):
             return hypermodel_from(search_config(space=space.path, **options), space, cls)
         if not isinstance(space, (str, os.PathLike)):
-            raise UsageError(f"space must be a space's name (quick, lab, wide), the path of a "
-                             f".toml file or a Space, got {space!r}")
+            raise not_a_space(space)
         return hypermodel_from(search_config(space=os.fspath(space), **options), cls=cls)
 
     @property

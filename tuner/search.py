@@ -48,7 +48,7 @@ def parser():
                    help="share of the images no trial trains on, scored against as "
                         "kid_heldout (default: the space file's, else 0)")
     p.add_argument("--space", default=c.space,
-                   help="a space in search_spaces/ (quick, lab, wide) or a .toml path")
+                   help="a space in search_spaces/ (quick, lab, lab-mini, wide) or a .toml path")
     p.add_argument("--tuner", choices=TUNERS, help="default: the space file's tuner")
     p.add_argument("--max-trials", type=int, help="default: the space file's value")
     p.add_argument("--epochs", type=int, help="epochs per trial (default: the space file's)")

@@ -136,6 +136,12 @@ def resolve_path(space):
                      f"or give the path of a .toml file")
 
 
+def not_a_space(value):
+    """The error for a `space` argument that is neither a name, a path nor a Space."""
+    return UsageError(f"space must be a space's name ({', '.join(available())}), the path of a "
+                      f".toml file or a Space, got {value!r}")
+
+
 def available():
     """Names of the spaces shipped with the tool."""
     names = {p.stem for folder in (SPACES_DIR, INSTALLED_SPACES_DIR) if folder.is_dir()
