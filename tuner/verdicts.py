@@ -366,11 +366,14 @@ def check_best(check, evidence):
                            f"the study has no other {check.param} to compare with" +
                            _where_text(check.where),
                            f"run {check.param} values besides {_fmt(check.value)}")
-    sides, missing = _param_sides(check, evidence, [check.value, *others], metric)
+    values = sorted([check.value, *others])
+    sides, missing = _param_sides(check, evidence, values, metric)
     if sides is None:
         return CheckResult("best", statement, metric, NOT_MEASURED, missing,
                            f"run {check.param}={_fmt(check.value)} beside the others")
-    comps = [_compare(sides[0], side, f"{side.label} - {label}") for side in sides[1:]]
+    claimed = sides[values.index(check.value)]
+    comps = [_compare(claimed, side, f"{side.label} - {label}") for side in sides
+             if side is not claimed]
     beaten = [c for c in comps if c["high"] is not None and c["high"] < 0]
     if beaten:
         verdict = CONTRADICTED
