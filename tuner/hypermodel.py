@@ -63,6 +63,10 @@ TUNER_OPTIONS = {
     "study": "give the tuner project_name=...",
     "overwrite": "give the tuner overwrite=True",
     "max_consecutive_failures": "give the tuner max_consecutive_failed_trials=...",
+    "time_budget": "budgets belong to the study's own search: tuner.search_study(..., "
+                   "time_budget='2h')",
+    "max_epochs_total": "budgets belong to the study's own search: tuner.search_study(..., "
+                        "max_epochs_total=...)",
 }
 HYPERMODEL_OPTIONS = tuple(name for name in SEARCH_OPTIONS if name not in TUNER_OPTIONS)
 

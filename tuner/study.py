@@ -57,9 +57,9 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
             before training starts.
     """
     role = role or ClusterConfig()
-    inputs = validate(config)
     if role.role == "worker":
-        return _run_worker(config, inputs, role, on_validated)
+        return _run_worker(config, role, on_validated)
+    inputs = validate(config)
     study_dir = prepare_folder(config)
     if on_validated:
         on_validated()
@@ -80,14 +80,16 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
     return study_dir
 
 
-def _run_worker(config, inputs, role, on_validated):
+def _run_worker(config, role, on_validated):
     """A worker: check the chief is there and runs this very study, then train its trials."""
     from tuner.cluster import Heartbeat, check_chief, keras_tuner_environment
 
     if config.overwrite:
         raise UsageError("--overwrite belongs to the chief (it owns the study folder); "
                          "give it there, not to a worker")
+    resolve(config)  # the flags first, then the chief (in seconds), then the data
     check_chief(role.host, role.port)
+    inputs = validate(config)
     study_dir = study_folder(config)
     if not (study_dir / STUDY_FILE).is_file():
         raise UsageError(
