@@ -123,7 +123,7 @@ def test_a_chief_and_two_workers_run_each_trial_once_and_the_leaderboard_names_t
     assert sorted(oracle["end_order"]) == ["0", "1", "2"]
     for _, _, err in ends:  # the chief computed the reference features, the workers read them
         assert "reference features: cache hit" in err
-    assert "reference features: 12 images" in chief_err or "cache hit" in chief_err
+    assert "reference features: 24 images" in chief_err  # 12 and their mirror images, once
     rows = _leaderboard(folder)
     assert sorted(row["trial_id"] for row in rows) == ["0", "1", "2"]
     assert all(row["rank"] for row in rows)
@@ -190,7 +190,7 @@ def test_workers_2_starts_a_chief_and_two_local_workers_and_ends_with_the_leader
                                      .replace("max_trials = 3", "max_trials = 2"))
     status, out, err = _finish(_start(tmp_path, *_options(lfw_tree), "--workers", "2"))
     assert status == 0, err[-2000:]
-    assert "rank" in out.splitlines()[4] or any(line.startswith("rank") for line in out.splitlines())
+    assert any(line.startswith("rank ") for line in out.splitlines())
     assert out.strip().splitlines()[-1] == "study: out/s"
     rows = _leaderboard(tmp_path / "out" / "s")
     assert len(rows) == 2 and all(row["status"] == "COMPLETED" for row in rows)
