@@ -282,7 +282,7 @@ def test_the_options_are_the_search_flags_with_their_defaults():
     from tuner.hypermodel import HYPERMODEL_OPTIONS, TUNER_OPTIONS
 
     args = search.parser().parse_args([])
-    assert set(vars(args)) - {"debug", "quiet"} == set(SEARCH_OPTIONS)
+    assert set(vars(args)) - {"debug", "quiet", *search.CLUSTER_FLAGS} == set(SEARCH_OPTIONS)
     assert search.config_from(args, []) == SearchConfig(command="python -m tuner.search")
     assert search_config() == SearchConfig()
     assert set(HYPERMODEL_OPTIONS) | set(TUNER_OPTIONS) == set(SEARCH_OPTIONS)

@@ -162,6 +162,10 @@ class SearchConfig:
     seed: int = 0
     overwrite: bool = False
     max_consecutive_failures: int = 3
+    time_budget: str | float | None = None  # "2h", "90m", "600s" or seconds: no trial starts
+                                            # that would end after it (see parse_duration)
+    max_epochs_total: int | None = None  # no trial starts that would take the epochs trained
+                                         # by all trials and runs above it
     command: str = ""                   # the command line, recorded in study.json
 
 
@@ -175,7 +179,8 @@ SEARCH_OPTIONS = {
     **{name: ("scoring", name) for name in ("features", "features_weights", "samples", "eval_size")},
     **{f.name: ("train", f.name) for f in fields(TrainOverrides)},
     **{name: ("search", name) for name in ("space", "tuner", "max_trials", "objective", "results_dir",
-                                           "study", "seed", "overwrite", "max_consecutive_failures")},
+                                           "study", "seed", "overwrite", "max_consecutive_failures",
+                                           "time_budget", "max_epochs_total")},
 }
 _PARTS = {"data": DataConfig, "scoring": ScoringConfig, "train": TrainOverrides,
           "search": SearchConfig}
@@ -237,6 +242,57 @@ def _typed(name, value, kind):
     expected = " or ".join(words[k] for k in kinds if k in words)
     expected += " or None" if type(None) in kinds else ""
     raise UsageError(f"--{name.replace('_', '-')} must be {expected}, got {value!r}")
+
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*$")
+DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value, flag="--time-budget"):
+    """Seconds of a duration: a number of seconds, or text such as 90s, 45m, 2h, 1.5h.
+
+    Raises:
+        UsageError: not a positive duration (naming `flag` and the accepted forms).
+    """
+    seconds = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := DURATION.match(value.lower())):
+        seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if seconds is None or not seconds > 0:
+        raise UsageError(f"{flag} must be a positive duration in seconds, minutes or hours, "
+                         f"e.g. 90s, 45m or 2h; got {value!r}")
+    return seconds
+
+
+# ---------------------------------------------------------------- several workers
+# The chief listens here unless told otherwise: the oracle's port has no authentication.
+CHIEF_HOST = "127.0.0.1"
+# Seconds a worker waits for the chief to answer before it gives up (it fails fast when none runs).
+CHIEF_CONNECT_TIMEOUT = 5.0
+# Seconds between two heartbeats of a worker (a file in <study>/workers/).
+WORKER_HEARTBEAT = 2.0
+# A worker whose heartbeat has not changed for this long is dead: its trial is handed out again.
+# A worker on the chief's own machine whose process has exited is dead at once.
+WORKER_TIMEOUT = 60.0
+# Seconds a worker waits before asking again when the chief has no trial for it yet.
+IDLE_POLL = 1.0
+# Environment variables that cap a local worker's threads (read by TensorFlow and OpenMP at import).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """This process' part in a search by several processes (`--chief`, `--worker`, `--workers`).
+
+    The default is a search by this one process.
+    """
+
+    role: str = "local"                 # "local", "chief" or "worker"
+    host: str = CHIEF_HOST              # the chief's address: where it listens or is reached
+    port: int = 0                       # 0 for a chief: any free port (written to chief.json)
+    worker_id: str | None = None        # a worker's name in the oracle; None: worker-<host>-<pid>
+    worker_timeout: float = WORKER_TIMEOUT
 
 
 def objective_metric(objective):

@@ -36,9 +36,11 @@ def quiet_tensorflow():
         os.close(saved)
 
 
-def setup_logging(verbose=True):
+def setup_logging(verbose=True, prefix=""):
+    """Log lines on stderr; a `prefix` (a worker's name) starts each, to tell processes apart."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+                        format=f"%(asctime)s {'[' + prefix + '] ' if prefix else ''}%(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
     for noisy in ("absl", "tensorflow", "h5py", "PIL", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 

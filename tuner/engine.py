@@ -6,15 +6,25 @@ import io
 import json
 import logging
 import os
+import statistics
+import time
 import traceback
+from dataclasses import dataclass
 
 import keras_tuner as kt
+from keras_tuner.src.distribute import oracle_client
+from keras_tuner.src.engine import trial as trial_module
+from keras_tuner.src.engine.oracle import synchronized
 from keras_tuner.src.tuners import gridsearch
 
 from tuner import files, interruption
-from tuner.config import TUNERS
+from tuner.config import IDLE_POLL, TUNERS
 from tuner.errors import UsageError
 from tuner.results import failure_reason
+
+log = logging.getLogger(__name__)
+RUNNING, STOPPED, IDLE = (trial_module.TrialStatus.RUNNING, trial_module.TrialStatus.STOPPED,
+                          trial_module.TrialStatus.IDLE)
 
 
 def write_state(path, stateful):
@@ -22,18 +32,123 @@ def write_state(path, stateful):
     files.write_bytes(path, json.dumps(stateful.get_state()).encode())
 
 
-class AtomicSavesMixin:
-    """An oracle that writes oracle.json and every trial.json atomically.
+@dataclass
+class Budget:
+    """What a search may spend: seconds of this run, epochs of the whole study (None: no limit).
 
-    keras-tuner writes them in place, so a kill -9 during a write would leave a
-    file the resumed search cannot reload.
+    `epochs_per_trial(values)` gives the epochs a trial with those hyperparameter
+    values trains, over all its runs.
     """
+
+    seconds: float | None = None
+    epochs: int | None = None
+    epochs_per_trial: object = None
+    started: float = 0.0  # time.monotonic() when this run began
+
+    def refusal(self, oracle, durations):
+        """Why no new trial may start now ("" if one may)."""
+        if self.epochs is not None:
+            spent = sum(self.epochs_per_trial(t.hyperparameters.values)
+                        for t in oracle.trials.values())
+            running = [t.hyperparameters.values for t in oracle.trials.values()]
+            next_epochs = (statistics.mean(map(self.epochs_per_trial, running)) if running
+                           and "tuner/epochs" in running[-1] else self.epochs_per_trial({}))
+            if spent + next_epochs > self.epochs:
+                return (f"epoch budget reached: {spent} of --max-epochs-total {self.epochs} "
+                        f"epochs trained or under way; the next trial would take ~{next_epochs:.0f}")
+        if self.seconds is not None and durations:
+            elapsed, expected = time.monotonic() - self.started, statistics.mean(durations)
+            if elapsed + expected > self.seconds:
+                return (f"time budget reached: {elapsed:.0f} s of --time-budget "
+                        f"{self.seconds:.0f} s spent; a trial takes ~{expected:.0f} s")
+        return ""
+
+
+class AtomicSavesMixin:
+    """The study's oracle: atomic files, budgets, and what a chief serving workers needs.
+
+    keras-tuner writes oracle.json and trial.json in place, so a kill -9 during a
+    write would leave a file the resumed search cannot reload; here both are
+    written atomically. No trial starts past the `budget`. With several
+    workers (tuner ids), a worker that finds no new trial while others still
+    run theirs waits (IDLE) rather than leaves, so it can take over a trial
+    `release`d by a dead worker; a trial ended twice (its worker was thought
+    dead) is not handed out again.
+    """
+
+    spending = None         # a Budget, or None
+    stopped_reason = ""     # why no trial is handed out any more (a budget, too many failures)
+    serving = False         # a chief: too many failures stop handing out trials, never raise
+    failures = ""           # the consecutive-failure message that stopped a serving oracle
 
     def save(self):
         write_state(self._get_oracle_fname(), self)
 
     def _save_trial(self, trial):
         write_state(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial)
+
+    @synchronized
+    def create_trial(self, tuner_id):
+        if tuner_id in self.ongoing_trials:  # a worker back under the same name: its trial again
+            return super().create_trial(tuner_id)
+        if not self.stopped_reason and self.spending and not self._retry_queue:
+            self.stopped_reason = self.spending.refusal(self, self._durations())
+            if self.stopped_reason:
+                log.info("%s: no new trial starts", self.stopped_reason)
+        if self.stopped_reason:
+            self.tuner_ids.discard(tuner_id)
+            return trial_module.Trial(self.hyperparameters.copy(), status=STOPPED)
+        trial = super().create_trial(tuner_id)
+        if trial.status == RUNNING:
+            self._started()[trial.trial_id] = time.monotonic()
+            if self.serving:
+                log.info("trial %s -> %s", trial.trial_id, tuner_id)
+        elif trial.status == STOPPED and self.ongoing_trials:
+            self.tuner_ids.add(tuner_id)  # others still train: wait, one may need taking over
+            return trial_module.Trial(self.hyperparameters.copy(), status=IDLE)
+        return trial
+
+    @synchronized
+    def end_trial(self, trial):
+        if trial.trial_id in self._retry_queue:  # its worker was thought dead but finished it
+            self._retry_queue.remove(trial.trial_id)
+        started = self._started().pop(trial.trial_id, None)
+        super().end_trial(trial)
+        if started is not None and self.trials[trial.trial_id].status == "COMPLETED":
+            self._durations().append(time.monotonic() - started)
+
+    @synchronized
+    def release(self, tuner_id):
+        """Forget worker `tuner_id`; its trial, if any, goes back to be handed out again."""
+        self.tuner_ids.discard(tuner_id)
+        trial = self.ongoing_trials.pop(tuner_id, None)
+        if trial is not None:
+            self._started().pop(trial.trial_id, None)
+            if trial.trial_id not in self._retry_queue:
+                self._retry_queue.append(trial.trial_id)
+            self.save()
+        return trial
+
+    @synchronized
+    def finished(self):
+        """Whether a serving oracle is done: no trial running, waiting or to be retried."""
+        return not self.ongoing_trials and not self.tuner_ids and (
+            not self._retry_queue or bool(self.stopped_reason))
+
+    def _check_consecutive_failures(self):
+        try:
+            super()._check_consecutive_failures()
+        except RuntimeError as err:
+            if not self.serving:
+                raise
+            self.failures = self.failures or str(err)
+            self.stopped_reason = self.stopped_reason or "too many trials in a row failed"
+
+    def _started(self):
+        return self.__dict__.setdefault("_trial_started", {})
+
+    def _durations(self):
+        return self.__dict__.setdefault("_trial_durations", [])
 
 
 class OwnOracleMixin:
@@ -142,7 +257,8 @@ class StudyTunerMixin:
     progress = None
 
     def save(self):
-        self.oracle.save()
+        if not self._is_worker():  # a worker's oracle is the chief's
+            self.oracle.save()
         write_state(self._get_tuner_fname(), self)
 
     def _try_run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
@@ -163,6 +279,8 @@ class StudyTunerMixin:
 
     def run_trial(self, trial, *args, **kwargs):
         kwargs["trial_dir"] = self.get_trial_dir(trial.trial_id)
+        if self._is_worker():
+            kwargs["worker"] = self.tuner_id
         return super().run_trial(trial, *args, **kwargs)
 
     def pre_create_trial(self):
@@ -190,13 +308,28 @@ class StudyTunerMixin:
 
     def _report_end(self, trial):
         if self.progress:
+            if trial.status == "COMPLETED" and trial.score is None and self._is_worker():
+                trial = self.oracle.get_trial(trial.trial_id)  # the chief scored it
             objective = trial.score if trial.status == "COMPLETED" else None
             self.progress.trial_end(trial.trial_id, trial.status, objective,
                                     failure_reason(trial.message))
 
 
+class WorkerOracleClient(oracle_client.OracleClient):
+    """keras-tuner's client of the chief's oracle, pausing when the chief has no trial yet.
+
+    keras-tuner's worker asks again at once on IDLE, flooding the chief.
+    """
+
+    def create_trial(self, tuner_id):
+        trial = super().create_trial(tuner_id)
+        if trial.status == IDLE:
+            time.sleep(IDLE_POLL)  # polling the chief, nothing to wait on locally
+        return trial
+
+
 def make_tuner(name, hypermodel, settings, max_trials, hyperband_factor, directory,
-               project_name, max_consecutive_failures, progress=None):
+               project_name, max_consecutive_failures, progress=None, spending=None):
     """A keras-tuner tuner of kind `name` over `hypermodel`, resuming `directory/project_name`.
 
     `settings` (the study's TrainSettings) gives the objective, the epochs
@@ -223,5 +356,9 @@ def make_tuner(name, hypermodel, settings, max_trials, hyperband_factor, directo
         tuner = cls(hypermodel=hypermodel, directory=str(directory), project_name=project_name,
                     overwrite=False, **arguments)
     if printed.getvalue().strip():
-        logging.getLogger(__name__).info(printed.getvalue().strip())
+        log.info(printed.getvalue().strip())
+    if isinstance(tuner.oracle, oracle_client.OracleClient):
+        tuner.oracle = WorkerOracleClient(tuner.oracle._oracle)
+    else:
+        tuner.oracle.spending = spending
     return tuner

@@ -63,6 +63,10 @@ TUNER_OPTIONS = {
     "study": "give the tuner project_name=...",
     "overwrite": "give the tuner overwrite=True",
     "max_consecutive_failures": "give the tuner max_consecutive_failed_trials=...",
+    "time_budget": "budgets belong to the study's own search: tuner.search_study(..., "
+                   "time_budget='2h')",
+    "max_epochs_total": "budgets belong to the study's own search: tuner.search_study(..., "
+                        "max_epochs_total=...)",
 }
 HYPERMODEL_OPTIONS = tuple(name for name in SEARCH_OPTIONS if name not in TUNER_OPTIONS)
 
@@ -155,12 +159,13 @@ class DCGANHyperModel(kt.HyperModel):
                            precision=self.settings.precision, seed=seed)
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0,
-            trial_dir=None, **kwargs):
+            trial_dir=None, worker=None, **kwargs):
         trial_dir, tuner = _trial_folder(trial_dir, callbacks)
         _check_tuner(tuner)
         self._adopt(trial_dir.parent, tuner)
         _clear_previous_attempt(trial_dir)
-        record = TrialRecord(trial_dir / EVALUATIONS_FILE, self.scorer.protocol.as_dict())
+        record = TrialRecord(trial_dir / EVALUATIONS_FILE, self.scorer.protocol.as_dict(),
+                             worker=worker)
         board = TrialBoard(board_dir(trial_dir.parent) / trial_dir.name)
         board.hparams(hp.values)
         runs = []
@@ -350,11 +355,12 @@ class TrialRecord:
     """evaluations.json of one trial: the protocol, each run's state and every evaluation.
 
     Rewritten (atomically) after every evaluation, so a reader sees a running
-    trial's scores so far.
+    trial's scores so far. In a search by several workers, `worker` names the
+    one that ran the trial.
     """
 
-    def __init__(self, path, protocol):
-        self.path, self.protocol = Path(path), protocol
+    def __init__(self, path, protocol, worker=None):
+        self.path, self.protocol, self.worker = Path(path), protocol, worker
         self.repeats, self.evaluations = [], []
 
     def run(self, repeat, seed, **state):
@@ -370,7 +376,8 @@ class TrialRecord:
         self.write()
 
     def write(self):
-        files.write_json(self.path, {"protocol": self.protocol, "repeats": self.repeats,
+        worker = {"worker": self.worker} if self.worker else {}
+        files.write_json(self.path, {"protocol": self.protocol, **worker, "repeats": self.repeats,
                                      "evaluations": self.evaluations})
 
 

@@ -89,6 +89,8 @@ def _summary(study):
              f"<b>{_e(tables.score_phrase(ranking))}</b> (lower is better). "
              f"Report written {_e(time.strftime('%Y-%m-%d %H:%M'))} from "
              f"<code>{_e(study.path)}</code>.</p>"]
+    if spent := results.spending_text(study):
+        lines.append(f"<p>{_e(spent)}.</p>")
     ranked = [row for row in rows if row.get("rank")]
     if ranked:
         lines.append(f'<p class="winner">{_winner_text(ranked, ranking)}</p>')
@@ -327,6 +329,8 @@ def _trial_facts(row, study, planned_epochs):
     facts += [_e(fact) for fact in _epoch_facts(row, study, planned_epochs)]
     if row.get("seconds_per_epoch") is not None:
         facts.append(f"{_e(tables.seconds(row['seconds_per_epoch']))} s/epoch")
+    if row.get("worker"):
+        facts.append(f"run by worker {_e(row['worker'])}")
     return f'<p class="facts">{" · ".join(facts)}</p>'
 
 

@@ -228,6 +228,7 @@ def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY
     """
     trial_dir = Path(trial_dir)
     runs = load_runs(trial_dir)
+    worker = _evaluation_file(trial_dir).get("worker")
     trial = _record(trial_dir, any(run["evaluations"] for run in runs))
     if trial is None:
         return None
@@ -238,7 +239,7 @@ def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY
     row = {"trial_id": str(trial.get("trial_id")), "status": status,
            "hyperparameters": {**{k: values.get(k) for k in HYPERPARAMETERS}, **values},
            "message": failure_reason(trial.get("message")) if trial.get("message") else "",
-           "folder": str(trial_dir)}
+           "folder": str(trial_dir), "worker": worker if isinstance(worker, str) else None}
     row.update({name: _metric(trial, name) for name in RECORD_METRICS})
     row.update(summarise_runs([] if status in FAILED else runs, rank_by, objective))
     return row
@@ -361,6 +362,39 @@ class Study:
     @property
     def protocol(self):
         return self.meta.get("protocol") or {}
+
+
+def epoch_spending(study):
+    """(epochs spent, epochs of the equivalent grid) of a Hyperband study, else None.
+
+    Spent: every trial's epochs (Hyperband's `tuner/epochs` less the
+    `tuner/initial_epoch` it continued from) times its runs. The equivalent
+    grid trains each configuration Hyperband tried for the study's full epochs.
+    """
+    if str(study.meta.get("tuner", "")).lower() != "hyperband":
+        return None
+    epochs = (study.meta.get("train") or {}).get("epochs")
+    if not isinstance(epochs, int):
+        return None
+    spent, configurations = 0, set()
+    for row in study.rows:
+        values = row.get("hyperparameters") or {}
+        spent += (values.get("tuner/epochs", epochs) - values.get("tuner/initial_epoch", 0)) \
+            * study.repeats
+        configurations.add(tuple(sorted((k, repr(v)) for k, v in values.items()
+                                        if not k.startswith("tuner/") and v is not None)))
+    return spent, len(configurations) * epochs * study.repeats
+
+
+def spending_text(study):
+    """One line on what a Hyperband study spent against its grid, or ""."""
+    spending = epoch_spending(study)
+    if not spending or not spending[1]:
+        return ""
+    spent, grid = spending
+    return (f"Hyperband trained {spent} epochs; the grid of the configurations it tried, each "
+            f"trained for the full {study.meta['train']['epochs']} epochs, would take {grid} "
+            f"({spent / grid:.0%})")
 
 
 def open_study(study_dir):

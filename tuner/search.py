@@ -3,6 +3,9 @@
     python -m tuner.search                         # embedded faces, quick space
     python -m tuner.search --data ~/lfw-deepfunneled --person George_W_Bush --space lab
     python -m tuner.search --data lfw-deepfunneled --person George_W_Bush  # downloaded once
+    python -m tuner.search --space lab --workers 2             # a chief and two local workers
+    python -m tuner.search --space lab --chief 127.0.0.1:8000  # then, with the same options:
+    python -m tuner.search --space lab --worker 127.0.0.1:8000 --worker-id w1
 """
 
 import argparse
@@ -16,11 +19,15 @@ from tuner.config import (
     PRECISIONS,
     SEARCH_OPTIONS,
     TUNERS,
+    WORKER_TIMEOUT,
     DataConfig,
     ScoringConfig,
     SearchConfig,
     search_config,
 )
+from tuner.errors import UsageError
+
+CLUSTER_FLAGS = ("chief", "worker", "worker_id", "worker_timeout", "workers", "gpus")
 
 EXIT_STOPPED = 1
 
@@ -79,6 +86,34 @@ def parser():
     p.add_argument("--overwrite", action="store_true", help="start the study afresh")
     p.add_argument("--max-consecutive-failures", type=int, default=c.max_consecutive_failures,
                    help="stop the search after this many failed trials in a row")
+    p.add_argument("--time-budget", metavar="DURATION",
+                   help="start no trial that would end after this long (e.g. 90m, 2h; estimated "
+                        "from the trials finished so far), then end with the leaderboard")
+    p.add_argument("--max-epochs-total", type=int, metavar="N",
+                   help="start no trial that would take the epochs trained by all trials and "
+                        "runs of the study above N")
+    several = p.add_argument_group(
+        "several workers", "keras-tuner's distributed tuning: a chief serves the study's oracle, "
+        "workers with the same options run its trials in the chief's study folder (a shared "
+        "filesystem). KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT work "
+        "too. The oracle's port has no authentication: never expose it to untrusted networks.")
+    several.add_argument("--chief", metavar="HOST:PORT",
+                         help="serve the study's oracle there and train nothing (use 127.0.0.1 "
+                              "unless workers run on other machines; port 0: any free port, "
+                              "written to <study>/chief.json)")
+    several.add_argument("--worker", metavar="HOST:PORT", help="run trials for the chief there")
+    several.add_argument("--worker-id", metavar="NAME",
+                         help="this worker's name (default: worker-<host>-<pid>); a worker "
+                              "restarted under its name takes its unfinished trial back")
+    several.add_argument("--worker-timeout", type=float, metavar="SECONDS",
+                         help=f"(chief) a worker silent this long is dead and its trial is "
+                              f"handed out again (default {WORKER_TIMEOUT:g}; a worker of the "
+                              f"chief's machine whose process has exited: at once)")
+    several.add_argument("--workers", type=int, metavar="N",
+                         help="start a chief and N workers on this machine, the cores split "
+                              "between them")
+    several.add_argument("--gpus", metavar="all|0,1,...",
+                         help="start a chief and one worker per GPU, each seeing only its own")
     console.add_common_flags(p)
     return p
 
@@ -86,24 +121,49 @@ def parser():
 def config_from(args, argv):
     """The flags' SearchConfig, through the one mapping the Python API uses too."""
     options = {name: value for name, value in vars(args).items() if name in SEARCH_OPTIONS}
-    return search_config(command=shlex.join(["python", "-m", "tuner.search", *argv]), **options)
+    command = shlex.join(["python", "-m", "tuner.search", *without_flags(argv, CLUSTER_FLAGS)])
+    return search_config(command=command, **options)
+
+
+def without_flags(argv, names):
+    """`argv` without the flags `names` (snake_case) and their values, for a child's command."""
+    spelled = {"--" + name.replace("_", "-") for name in names}
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in spelled:
+            skip = True
+        elif arg.split("=", 1)[0] not in spelled:
+            out.append(arg)
+    return out
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
-    console.setup_logging(verbose=not args.quiet)
+    alone = args.workers is None and args.gpus is None
+    console.setup_logging(verbose=not args.quiet,
+                          prefix=args.worker_id or ("chief" if args.chief and alone else ""))
     config = config_from(args, argv)
 
     def job():
+        from tuner.cluster import role_from
         from tuner.results import open_study, rank_studies
         from tuner.study import SearchStopped, run_search, study_folder
         from tuner.tables import render
 
+        if args.workers is not None or args.gpus is not None:
+            return _local_workers(args, argv, config)
+        role = role_from(args.chief, args.worker, args.worker_id, args.worker_timeout)
         try:
-            study_dir, stopped = run_search(config, on_validated=console.quiet_tensorflow), None
+            study_dir, stopped = run_search(config, on_validated=console.quiet_tensorflow,
+                                            role=role), None
         except SearchStopped as err:
             study_dir, stopped = study_folder(config), err
+        if role.role == "worker":
+            print(f"worker {role.worker_id}: no trial left; study: {study_dir}")
+            return 0
         print(render(rank_studies([open_study(study_dir)]), width=console.terminal_width()))
         print(f"study: {study_dir}")
         if stopped:
@@ -112,6 +172,28 @@ def main(argv=None):
         return 0
 
     return console.run_cli(job, args, interrupted_hint="Run the same command again to resume.")
+
+
+def _local_workers(args, argv, config):
+    """--workers N / --gpus: a chief and its workers as child processes, then the leaderboard."""
+    from tuner.launcher import run_local, worker_plan
+    from tuner.results import open_study, rank_studies
+    from tuner.study import resolve, study_folder
+    from tuner.tables import render
+
+    if args.worker or args.worker_id:
+        raise UsageError("--workers and --gpus start their own workers: leave out --worker and "
+                         "--worker-id")
+    resolve(config)  # bad flags fail here, in one line, before any process starts
+    plan = worker_plan(args.workers, args.gpus)
+    status = run_local(without_flags(argv, ("workers", "gpus")), plan, args.chief,
+                       study_folder(config))
+    if status not in (0, EXIT_STOPPED):
+        return status
+    study_dir = study_folder(config)
+    print(render(rank_studies([open_study(study_dir)]), width=console.terminal_width()))
+    print(f"study: {study_dir}")
+    return status
 
 
 if __name__ == "__main__":

@@ -20,12 +20,14 @@ from tuner import files
 from tuner.config import (
     OBJECTIVES,
     PRECISIONS,
+    ClusterConfig,
     SearchConfig,
     TrainSettings,
     check_holdout,
     check_image_size,
     check_rank_by,
     objective_metric,
+    parse_duration,
 )
 from tuner.data import EMBEDDED, is_download, load_faces
 from tuner.errors import UsageError
@@ -38,18 +40,25 @@ STUDY_FILE = "study.json"
 SPACE_COPY = "space.toml"
 
 
-def run_search(config: SearchConfig, on_validated=None):
+def run_search(config: SearchConfig, on_validated=None, role=None):
     """Run (or resume) the study `config` describes; return its folder.
 
     Args:
         config: the search.
         on_validated: called once every input has been checked, before
             TensorFlow is imported (the CLI quiets TF's start-up there).
+        role: this process' part (`config.ClusterConfig`): a search of its own
+            (the default), the chief that serves the study's oracle to
+            workers and trains nothing, or a worker that runs the chief's trials.
 
     Raises:
         UsageError: any bad flag, space file, data source or results folder,
-            always before training starts.
+            a worker whose chief is not there or whose study differs, always
+            before training starts.
     """
+    role = role or ClusterConfig()
+    if role.role == "worker":
+        return _run_worker(config, role, on_validated)
     inputs = validate(config)
     study_dir = prepare_folder(config)
     if on_validated:
@@ -58,11 +67,57 @@ def run_search(config: SearchConfig, on_validated=None):
         if config.overwrite:
             _empty_folder(study_dir)
         _describe_data(inputs)
-        tuner = _make_tuner(config, inputs, study_dir)
+        from tuner.cluster import keras_tuner_environment
+
+        with keras_tuner_environment(role):
+            tuner = _make_tuner(config, inputs, study_dir)
         _write_study_file(study_dir, study_record(config, inputs, tuner.hypermodel.scorer,
                                                   inputs.tuner_name, inputs.max_trials))
-        _search(tuner, config)
+        if role.role == "chief":
+            _serve(tuner, study_dir, role, config)
+        else:
+            _search(tuner, config)
     return study_dir
+
+
+def _run_worker(config, role, on_validated):
+    """A worker: check the chief is there and runs this very study, then train its trials."""
+    from tuner.cluster import Heartbeat, check_chief, keras_tuner_environment
+
+    if config.overwrite:
+        raise UsageError("--overwrite belongs to the chief (it owns the study folder); "
+                         "give it there, not to a worker")
+    resolve(config)  # the flags first, then the chief (in seconds), then the data
+    check_chief(role.host, role.port)
+    inputs = validate(config)
+    study_dir = study_folder(config)
+    if not (study_dir / STUDY_FILE).is_file():
+        raise UsageError(
+            f"{study_dir} holds no {STUDY_FILE}: a worker runs in the chief's study folder; give "
+            f"the --results-dir and --study the chief uses (on a filesystem both machines share)")
+    if on_validated:
+        on_validated()
+    _describe_data(inputs)
+    with keras_tuner_environment(role):
+        tuner = _make_tuner(config, inputs, study_dir, required=True,
+                            hint="a worker needs the very data, space file and scoring options "
+                                 "of its chief; give it the same options")
+        log.info("worker %s: running trials of %s for the chief at %s:%d", role.worker_id,
+                 study_dir, role.host, role.port)
+        with Heartbeat(study_dir, role.worker_id):
+            _search(tuner, config)
+    return study_dir
+
+
+def _serve(tuner, study_dir, role, config):
+    from tuner.chief import serve
+    from tuner.results import failure_reason
+
+    serve(tuner, study_dir, role)
+    if tuner.oracle.failures:
+        raise SearchStopped(
+            f"search stopped: {config.max_consecutive_failures} trials in a row failed "
+            f"(--max-consecutive-failures); last reason: {failure_reason(tuner.oracle.failures)}")
 
 
 @dataclass(frozen=True)
@@ -117,6 +172,10 @@ def resolve(config, space=None):
         max_trials = min(max_trials, len(space.configurations()))
     _check_positive("--samples", config.scoring.samples)
     _check_positive("--max-consecutive-failures", config.max_consecutive_failures)
+    if config.time_budget is not None:
+        parse_duration(config.time_budget)
+    if config.max_epochs_total is not None:
+        _check_positive("--max-epochs-total", config.max_epochs_total)
     return space, settings, tuner_name, max_trials
 
 
@@ -199,7 +258,7 @@ def _empty_folder(study_dir):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
-def _make_tuner(config, inputs, study_dir):
+def _make_tuner(config, inputs, study_dir, required=False, hint=None):
     from tuner.board import board_dir, write_hparams_config
     from tuner.engine import make_tuner  # keras-tuner and TF: only after validation
     from tuner.progress import Progress
@@ -208,13 +267,33 @@ def _make_tuner(config, inputs, study_dir):
     progress = Progress(inputs.max_trials, log_every=max(1, settings.epochs // 20),
                         repeats=settings.repeats)
     hypermodel = make_hypermodel(config, inputs, progress)
-    _check_resumable(study_dir, inputs.faces, hypermodel.scorer, inputs.space)
-    write_hparams_config(board_dir(study_dir), inputs.space.params)
+    _check_resumable(study_dir, inputs.faces, hypermodel.scorer, inputs.space,
+                     **({"hint": hint} if hint else {}))
+    if not required:
+        write_hparams_config(board_dir(study_dir), inputs.space.params)
     return make_tuner(inputs.tuner_name, hypermodel, settings, max_trials=inputs.max_trials,
                       hyperband_factor=inputs.space.hyperband_factor,
                       directory=config.results_dir, project_name=study_dir.name,
                       max_consecutive_failures=config.max_consecutive_failures,
-                      progress=progress)
+                      progress=progress, spending=search_budget(config, settings))
+
+
+def search_budget(config, settings):
+    """The engine's Budget of `config` (--time-budget, --max-epochs-total), or None."""
+    import time
+
+    from tuner.engine import Budget
+
+    if config.time_budget is None and config.max_epochs_total is None:
+        return None
+
+    def epochs_per_trial(values):
+        trained = values.get("tuner/epochs", settings.epochs) - values.get("tuner/initial_epoch", 0)
+        return trained * settings.repeats
+
+    return Budget(seconds=None if config.time_budget is None else parse_duration(config.time_budget),
+                  epochs=config.max_epochs_total, epochs_per_trial=epochs_per_trial,
+                  started=time.monotonic())
 
 
 def make_hypermodel(config, inputs, progress=None, cls=None):

@@ -12,7 +12,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Callable
 
-from tuner.results import HYPERPARAMETERS, parse_rank_by
+from tuner.results import HYPERPARAMETERS, parse_rank_by, spending_text
 
 FORMATS = ("table", "markdown", "csv", "json")
 GAPS = ("  ", " ")  # column separators, the narrow one only when the wide one does not fit
@@ -25,7 +25,7 @@ FIELDS = ("rank", "group", "study", "trial_id", "status", "hyperparameters", "ob
           "kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train", "kid_heldout",
           "fd_heldout", "best", "best_epoch", "epochs", "diverged", "diverged_at_epoch",
           "diverged_reason", "seconds_per_epoch", "features", "eval_size", "protocol_key",
-          "message", "folder", "retrain")
+          "message", "folder", "retrain", "worker")
 VS_BEST = ("diff", "low", "high", "n", "settled", "method")
 LABELS = {"kid": "KID", "fd": "FD", "swd": "SWD", "kid_heldout": "held-out KID",
           "fd_heldout": "held-out FD"}
@@ -259,6 +259,8 @@ def leaderboard_columns(ranking, rows=None):
         Column("s/ep", lambda r: seconds(r.get("seconds_per_epoch"))),
         Column("features", lambda r: r.get("features") or "-", fold_as="features", align="left"),
         *([Column("retrained", retrained_cell)] if any(r.get("retrain") for r in rows) else []),
+        *([Column("worker", lambda r: r.get("worker") or "-", align="left", optional=True)]
+          if any(r.get("worker") for r in rows) else []),
     ]
 
 
@@ -369,6 +371,8 @@ def caption(ranking):
         lines.append(f"scored with {p.get('features')} features at {p.get('eval_size')}x"
                      f"{p.get('eval_size')}, {p.get('n_fake')} generated vs {p.get('n_real')} "
                      f"real images{mirrors}")
+    if len(ranking.studies) == 1 and (spent := spending_text(ranking.studies[0])):
+        lines.append(spent)
     return lines
 
 
