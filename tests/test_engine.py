@@ -53,7 +53,7 @@ def test_hyperband_continues_every_run_of_a_configuration(lfw_tree, tmp_path):
     from tuner.results import load_evaluations
     from tuner.study import run_search
 
-    # A continuous range: Hyperband's first round needs more configurations than a 3-value grid.
+    # A continuous range: every first-round slot of every bracket draws a fresh configuration.
     (tmp_path / "s.toml").write_text(SPACE
                                      .replace("step = 3\n", ""))
     study = run_search(SearchConfig(
@@ -151,3 +151,25 @@ def test_one_at_a_time_hands_out_the_design_in_order_and_resumes(tmp_path):
     assert handed == design
     assert trial.status == "STOPPED"
     assert resumed.oracle.max_trials == len(design) == 7
+
+
+def test_hyperband_halves_a_space_of_few_configurations_up_to_max_epochs(lfw_tree, tmp_path):
+    """Three learning rates, max_epochs 4, factor 2: keras-tuner's own first round wants 4
+    configurations and, never drawing one twice, would stop after 3 trials of 1 epoch. Here
+    its rounds are 3 (1 epoch), 2 (2 epochs), 1 (4 epochs): successive halving to the end."""
+    from tuner.results import load_trials
+    from tuner.study import run_search
+
+    (tmp_path / "s.toml").write_text(SPACE.replace("[train]\nepochs = 2\n", "[train]\nepochs = 4\n"))
+    study = run_search(SearchConfig(
+        data=DataConfig(str(lfw_tree.root), lfw_tree.person),
+        scoring=ScoringConfig(samples=16, cache_dir=str(tmp_path / "cache")),
+        space=str(tmp_path / "s.toml"), tuner="hyperband", results_dir=str(tmp_path / "out")))
+    trials = [json.loads((t / "trial.json").read_text())["hyperparameters"]["values"]
+              for t in sorted(study.glob("trial_*"))]
+    first = [t for t in trials if t["tuner/bracket"] == 2]
+    assert [(t["tuner/round"], t["tuner/epochs"]) for t in first] == [
+        (0, 1), (0, 1), (0, 1), (1, 2), (1, 2), (2, 4)]
+    assert sorted(t["learning_rate"] for t in first if t["tuner/round"] == 0) == pytest.approx(
+        [1e-4, 3e-4, 9e-4])
+    assert all(row["status"] == "COMPLETED" for row in load_trials(study))

@@ -5,6 +5,7 @@ import functools
 import io
 import json
 import logging
+import math
 import os
 import statistics
 import time
@@ -177,7 +178,39 @@ class BayesianOptimizationOracle(AtomicSavesMixin, kt.oracles.BayesianOptimizati
 
 
 class HyperbandOracle(AtomicSavesMixin, kt.oracles.HyperbandOracle):
-    pass
+    """keras-tuner's Hyperband, which also works on a space of few configurations.
+
+    keras-tuner sizes a bracket's first round from the epoch budget alone (98
+    configurations for 100 epochs and factor 3) and never draws a configuration
+    twice: on the quick space's 3 learning rates the round never fills, nothing
+    is promoted, and the search ends after 3 trials of 2 epochs. Here a round is
+    no larger than the space allows (the rounds after it shrink by `factor` as
+    usual), so successive halving runs to `max_epochs`.
+    """
+
+    def _get_size(self, bracket_num, round_num):
+        size = super()._get_size(bracket_num, round_num)
+        distinct = space_size(self.hyperparameters)
+        if distinct is None:
+            return size
+        return min(size, math.ceil(distinct / self.factor ** round_num))
+
+
+def space_size(hyperparameters):
+    """The number of distinct configurations of a keras-tuner space; None if unbounded."""
+    total = 1
+    for hp in hyperparameters.space:
+        if isinstance(hp, kt.engine.hyperparameters.Fixed):
+            continue
+        if isinstance(hp, kt.engine.hyperparameters.Choice):
+            total *= len(hp.values)
+        elif isinstance(hp, kt.engine.hyperparameters.Boolean):
+            total *= 2
+        elif getattr(hp, "step", None):  # Int, or Float with a step: a finite ladder
+            total *= len(list(hp.values))
+        else:
+            return None
+    return total
 
 
 class RandomSearch(OwnOracleMixin, kt.RandomSearch):

@@ -20,7 +20,7 @@ class Progress:
     """Collects timings to estimate what is left; every message goes to the logger."""
 
     def __init__(self, max_trials, log_every=1, repeats=1):
-        self.max_trials = max_trials
+        self.max_trials = max_trials  # None: not known in advance (Hyperband)
         self.log_every = log_every
         self.repeats = repeats
         self.run = 0  # the training run of the current trial, 0 .. repeats-1
@@ -35,12 +35,13 @@ class Progress:
         self.run = 0
         values = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in hyperparameters.items() if not k.startswith("tuner/"))
-        log.info("trial %d of %d (id %s): %s", self.trial_number, self.max_trials, trial_id, values)
+        of = f" of {self.max_trials}" if self.max_trials else ""
+        log.info("trial %d%s (id %s): %s", self.trial_number, of, trial_id, values)
 
     def trial_end(self, trial_id, status, objective=None, reason=""):
         seconds = time.perf_counter() - self.trial_started
         self.finished_trial_seconds.append(seconds)
-        left = self.max_trials - self.trial_number
+        left = self.max_trials - self.trial_number if self.max_trials else 0
         eta = f", search ETA {duration(left * self._mean_trial())}" if left > 0 else ""
         score = f", objective {objective:.5g}" if objective is not None else ""
         score += f": {reason}" if reason else ""

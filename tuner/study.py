@@ -264,7 +264,9 @@ def _make_tuner(config, inputs, study_dir, required=False, hint=None):
     from tuner.progress import Progress
 
     settings = inputs.settings
-    progress = Progress(inputs.max_trials, log_every=max(1, settings.epochs // 20),
+    # Hyperband's trial count follows from its budget and its results, not from max_trials.
+    planned = None if inputs.tuner_name == "hyperband" else inputs.max_trials
+    progress = Progress(planned, log_every=max(1, settings.epochs // 20),
                         repeats=settings.repeats)
     hypermodel = make_hypermodel(config, inputs, progress)
     _check_resumable(study_dir, inputs.faces, hypermodel.scorer, inputs.space,
