@@ -30,6 +30,7 @@ from tuner.config import DEFAULT_RESULTS_DIR
 from tuner.errors import UsageError
 from tuner.results import (
     HYPERPARAMETERS,
+    IN_PROGRESS,
     RUN_DONE,
     find_study,
     latest_study,
@@ -44,6 +45,7 @@ NOT_SETTLED, NOT_MEASURED = "not settled", "not measured"
 VERDICTS = (SUPPORTED, CONTRADICTED, NOT_SETTLED, NOT_MEASURED)
 SPACE_COPY = "space.toml"
 SHOWN_METRICS = ("kid", "kid_heldout", "fd", "swd")  # beside the check's own, for the reader
+FEW_SEEDS = 30  # beyond this many seeds, more repeats are no practical way to settle a check
 NETWORK_INPUT = re.compile(r"-(\d+)>")  # "uint8>pil-bicubic-48>gray3>..." -> 48
 
 
@@ -144,6 +146,11 @@ def study_claims(study_dir):
 
 def _verdict(claim, evidence):
     results = [CHECKS[check.kind](check, evidence) for check in claim.checks]
+    if evidence.in_progress:  # what is missing may be what these trials are training
+        for result in (r for r in results if r.verdict == NOT_MEASURED):
+            result.settle = (f"let the search finish (trial {', '.join(evidence.in_progress)} "
+                             f"not done yet; the same command resumes an interrupted one), "
+                             f"else {result.settle}")
     verdicts = {result.verdict for result in results}
     overall = next(v for v in (CONTRADICTED, NOT_MEASURED, NOT_SETTLED, SUPPORTED)
                    if v in verdicts)
@@ -162,6 +169,10 @@ class Evidence:
                              row)
                        for row in study.rows if row["status"] == "COMPLETED"]
         self.running = [row["trial_id"] for row in study.rows if row["status"] != "COMPLETED"]
+        self.in_progress = [row["trial_id"] for row in study.rows
+                            if row["status"] in IN_PROGRESS + ("INTERRUPTED",)]
+        # every configuration the study holds, finished or not: a check over part of them waits
+        self.configurations = [_hyperparameters(row) for row in study.rows]
 
     def metric(self, check):
         return check.metric or self.objective
@@ -298,8 +309,11 @@ def _repeats_advice(comparisons, boundaries):
     if not finite:
         return "more repeats, unless the difference is nil: it sits on the boundary"
     now = max(c["n"] for c in comparisons)
-    return (f"more repeats: about {max(max(finite), now + 1)} seeds (now {now}) if the "
-            f"differences stay as measured")
+    seeds = max(max(finite), now + 1)
+    if seeds > FEW_SEEDS:
+        return (f"hardly by repeats: about {seeds} seeds (now {now}) if the differences stay as "
+                f"measured; they are small against the training noise")
+    return f"more repeats: about {seeds} seeds (now {now}) if the differences stay as measured"
 
 
 def _resolution_advice(evidence, param, metric):
@@ -352,7 +366,9 @@ def _param_sides(check, evidence, values, quantity):
 
 
 def _present_values(evidence, check):
-    values = {t.hps[check.param] for t in evidence.matching(check.where)}
+    """The values of `check.param` the study has at `check.where`, in any trial (one still
+    running or failed too: its configuration is then missing, and the check says so)."""
+    values = {hps[check.param] for hps in evidence.configurations if _matches(hps, check.where)}
     return sorted(v for v in values if v is not None)
 
 
@@ -370,7 +386,8 @@ def check_best(check, evidence):
     sides, missing = _param_sides(check, evidence, values, metric)
     if sides is None:
         return CheckResult("best", statement, metric, NOT_MEASURED, missing,
-                           f"run {check.param}={_fmt(check.value)} beside the others")
+                           f"run {check.param} = {', '.join(map(_fmt, values))}" +
+                           _where_text(check.where))
     claimed = sides[values.index(check.value)]
     comps = [_compare(claimed, side, f"{side.label} - {label}") for side in sides
              if side is not claimed]
