@@ -103,10 +103,13 @@ def _md(text):
 
 
 def format_markdown(doc):
-    """A summary table (claim, verdict, deciding numbers), then each check's numbers."""
+    """A summary table (claim, verdict, its check's numbers or its checks' verdicts), then each
+    check's numbers."""
     lines = [_md(caption(doc)), "", "| claim | verdict | numbers |", "|:---|:---|:---|"]
     for claim in doc["claims"]:
-        numbers = "; ".join(check["why"] for check in claim["checks"])
+        checks = claim["checks"]
+        numbers = checks[0]["why"] if len(checks) == 1 else "; ".join(
+            f"{check['kind']}: {check['verdict']}" for check in checks)
         lines.append(f"| {_md(claim['id'])}. {_md(claim['text'])} | **{claim['verdict']}** | "
                      f"{_md(numbers)} |")
     for claim in doc["claims"]:
