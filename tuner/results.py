@@ -25,6 +25,7 @@ from tuner.errors import UsageError
 from tuner.lock import LOCK_FILE, process_alive
 
 STUDY_FILE = "study.json"
+SPACE_COPY = "space.toml"  # the space file a study ran with, copied into its folder
 STATUS_ORDER = {"COMPLETED": 0, "RUNNING": 1, "IDLE": 1, "INTERRUPTED": 1,
                 "FAILED": 2, "INVALID": 2, "STOPPED": 2}
 IN_PROGRESS = ("RUNNING", "IDLE")

@@ -32,12 +32,11 @@ from tuner.config import (
 from tuner.data import EMBEDDED, is_download, load_faces
 from tuner.errors import UsageError
 from tuner.lock import LOCK_FILES, StudyLock
+from tuner.results import SPACE_COPY, STUDY_FILE
 from tuner.spaces import load_space
 
 log = logging.getLogger(__name__)
 
-STUDY_FILE = "study.json"
-SPACE_COPY = "space.toml"
 
 
 def run_search(config: SearchConfig, on_validated=None, role=None):

@@ -32,6 +32,7 @@ from tuner.results import (
     HYPERPARAMETERS,
     IN_PROGRESS,
     RUN_DONE,
+    SPACE_COPY,
     find_study,
     latest_study,
     load_runs,
@@ -42,8 +43,6 @@ from tuner.spaces import load_space
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
 NOT_SETTLED, NOT_MEASURED = "not settled", "not measured"
-VERDICTS = (SUPPORTED, CONTRADICTED, NOT_SETTLED, NOT_MEASURED)
-SPACE_COPY = "space.toml"
 SHOWN_METRICS = ("kid", "kid_heldout", "fd", "swd")  # beside the check's own, for the reader
 FEW_SEEDS = 30  # beyond this many seeds, more repeats are no practical way to settle a check
 NETWORK_INPUT = re.compile(r"-(\d+)>")  # "uint8>pil-bicubic-48>gray3>..." -> 48
@@ -235,13 +234,19 @@ def _paired_sides(evidence, where, free, assignments, quantity):
     for trial in evidence.matching(where):
         for label, assignment in assignments.items():
             if _matches(trial.hps, assignment):
-                contexts.setdefault(_context(trial.hps, free), {})[label] = trial
+                found = contexts.setdefault(_context(trial.hps, free), {})
+                if label not in found or _epochs(trial) > _epochs(found[label]):
+                    found[label] = trial  # Hyperband: a configuration's longest-trained trial
     complete = [found for found in contexts.values() if len(found) == len(assignments)]
     if not complete:
         return None, _missing(evidence, where, assignments, contexts)
     sides = [_side(label, [found[label] for found in complete], evidence, quantity)
              for label in assignments]
     return sides, ""
+
+
+def _epochs(trial):
+    return trial.row.get("epochs") or 0
 
 
 def _side(label, trials, evidence, quantity):
