@@ -383,11 +383,20 @@ def _interval_text(row, name):
     head = f"trial {row['trial_id']}: "
     if vs["n"] == 0:
         return head + "no seed in common with #1, so no paired comparison"
-    diff = f"{vs['diff']:+.{DECIMALS.get(name, 4)}f}"
-    if vs["low"] is None:
-        return head + f"{diff} over one shared seed, too few for an interval"
-    low, high = (f"{v:+.{DECIMALS.get(name, 4)}f}" for v in (vs["low"], vs["high"]))
-    return head + f"{diff}, 95% interval {low} to {high} over {vs['n']} seeds ({vs['method']})"
+    method = f" ({vs['method']})" if vs["low"] is not None else ""
+    return head + interval_phrase(vs, name) + method
+
+
+def interval_phrase(comparison, name):
+    """A paired difference in score `name`'s digits: "+0.0012, 95% interval -0.0010 to
+    +0.0034 over 3 seeds" (`comparison`: diff, low, high, n, as `comparison.compare` gives)."""
+    if comparison["n"] == 0:
+        return "no seed in common, so no paired comparison"
+    diff, low, high = (None if v is None else f"{v:+.{DECIMALS.get(name, 4)}f}"
+                       for v in (comparison["diff"], comparison["low"], comparison["high"]))
+    if low is None:
+        return f"{diff} over one shared seed, too few for an interval"
+    return f"{diff}, 95% interval {low} to {high} over {comparison['n']} seeds"
 
 
 def comparison_notes(ranking, rows):

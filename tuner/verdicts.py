@@ -40,6 +40,7 @@ from tuner.results import (
     run_scores,
 )
 from tuner.spaces import load_space
+from tuner.tables import interval_phrase
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
 NOT_SETTLED, NOT_MEASURED = "not settled", "not measured"
@@ -291,12 +292,6 @@ def _compare(base, other, label):
     return {"label": label, **{k: result[k] for k in ("diff", "low", "high", "n")}}
 
 
-def _interval_text(c):
-    if c["low"] is None:
-        return f"{c['diff']:+.4g} over {c['n']} seed (no interval)"
-    return f"{c['diff']:+.4g}, 95% interval {c['low']:+.4g} to {c['high']:+.4g} over {c['n']} seeds"
-
-
 def _repeats_advice(comparisons, boundaries):
     """What would settle a straddling interval: roughly how many paired seeds.
 
@@ -353,12 +348,12 @@ def check_better(check, evidence):
                            f"run the configurations {a} and {b}" + _where_text(check.where))
     c = _compare(sides[0], sides[1], f"{b} - {a}")
     if c["low"] is not None and c["low"] > 0:
-        verdict, why = SUPPORTED, f"{b} is worse by {_interval_text(c)}"
+        verdict, why = SUPPORTED, f"{b} is worse by {interval_phrase(c, metric)}"
     elif c["high"] is not None and c["high"] < 0:
-        verdict, why = CONTRADICTED, f"{b} is better: {_interval_text(c)}"
+        verdict, why = CONTRADICTED, f"{b} is better: {interval_phrase(c, metric)}"
     else:
         verdict = NOT_SETTLED
-        why = f"{b} - {a}: {_interval_text(c)}" + (", which includes 0" if c["low"] is not None
+        why = f"{b} - {a}: {interval_phrase(c, metric)}" + (", which includes 0" if c["low"] is not None
                                                     else "")
     settle = "" if verdict != NOT_SETTLED else _join(
         _repeats_advice([c], [0.0]), _resolution_advice(evidence, next(iter(free)), metric))
@@ -399,14 +394,14 @@ def check_best(check, evidence):
     beaten = [c for c in comps if c["high"] is not None and c["high"] < 0]
     if beaten:
         verdict = CONTRADICTED
-        why = "; ".join(f"{c['label'].split(' - ')[0]} is better: {_interval_text(c)}"
+        why = "; ".join(f"{c['label'].split(' - ')[0]} is better: {interval_phrase(c, metric)}"
                         for c in beaten)
     elif all(c["low"] is not None and c["low"] > 0 for c in comps):
-        verdict, why = SUPPORTED, "; ".join(f"{c['label']}: {_interval_text(c)}" for c in comps)
+        verdict, why = SUPPORTED, "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in comps)
     else:
         open_ = [c for c in comps if c["low"] is None or c["low"] <= 0]
         verdict = NOT_SETTLED
-        why = "; ".join(f"{c['label']}: {_interval_text(c)}" for c in open_)
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in open_)
         if all(c["low"] is not None for c in open_):
             why += ": an interval includes 0"
     settle = "" if verdict != NOT_SETTLED else _join(
@@ -434,10 +429,10 @@ def check_similar(check, evidence):
         verdict, why = SUPPORTED, f"every pairwise interval lies within ±{margin:.4g}"
     elif far := [c for c in comps if c["low"] > margin or c["high"] < -margin]:
         verdict = CONTRADICTED
-        why = "; ".join(f"{c['label']}: {_interval_text(c)}, beyond ±{margin:.4g}" for c in far)
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}, beyond ±{margin:.4g}" for c in far)
     else:
         verdict = NOT_SETTLED
-        why = "; ".join(f"{c['label']}: {_interval_text(c)}" for c in comps
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in comps
                         if not (-margin <= c["low"] and c["high"] <= margin)) + \
             f" reaches past ±{margin:.4g}"
     advice = _repeats_advice(comps, [0.0] * len(comps)) if any(c["low"] is None for c in comps) \
@@ -517,12 +512,12 @@ def check_plateau(check, evidence):
     elif c["high"] <= margin:
         worse = "; it got worse" if c["high"] < 0 else ""
         verdict = SUPPORTED
-        why = f"improvement after epoch {check.after_epoch}: {_interval_text(c)}, " \
+        why = f"improvement after epoch {check.after_epoch}: {interval_phrase(c, metric)}, " \
               f"under {margin:.4g}{worse}"
     elif c["low"] > margin:
-        verdict, why = CONTRADICTED, f"still improving: {_interval_text(c)}, beyond {margin:.4g}"
+        verdict, why = CONTRADICTED, f"still improving: {interval_phrase(c, metric)}, beyond {margin:.4g}"
     else:
-        verdict, why = NOT_SETTLED, f"improvement {_interval_text(c)} reaches past {margin:.4g}"
+        verdict, why = NOT_SETTLED, f"improvement {interval_phrase(c, metric)} reaches past {margin:.4g}"
     settle = _repeats_advice([c], [margin]) if verdict == NOT_SETTLED else ""
     return CheckResult("plateau", statement, metric, verdict, why, settle, [side_at, side_end],
                        [c], curves)
@@ -547,14 +542,14 @@ def check_increases(check, evidence):
     comps = [_compare(x, y, f"{y.label} - {x.label}") for x, y in zip(sides, sides[1:])]
     if any(c["high"] is not None and c["high"] < 0 for c in comps):
         verdict = CONTRADICTED
-        why = "; ".join(f"{c['label']}: {_interval_text(c)}" for c in comps if c["high"] < 0)
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, quantity)}" for c in comps if c["high"] < 0)
     elif all(c["low"] is not None and c["low"] > 0 for c in comps):
         ratios = ", ".join(f"{y.label} {y.mean / x.mean:.2f}x"
                            for x, y in zip(sides, sides[1:]) if x.mean)
         verdict, why = SUPPORTED, f"every step grows beyond noise ({ratios} the previous)"
     else:
         verdict = NOT_SETTLED
-        why = "; ".join(f"{c['label']}: {_interval_text(c)}" for c in comps
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, quantity)}" for c in comps
                         if c["low"] is None or c["low"] <= 0)
     settle = _repeats_advice(comps, [0.0] * len(comps)) if verdict == NOT_SETTLED else ""
     return CheckResult("increases", statement, quantity, verdict, why, settle, sides, comps)
