@@ -1,4 +1,5 @@
-"""Shared fixtures: synthetic face images and LFW-like data on disk."""
+"""Shared fixtures: synthetic face images and LFW-like data on disk, tiny searches, hand-made
+study folders (written by tests/helpers/study_folder.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+
+from tests.helpers import claims_study as claims_data
+from tests.helpers.repeated_study import write_repeated_study
 
 # People of the mini LFW tree and their image counts: one above MIN_IMAGES,
 # one just above, one below (to exercise the "too few images" error).
@@ -90,7 +94,7 @@ def lfw_tree(tmp_path_factory) -> LfwTree:
 @pytest.fixture
 def faces(lfw_tree):
     """The mini LFW's person with enough images, loaded as the tool loads data (a `Faces`)."""
-    from tuner.data import load_faces
+    from tuner.data.face_sets import load_faces
 
     return load_faces(str(lfw_tree.root), person=lfw_tree.person)
 
@@ -98,7 +102,7 @@ def faces(lfw_tree):
 @pytest.fixture(scope="session")
 def embedded_faces():
     """The 100 LFW faces that scikit-image ships (`--data lfw-subset`), as a `Faces`."""
-    from tuner.data import load_faces
+    from tuner.data.face_sets import load_faces
 
     return load_faces("lfw-subset")
 
@@ -126,7 +130,7 @@ class ProjectionExtractor:
         self.matrix = np.random.default_rng(0).standard_normal((16 * 16, self.dim))
 
     def __call__(self, images):
-        from tuner.data import resize_uint8, to_uint8
+        from tuner.data.images import resize_uint8, to_uint8
 
         pixels = resize_uint8(to_uint8(np.asarray(images)), 16).reshape(len(images), -1)
         return (pixels / 255.0) @ self.matrix
@@ -236,3 +240,20 @@ def tiny_study(tiny_search, tmp_path_factory):
     study = tiny_search(tmp_path_factory.mktemp("tiny-study"))
     assert study.result.returncode == 0, study.result.stderr[-2000:]
     return study
+
+
+@pytest.fixture()
+def repeated_study(tmp_path):
+    """quick/, hand-made: five configurations, three runs each (evaluated at epochs 25 and 50),
+    ranked by final KID (tests/helpers/repeated_study.py), as read for a leaderboard."""
+    from tuner.results.snapshot import read_study
+
+    return read_study(write_repeated_study(tmp_path / "quick"))
+
+
+@pytest.fixture(scope="module")
+def claims_study(tmp_path_factory):
+    """made/, hand-made: the claims of tests/helpers/claims_study.py in its space file, and the
+    trials they are about, their truth known by construction. The folder's path."""
+    return claims_data.make_study(tmp_path_factory.mktemp("claims"), claims_data.CLAIMS,
+                                  claims_data.GRID)

@@ -8,14 +8,14 @@ __version__ = "0.1.0"
 
 # Each public name and the module it lives in.
 _PUBLIC = {
-    "DCGANHyperModel": "tuner.hypermodel",
+    "DCGANHyperModel": "tuner.study.hypermodel",
     "search_study": "tuner.api",
     "open_study": "tuner.api",
     "Study": "tuner.api",
-    "load_space": "tuner.spaces",
-    "Space": "tuner.spaces",
-    "UsageError": "tuner.errors",
-    "SearchStopped": "tuner.study",
+    "load_space": "tuner.spaces.space",
+    "Space": "tuner.spaces.space",
+    "UsageError": "tuner.common.errors",
+    "SearchStopped": "tuner.study.runner",
 }
 __all__ = list(_PUBLIC)
 

@@ -14,15 +14,22 @@ import json
 import os
 from pathlib import Path
 
-from tuner import interruption, results, tables
-from tuner.config import (
+from tuner.common import interruption
+from tuner.common.config import (
     DEFAULT_RESULTS_DIR,
     DEFAULT_SPACE,
     LAB_HYPERPARAMETERS,
     LATENT_DIM,
     search_config,
 )
-from tuner.errors import UsageError
+from tuner.common.errors import UsageError
+from tuner.report.tables import flat_records, render
+from tuner.results.rankings import rank_studies
+from tuner.results.snapshot import STUDY_FILE, find_study, is_study, load_study, read_study
+from tuner.results.verdicts import weigh_study
+from tuner.spaces.space import Space, load_space, not_a_space
+from tuner.study.retraining import pick_trial
+from tuner.study.runner import run_search
 
 CHECKPOINT_FILE = "checkpoint.weights.h5"  # keras-tuner's weights of a trial (its first run's end)
 PANDAS_MISSING = ("Study.to_dataframe() needs pandas, which is not installed: pip install pandas "
@@ -52,7 +59,6 @@ def search_study(space=DEFAULT_SPACE, **options):
         KeyboardInterrupt: Ctrl-C (or a notebook's interrupt), honoured after
             the current training step; the same call resumes the study.
     """
-    from tuner.study import run_search
 
     path = _space_path(space)
     config = search_config(command=_call_text(space, options), space=path, **options)
@@ -68,12 +74,11 @@ def open_study(study, results_dir=DEFAULT_RESULTS_DIR):
     Raises:
         UsageError: no study there (naming the studies that are).
     """
-    return Study(results.find_study(os.fspath(study), os.fspath(results_dir)))
+    return Study(find_study(os.fspath(study), os.fspath(results_dir)))
 
 
 def _space_path(space):
     """The space argument as SearchConfig.space: a name or a path."""
-    from tuner.spaces import Space, not_a_space
 
     if isinstance(space, Space):
         if Path(space.path).read_text(encoding="utf-8") != space.text:
@@ -104,8 +109,8 @@ class Study:
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        if not results.is_study(self.folder):
-            raise UsageError(f"{self.folder}: not a study folder (no {results.STUDY_FILE}); "
+        if not is_study(self.folder):
+            raise UsageError(f"{self.folder}: not a study folder (no {STUDY_FILE}); "
                              f"give the folder a search or a tuner with "
                              f"DCGANHyperModel.from_space wrote")
 
@@ -117,7 +122,7 @@ class Study:
         return f"Study({str(self.folder)!r})"
 
     def _rankings(self):
-        return results.rank_studies([results.open_study(self.folder)])
+        return rank_studies([read_study(self.folder)])
 
     def rows(self, top=None):
         """The trials, best first, as `python -m tuner.leaderboard FOLDER --format json` lists them.
@@ -127,7 +132,7 @@ class Study:
         """
         if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top <= 0):
             raise UsageError(f"--top must be a positive integer, got {top!r}")
-        return json.loads(tables.render(self._rankings(), "json", top))
+        return json.loads(render(self._rankings(), "json", top))
 
     def to_dataframe(self, top=None):
         """The rows as a pandas DataFrame, one column per `--format csv` column (nested values
@@ -136,16 +141,16 @@ class Study:
             import pandas
         except ImportError:
             raise ImportError(PANDAS_MISSING) from None
-        header, rows = tables.flat_records(self.rows(top))
+        header, rows = flat_records(self.rows(top))
         return pandas.DataFrame(rows, columns=header)
 
     def write_report(self, path=None):
         """Write the HTML report (`--html`) to `path`, default `<study>/report.html`; return its path."""
         if path is not None and not os.fspath(path).lower().endswith((".html", ".htm")):
             raise UsageError(f"report path must end in .html, got {os.fspath(path)!r}")
-        from tuner.report import write_report  # matplotlib: only when a report is wanted
+        from tuner.report.html import write_report  # matplotlib: only when a report is wanted
 
-        return write_report(results.open_study(self.folder), path)
+        return write_report(read_study(self.folder), path)
 
     def best_generator(self, trial=None):
         """The generator of the best completed trial (or of trial `trial`) as a float32 keras model.
@@ -158,7 +163,6 @@ class Study:
         Raises:
             UsageError: no completed trial, no such trial, or its checkpoint is missing.
         """
-        from tuner.retraining import pick_trial
 
         row = pick_trial(self.folder, None if trial is None else str(trial))
         checkpoint = Path(row["folder"]) / CHECKPOINT_FILE
@@ -167,13 +171,11 @@ class Study:
                              f"retrain it with python -m tuner.retrain {self.folder} --trial "
                              f"{row['trial_id']}")
         return _generator(checkpoint, row["hyperparameters"],
-                          results.load_study(self.folder).get("train", {}))
+                          load_study(self.folder).get("train", {}))
 
     def claims(self, claims_file=None):
         """The claims of the study's space file (or of `claims_file`) with their verdicts, in
         `python -m tuner.claims --format json`'s form ("claims" list); [] without claims."""
-        from tuner.spaces import load_space
-        from tuner.verdicts import weigh_study
 
         claims = None if claims_file is None else load_space(str(claims_file)).claims
         return weigh_study(self.folder, claims)
@@ -181,7 +183,7 @@ class Study:
 
 def _generator(checkpoint, hyperparameters, train):
     """A trial's generator from keras-tuner's checkpoint of its DCGAN, rebuilt in float32."""
-    from tuner.dcgan import build_dcgan, build_generator
+    from tuner.gan.dcgan import build_dcgan, build_generator  # keras: only when a generator is wanted
 
     values = {name: default if hyperparameters.get(name) is None else hyperparameters[name]
               for name, default in LAB_HYPERPARAMETERS.items()}

@@ -10,24 +10,15 @@ not settled (with what would settle it) or not measured. Reads only the study
 folder (no TensorFlow), so it is safe while a search is running.
 """
 
+
 import argparse
 import sys
-from dataclasses import dataclass
 
 from tuner import console
-from tuner.claimtext import FORMATS
-from tuner.config import DEFAULT_RESULTS_DIR
-
-
-@dataclass(frozen=True)
-class ClaimsConfig:
-    """One `python -m tuner.claims` run."""
-
-    study: str | None = None            # a name under results_dir or a folder; None: the latest
-    results_dir: str = DEFAULT_RESULTS_DIR
-    format: str = "table"               # table | markdown | json
-    claims: str | None = None           # a space file whose [[claims]] to check; None: the study's
-    width: int = 80
+from tuner.common.config import DEFAULT_RESULTS_DIR, ClaimsConfig
+from tuner.report import verdict_text
+from tuner.report.verdict_text import FORMATS
+from tuner.results.verdicts import check
 
 
 def parser():
@@ -50,12 +41,10 @@ def main(argv=None):
     console.setup_logging(verbose=not args.quiet)
 
     def job():
-        from tuner import claimtext, verdicts
-
         config = ClaimsConfig(study=args.study, results_dir=args.results_dir, format=args.format,
                               claims=args.claims, width=console.terminal_width())
-        study, results = verdicts.check(config.study, config.results_dir, config.claims)
-        print(claimtext.render(study, results, config.format, config.width))
+        study, results = check(config.study, config.results_dir, config.claims)
+        print(verdict_text.render(study, results, config.format, config.width))
         return 0
 
     return console.run_cli(job, args)

@@ -5,35 +5,14 @@ Library code raises; only `run_cli` decides what the user sees and the exit code
 
 import contextlib
 import logging
-import os
 import sys
 import traceback
 
-from tuner import interruption
-from tuner.errors import UsageError
+from tuner.common import interruption
+from tuner.common.errors import UsageError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = interruption.EXIT_INTERRUPTED
-
-
-def quiet_tensorflow():
-    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) silenced.
-
-    Those lines are written to file descriptor 2 before TF's log level applies,
-    so stderr is pointed at /dev/null while TF loads and probes its devices.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # errors reach Python as exceptions anyway
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def setup_logging(verbose=True, prefix=""):

@@ -14,7 +14,8 @@ import argparse
 import sys
 
 from tuner import console
-from tuner.generation import GenerateConfig
+from tuner.gan.devices import quiet_tensorflow
+from tuner.gan.generation import GenerateConfig, generate
 
 
 def parser():
@@ -43,9 +44,7 @@ def main(argv=None):
     config = config_from(args)
 
     def job():
-        from tuner.generation import generate
-
-        console.quiet_tensorflow()
+        quiet_tensorflow()
         written = generate(config)
         print(f"{written.images} images of {written.size}x{written.size} in {written.out}")
         for path in (written.grid, written.interpolation):

@@ -8,26 +8,15 @@
 Reads only the study folders (no TensorFlow), so it is safe while a search is running.
 """
 
+
 import argparse
 import sys
-from dataclasses import dataclass
 
 from tuner import console
-from tuner.config import DEFAULT_RESULTS_DIR
-from tuner.errors import UsageError
-from tuner.tables import FORMATS
-
-
-@dataclass(frozen=True)
-class LeaderboardConfig:
-    """One `python -m tuner.leaderboard` run."""
-
-    studies: tuple = ()                 # names under results_dir or paths; () = the most recent
-    results_dir: str = DEFAULT_RESULTS_DIR
-    top: int | None = None              # only the best N completed trials
-    format: str = "table"               # table | markdown | csv | json
-    html: str | None = None             # None: no report; "": <study>/report.html; or a path
-    width: int = 80                     # the table fits this many columns
+from tuner.common.config import DEFAULT_RESULTS_DIR, LeaderboardConfig
+from tuner.common.errors import UsageError
+from tuner.report.tables import FORMATS, render
+from tuner.results.rankings import load_rankings
 
 
 def parser():
@@ -66,13 +55,11 @@ def main(argv=None):
     console.setup_logging(verbose=not args.quiet)
 
     def job():
-        from tuner import results, tables
-
         config = config_from(args)
-        rankings = results.load_rankings(config.studies, config.results_dir)
-        print(tables.render(rankings, config.format, config.top, config.width))
+        rankings = load_rankings(config.studies, config.results_dir)
+        print(render(rankings, config.format, config.top, config.width))
         if config.html is not None:
-            from tuner.report import write_report  # matplotlib: only when a report is wanted
+            from tuner.report.html import write_report  # matplotlib: only when a report is wanted
 
             for study in (s for ranking in rankings for s in ranking.studies):
                 print(f"report: {write_report(study, config.html or None)}", file=sys.stderr)

@@ -14,8 +14,9 @@ import shlex
 import sys
 
 from tuner import console
-from tuner.config import DEFAULT_RESULTS_DIR
-from tuner.retraining import RetrainConfig, describe, run_retrain
+from tuner.common.config import DEFAULT_RESULTS_DIR, RetrainConfig
+from tuner.gan.devices import quiet_tensorflow
+from tuner.study.retraining import describe, run_retrain
 
 
 def parser():
@@ -48,7 +49,7 @@ def main(argv=None):
     config = config_from(args, argv)
 
     def job():
-        console.quiet_tensorflow()
+        quiet_tensorflow()
         print(format_summary(run_retrain(config)))
         return 0
 

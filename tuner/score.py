@@ -9,24 +9,17 @@ the reference holds the real images and their mirror images (the training
 distribution) unless --no-flip.
 """
 
+
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 
 from tuner import console
-from tuner.config import DataConfig, ScoringConfig
-
-
-@dataclass(frozen=True)
-class ScoreConfig:
-    """One `python -m tuner.score` run."""
-
-    real: DataConfig
-    fakes: tuple
-    scoring: ScoringConfig
-    size: int | None = None   # evaluation size; None: the fake images' size (64 with --validate)
-    validate: bool = False
+from tuner.common.config import DataConfig, ScoreConfig, ScoringConfig
+from tuner.common.errors import UsageError
+from tuner.gan.devices import quiet_tensorflow
+from tuner.metrics.scoring import score_folders
+from tuner.metrics.sensitivity import validate_metric
 
 
 def parser():
@@ -62,13 +55,9 @@ def main(argv=None):
     config = config_from(args)
 
     def job():
-        from tuner.errors import UsageError
-        from tuner.scoring import score_folders
-        from tuner.validation import validate_metric
-
         if not config.validate and not config.fakes:
             raise UsageError("give at least one FAKE folder to score, or --validate")
-        console.quiet_tensorflow()
+        quiet_tensorflow()
         if config.validate:
             print(validate_metric(config.real, config.scoring, config.size, on_row=_print_row))
         if config.fakes:

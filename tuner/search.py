@@ -13,9 +13,8 @@ import shlex
 import sys
 
 from tuner import console
-from tuner.config import (
+from tuner.common.config import (
     LFW_ARCHIVES,
-    OBJECTIVES,
     PRECISIONS,
     SEARCH_OPTIONS,
     TUNERS,
@@ -25,7 +24,16 @@ from tuner.config import (
     SearchConfig,
     search_config,
 )
-from tuner.errors import UsageError
+from tuner.common.errors import UsageError
+from tuner.common.names import OBJECTIVES
+from tuner.distributed.cluster import role_from
+from tuner.distributed.launcher import run_local, worker_plan
+from tuner.gan.devices import quiet_tensorflow
+from tuner.report.tables import render
+from tuner.results.rankings import rank_studies
+from tuner.results.snapshot import read_study
+from tuner.study.inputs import resolve
+from tuner.study.runner import SearchStopped, run_search, study_folder
 
 CLUSTER_FLAGS = ("chief", "worker", "worker_id", "worker_timeout", "workers", "gpus")
 
@@ -148,23 +156,18 @@ def main(argv=None):
     config = config_from(args, argv)
 
     def job():
-        from tuner.cluster import role_from
-        from tuner.results import open_study, rank_studies
-        from tuner.study import SearchStopped, run_search, study_folder
-        from tuner.tables import render
-
         if args.workers is not None or args.gpus is not None:
             return _local_workers(args, argv, config)
         role = role_from(args.chief, args.worker, args.worker_id, args.worker_timeout)
         try:
-            study_dir, stopped = run_search(config, on_validated=console.quiet_tensorflow,
+            study_dir, stopped = run_search(config, on_validated=quiet_tensorflow,
                                             role=role), None
         except SearchStopped as err:
             study_dir, stopped = study_folder(config), err
         if role.role == "worker":
             print(f"worker {role.worker_id}: no trial left; study: {study_dir}")
             return 0
-        print(render(rank_studies([open_study(study_dir)]), width=console.terminal_width()))
+        print(render(rank_studies([read_study(study_dir)]), width=console.terminal_width()))
         print(f"study: {study_dir}")
         if stopped:
             print(f"error: {stopped}", file=sys.stderr)
@@ -176,10 +179,6 @@ def main(argv=None):
 
 def _local_workers(args, argv, config):
     """--workers N / --gpus: a chief and its workers as child processes, then the leaderboard."""
-    from tuner.launcher import run_local, worker_plan
-    from tuner.results import open_study, rank_studies
-    from tuner.study import resolve, study_folder
-    from tuner.tables import render
 
     if args.worker or args.worker_id:
         raise UsageError("--workers and --gpus start their own workers: leave out --worker and "
@@ -191,7 +190,7 @@ def _local_workers(args, argv, config):
     if status not in (0, EXIT_STOPPED):
         return status
     study_dir = study_folder(config)
-    print(render(rank_studies([open_study(study_dir)]), width=console.terminal_width()))
+    print(render(rank_studies([read_study(study_dir)]), width=console.terminal_width()))
     print(f"study: {study_dir}")
     return status
 

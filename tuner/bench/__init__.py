@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuner.bench.epochs import LAB_BATCH_SIZE, LAB_IMAGES, time_epochs
+from tuner.bench.epochs import time_epochs
 from tuner.bench.machine import Machine, MatmulRate, describe, load_average, matmul_rate
 from tuner.bench.trials import (
     MemoryTrace,
@@ -33,33 +33,7 @@ from tuner.bench.trials import (
     time_scoring,
     trace_memory,
 )
-from tuner.config import LAB_HYPERPARAMETERS
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """One benchmark run; the defaults are the full run, `QUICK` the smoke test."""
-
-    sizes: tuple = (32, 64, 128)
-    precisions: tuple = ("float32", "mixed")
-    images: int = LAB_IMAGES          # the lab's training set, before flips
-    batch_size: int = LAB_BATCH_SIZE  # the TF DCGAN tutorial's, which the lab follows
-    epochs: int = 3               # timed epochs per measurement, after one warm-up epoch
-    learning_rate: float = LAB_HYPERPARAMETERS["learning_rate"]
-    samples: int = 2000           # generated images per evaluation (the tool's default)
-    score_repeats: int = 3        # timed scorings after a cold one
-    trial_epochs: int = 6         # length of the shortened quick-space trial
-    memory_trials: int = 5
-    memory_epochs: int = 2
-    inception: bool = True        # time Inception scoring when its weights are present
-    quality: bool = False         # train the quick space's best setting in both precisions
-    quality_seeds: int = 2
-    seed: int = 0
-
-
-QUICK = BenchConfig(sizes=(32,), images=64, batch_size=48, epochs=1, samples=200,
-                    score_repeats=1, trial_epochs=2, memory_trials=2, memory_epochs=1,
-                    inception=False)
+from tuner.common.config import BenchConfig
 
 
 @dataclass

@@ -13,7 +13,11 @@ import sys
 from dataclasses import replace
 
 from tuner import console
-from tuner.bench import QUICK, BenchConfig
+from tuner.bench import run_benchmark
+from tuner.bench.table import format_report
+from tuner.common.config import QUICK_BENCH, BenchConfig, check_image_size
+from tuner.common.errors import UsageError
+from tuner.gan.devices import quiet_tensorflow
 
 
 def parser():
@@ -34,8 +38,8 @@ def parser():
 
 
 def config_from(args):
-    """The defaults (or QUICK's), overridden by every flag given."""
-    base = QUICK if args.quick else BenchConfig()
+    """The defaults (or QUICK_BENCH's), overridden by every flag given."""
+    base = QUICK_BENCH if args.quick else BenchConfig()
     flags = {"sizes": tuple(args.sizes) if args.sizes else None, "epochs": args.epochs,
              "samples": args.samples, "memory_trials": args.memory_trials,
              "quality": args.quality, "quality_seeds": args.quality_seeds}
@@ -43,9 +47,6 @@ def config_from(args):
 
 
 def check(config):
-    from tuner.config import check_image_size
-    from tuner.errors import UsageError
-
     for size in config.sizes:
         check_image_size(size)
     for flag in ("epochs", "samples", "memory_trials", "quality_seeds"):
@@ -60,11 +61,8 @@ def main(argv=None):
     config = config_from(args)
 
     def job():
-        from tuner.bench import run_benchmark
-        from tuner.bench.table import format_report
-
         check(config)
-        console.quiet_tensorflow()
+        quiet_tensorflow()
         print(format_report(run_benchmark(config)))
         return 0
 

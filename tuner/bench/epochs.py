@@ -22,13 +22,14 @@ import time
 from dataclasses import dataclass
 
 from tuner.bench.machine import matmul_gflops, matmul_probe
-from tuner.config import LAB_HYPERPARAMETERS, LATENT_DIM
+from tuner.common.config import LAB_BATCH_SIZE, LAB_HYPERPARAMETERS, LAB_IMAGES, LATENT_DIM
+from tuner.gan.devices import mixed_policy_name
+from tuner.study.retraining import training_dataset
 
 log = logging.getLogger(__name__)
 
 # The lab's own report: seconds per epoch of its 530-image set at batch 256.
 LAB_SECONDS_PER_EPOCH = {32: 0.129, 64: 0.200, 128: 1.046}
-LAB_IMAGES, LAB_BATCH_SIZE = 530, 256
 
 
 @dataclass
@@ -56,7 +57,7 @@ class EpochTiming:
 
 def time_epochs(config, size, precision):
     """Median seconds per epoch of `DCGAN.fit` and of the lab's loop, in alternation."""
-    import keras
+    import keras  # TF: only once a measurement starts
 
     keras.backend.clear_session()
     images = lab_images(config.images, size, config.seed)
@@ -153,7 +154,7 @@ def train_flops_per_image(generator, discriminator):
 @functools.cache
 def traced_dcgan_class():
     """`DCGAN` counting the traces of its train step (defined on first use: no TF at import)."""
-    from tuner.dcgan import DCGAN
+    from tuner.gan.dcgan import DCGAN  # TF: only once a measurement starts
 
     class TracedDCGAN(DCGAN):
         """The tool's DCGAN; `traces` counts how often `fit` traced `train_step`.
@@ -173,9 +174,9 @@ def traced_dcgan_class():
 
 def tool_gan(size, precision, config, **compile_kwargs):
     """The tool's compiled model (`build_dcgan`'s networks and optimizers), counting traces."""
-    import keras
+    import keras  # TF: only once a measurement starts
 
-    from tuner.dcgan import build_dcgan
+    from tuner.gan.dcgan import build_dcgan  # TF: only once a measurement starts
 
     keras.utils.set_random_seed(config.seed)
     built = build_dcgan(size, config.learning_rate, precision=precision, seed=config.seed)
@@ -187,7 +188,7 @@ def tool_gan(size, precision, config, **compile_kwargs):
 @functools.cache
 def epoch_clock_class():
     """A Keras callback class recording the seconds of every epoch (defined on first use)."""
-    import keras
+    import keras  # TF: only once a measurement starts
 
     class EpochClock(keras.callbacks.Callback):
         def __init__(self):
@@ -213,8 +214,6 @@ class FitRunner:
     """
 
     def __init__(self, gan, images, batch_size, seed):
-        from tuner.retraining import training_dataset
-
         self.gan, self.images, self.batch_size = gan, images, batch_size
         self.dataset, self.steps = training_dataset(images, batch_size, seed)
         self.call_overheads = []
@@ -247,11 +246,10 @@ class LabLoop:
 
     def __init__(self, images, size, precision, batch_size, learning_rate, seed,
                  latent_dim=LATENT_DIM):
-        import keras
+        import keras  # TF: only once a measurement starts
         import tensorflow as tf
 
-        from tuner.dcgan import build_discriminator, build_generator
-        from tuner.device import mixed_policy_name
+        from tuner.gan.dcgan import build_discriminator, build_generator  # TF: only once a measurement starts
 
         dtype = mixed_policy_name() if precision == "mixed" else precision
         keras.utils.set_random_seed(seed)
@@ -268,7 +266,7 @@ class LabLoop:
         self.step = tf.function(self._step)
 
     def _step(self, images):
-        import tensorflow as tf
+        import tensorflow as tf  # TF: only once a measurement starts
 
         self.traced_batches.append(images.shape[0])  # Python runs only while tracing
         noise = tf.random.normal([tf.shape(images)[0], self.latent_dim])

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuner.device import bf16_features
+from tuner.gan.devices import bf16_features
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class MatmulRate:
 
 def describe():
     """The machine as TensorFlow sees it, with the load average before the measurements."""
-    import keras
+    import keras  # TF: only once a measurement starts
     import tensorflow as tf
 
     cpuinfo = _read("/proc/cpuinfo")
@@ -136,7 +136,7 @@ def matmul_rate(size=MATMUL_SIZE, repeats=MATMUL_REPEATS):
 
 def matmul_probe(dtype, size=MATMUL_SIZE):
     """A function that multiplies two size x size matrices of `dtype`; returns its seconds."""
-    import tensorflow as tf
+    import tensorflow as tf  # TF: only once a measurement starts
 
     a = tf.cast(tf.random.normal((size, size), seed=1), dtype)
     b = tf.cast(tf.random.normal((size, size), seed=2), dtype)

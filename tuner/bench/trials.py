@@ -14,8 +14,15 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tuner import files
+from tuner.bench.epochs import epoch_clock_class
 from tuner.bench.machine import median_call, peak_rss_mb, rss_mb
+from tuner.common import files
+from tuner.common.config import ScoringConfig, SearchConfig
+from tuner.data.face_sets import load_faces
+from tuner.metrics.features import INCEPTION_WEIGHTS_FILE, get_extractor
+from tuner.metrics.scoring import Scorer, reference_features
+from tuner.spaces.space import load_space
+from tuner.study.inputs import train_settings
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +101,6 @@ class QualityRun:
 
 
 def embedded_faces():
-    from tuner.data import load_faces
-
     return load_faces("lfw-subset")
 
 
@@ -118,7 +123,6 @@ def time_scoring(config, faces, scratch):
 
 def inception_weights():
     """InceptionV3's no-top ImageNet weights in Keras' cache, or None (never downloaded here)."""
-    from tuner.features import INCEPTION_WEIGHTS_FILE
 
     home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
     path = home / "models" / INCEPTION_WEIGHTS_FILE
@@ -126,12 +130,9 @@ def inception_weights():
 
 
 def _time_scorer(config, faces, features, weights, scratch):
-    import keras
+    import keras  # TF: only once a measurement starts
 
-    from tuner.config import ScoringConfig
-    from tuner.dcgan import build_generator
-    from tuner.features import get_extractor
-    from tuner.scoring import Scorer, reference_features
+    from tuner.gan.dcgan import build_generator  # TF: only once a measurement starts
 
     size = QUICK_BEST["image_size"]
     extractor = get_extractor(features, weights)
@@ -173,23 +174,19 @@ def _timed(function):
 
 def quick_settings(**overrides):
     """The quick space's fixed training settings (epochs, batch size, precision...), overridden."""
-    from tuner.config import SearchConfig
-    from tuner.spaces import load_space
-    from tuner.study import train_settings
 
     return replace(train_settings(load_space("quick"), SearchConfig()), **overrides)
 
 
 def quick_hypermodel(faces, scorer, settings):
-    from tuner.hypermodel import DCGANHyperModel
-    from tuner.spaces import load_space
+    from tuner.study.hypermodel import DCGANHyperModel  # TF: only once a measurement starts
 
     return DCGANHyperModel(load_space("quick"), faces, scorer, settings)
 
 
 def best_hyperparameters(hypermodel):
     """The hypermodel's hyperparameters at the quick space's best values."""
-    import keras_tuner as kt
+    import keras_tuner as kt  # TF: only once a measurement starts
 
     hp = kt.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
@@ -198,9 +195,6 @@ def best_hyperparameters(hypermodel):
 
 
 def quick_scorer(config, faces, scratch, extractor=None):
-    from tuner.config import ScoringConfig
-    from tuner.scoring import Scorer
-
     return Scorer(faces, ScoringConfig(samples=config.samples, cache_dir=str(scratch / "cache")),
                   QUICK_BEST["image_size"], extractor=extractor)
 
@@ -212,7 +206,7 @@ def run_trial(hypermodel, hp, trial_dir, callbacks=()):
         (result, evaluations): `fit`'s result dict and the rows of the trial's
         evaluations.json.
     """
-    import keras
+    import keras  # TF: only once a measurement starts
 
     keras.backend.clear_session()
     gc.collect()
@@ -224,7 +218,6 @@ def run_trial(hypermodel, hp, trial_dir, callbacks=()):
 
 def time_quick_trial(config, faces, scratch):
     """A shortened quick-space trial (two evaluations), scaled to the space's epochs."""
-    from tuner.bench.epochs import epoch_clock_class
 
     full = quick_settings()
     short = replace(full, epochs=config.trial_epochs, eval_every=max(1, config.trial_epochs // 2))
@@ -275,7 +268,6 @@ class CountingExtractor:
 
 def trace_memory(config, faces, scratch):
     """Resident memory after each of a sequence of short trials in this process."""
-    from tuner.features import get_extractor
 
     extractor = CountingExtractor(get_extractor("onet"), faces.at_size(QUICK_BEST["image_size"]))
     # An empty cache of its own: the one reference computation of the study is counted.

@@ -1,0 +1,175 @@
+"""Verdicts on the claims about study folders whose truth is known by construction
+(tests/helpers/claims_study.py)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tests.helpers.claims_study import (
+    CLAIMS,
+    EPOCHS,
+    GRID,
+    SEEDS,
+    config,
+    final_kid,
+    make_study,
+)
+from tuner.common import files
+from tuner.results.verdicts import weigh
+
+
+@pytest.fixture(scope="module")
+def verdicts(claims_study):
+    return {v.id: v for v in weigh(claims_study)}
+
+
+def paired_interval(differences):
+    d = np.asarray(differences)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    return d.mean() - half, d.mean() + half
+
+
+@pytest.mark.parametrize("claim, verdict", [
+    ("full", "supported"), ("half", "contradicted"), ("size", "not settled"),
+    ("unmeasured", "not measured"), ("best-lr", "supported"), ("wrong-best", "contradicted"),
+    ("similar", "contradicted"), ("time", "supported"), ("plateau", "supported"),
+    ("too-late", "not measured")])
+def test_claims_true_and_false_by_construction_get_their_verdicts(verdicts, claim, verdict):
+    assert verdicts[claim].verdict == verdict, verdicts[claim].checks
+
+
+def test_a_free_hyperparameter_is_paired_and_averaged_not_pooled(verdicts):
+    """`full` leaves lr and size free: 6 contexts, each a pair differing only in the fraction.
+    Per seed the difference is exactly 0.010 in every context, so the interval is a point."""
+    check = verdicts["full"].checks[0]
+    assert [s.label for s in check.sides] == ["subset_fraction=1", "subset_fraction=0.5"]
+    comp = check.comparisons[0]
+    assert comp["n"] == 3
+    assert comp["diff"] == pytest.approx(0.010, abs=1e-12)
+    assert comp["low"] == pytest.approx(0.010, abs=1e-9)
+    # the full-data side per seed: the mean over the 6 contexts of the constructed KID
+    full = [config(lr=lr, size=size) for lr in (1e-4, 2e-4, 4e-4) for size in (16, 32)]
+    for seed in SEEDS:
+        expected = np.mean([final_kid(hp, seed) for hp in full])
+        assert check.sides[0].by_seed[seed] == pytest.approx(expected, abs=1e-12)
+
+
+def test_an_unpaired_configuration_does_not_enter_a_comparison(tmp_path):
+    """A trial with no partner (full data at lr 8e-3, no half-data run there) is left out."""
+    trials = GRID + [(config(lr=8e-3, size=32, frac=1.0), {})]
+    folder = make_study(tmp_path, CLAIMS, trials)
+    check = {v.id: v for v in weigh(folder)}["full"].checks[0]
+    assert check.comparisons[0]["diff"] == pytest.approx(0.010, abs=1e-12)
+    assert check.sides[0].n == 3
+
+
+def test_the_interval_is_the_paired_t_interval_and_the_advice_asks_for_repeats(verdicts):
+    check = verdicts["size"].checks[0]
+    differences = [{0: 0.030, 1: 0.002, 2: 0.019}[s] for s in SEEDS]
+    low, high = paired_interval(differences)
+    comp = check.comparisons[0]
+    assert (comp["low"], comp["high"]) == (pytest.approx(low), pytest.approx(high))
+    assert low < 0 < high
+    assert "includes 0" in check.why
+    # the interval's half-width shrinks as 1/sqrt(n): n (half / mean)^2 seeds
+    needed = math.ceil(3 * ((high - low) / 2 / np.mean(differences)) ** 2)
+    assert check.settle.startswith(f"more repeats: about {needed} seeds (now 3) if the ")
+    # the ONet input (48) is above the largest size (32): no resolution advice
+    assert "swd" not in check.settle
+
+
+def test_a_difference_small_against_the_noise_is_not_worth_more_repeats():
+    from tuner.results.verdicts import _repeats_advice
+
+    comparison = {"diff": 0.001, "low": -0.02, "high": 0.022, "n": 3}
+    assert _repeats_advice([comparison], [0.0]) == (
+        "hardly by repeats: about 1323 seeds (now 3) if the differences stay as measured; they "
+        "are small against the training noise")
+
+
+def test_not_measured_says_what_to_run(verdicts):
+    check = verdicts["unmeasured"].checks[0]
+    assert check.why == ("no completed trials with learning_rate=0.0005 and learning_rate=0.0002 "
+                         "that agree on every other hyperparameter")
+    assert "learning_rate=0.0005" in check.settle
+    plateau = verdicts["too-late"].checks[0]
+    assert "the last evaluation is at epoch 40" in plateau.why
+    assert "--epochs" in plateau.settle
+
+
+def test_similar_is_checked_within_the_margin(verdicts):
+    close, far = verdicts["similar"].checks
+    assert close.verdict == "supported"  # 0.0004 apart, margin 20% of 0.030
+    assert far.verdict == "contradicted"  # 0.015 apart, beyond 0.006
+    assert "beyond" in far.why
+
+
+def test_best_names_the_better_value_when_contradicted(verdicts):
+    check = verdicts["wrong-best"].checks[0]
+    assert "learning_rate=0.0001 is better" in check.why
+    assert "learning_rate=0.0002 is better" in check.why
+
+
+def test_seconds_per_epoch_come_from_each_run(verdicts):
+    check = verdicts["time"].checks[0]
+    assert [s.label for s in check.sides] == ["image_size=16", "image_size=32"]
+    assert check.sides[0].by_seed == {0: pytest.approx(1.0), 1: pytest.approx(1.01),
+                                      2: pytest.approx(1.02)}
+    assert "2.00x" in check.why
+
+
+@pytest.mark.parametrize("diverged, verdict", [
+    ((0, 1, 2), "supported"), ((), "contradicted"), ((1,), "not settled")])
+def test_divergence_claims(tmp_path, diverged, verdict):
+    claim = """
+[[claims]]
+text = "8e-3 never learns."
+kind = "diverges"
+where = { learning_rate = 8e-3 }
+"""
+    folder = make_study(tmp_path, claim, [(config(lr=8e-3), {"diverged": diverged})])
+    result = weigh(folder)[0]
+    assert result.verdict == verdict
+    assert result.checks[0].why.startswith(f"{len(diverged)} of 3 runs diverged")
+
+
+def test_a_score_still_falling_contradicts_a_plateau(tmp_path):
+    claim = """
+[[claims]]
+text = "Nothing improves after epoch 20."
+kind = "plateau"
+after_epoch = 20
+"""
+    folder = make_study(tmp_path, claim, [(config(), {"plateau": False})])
+    result = weigh(folder)[0]
+    assert result.verdict == "contradicted"
+    assert result.checks[0].why.startswith("still improving")
+    curves = result.checks[0].curves
+    assert [c["seed"] for c in curves] == [0, 1, 2] and curves[0]["epochs"] == list(EPOCHS)
+
+
+def test_one_run_per_configuration_is_never_settled(tmp_path):
+    folder = make_study(tmp_path, CLAIMS, GRID)
+    for path in folder.glob("trial_*/evaluations.json"):
+        doc = json.loads(path.read_text())
+        doc["repeats"] = doc["repeats"][:1]
+        doc["evaluations"] = [e for e in doc["evaluations"] if e["repeat"] == 0]
+        files.write_json(path, doc)
+    result = {v.id: v for v in weigh(folder)}
+    assert result["full"].verdict == "not settled"
+    assert result["full"].checks[0].settle == \
+        "needs at least 2 runs per configuration for an interval: --repeats 3"
+
+
+def test_a_check_waits_for_the_trials_still_running(tmp_path):
+    folder = make_study(tmp_path, CLAIMS, GRID)
+    path = folder / "trial_3" / "trial.json"  # lr 1e-4 at size 32, full data: still training
+    path.write_text(path.read_text().replace('"COMPLETED"', '"RUNNING"'))
+    result = {v.id: v for v in weigh(folder)}["best-lr"].checks[0]
+    assert result.verdict == "not measured"
+    assert result.settle.startswith("let the search finish (trial 3 not done yet; ")
+    assert result.settle.endswith("else run learning_rate = 0.0001, 0.0002, 0.0004 at "
+                                  "image_size=32, subset_fraction=1")

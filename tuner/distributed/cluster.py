@@ -1,0 +1,221 @@
+"""A search by several processes: who is the chief, where it listens, which workers are alive.
+
+keras-tuner's own distributed tuning: the chief runs the study's oracle behind
+gRPC, each worker asks it for trials and trains them. Every process sees the
+study folder (the chief's, on a shared filesystem): the chief writes
+study.json, oracle.json, trial.json files and `chief.json` (its address); each
+worker writes its trials' evaluations and samples, and a heartbeat file in
+`workers/` by which the chief tells a dead worker from a slow one.
+
+No TensorFlow here, and gRPC only when a worker checks the chief is there.
+"""
+
+import contextlib
+import os
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+from tuner.common import files
+from tuner.common.config import CHIEF_CONNECT_TIMEOUT, WORKER_HEARTBEAT, ClusterConfig
+from tuner.common.errors import UsageError
+from tuner.common.lock import process_alive
+
+CHIEF_FILE = "chief.json"       # the chief's address, process and host, written once it listens
+WORKERS_DIR = "workers"         # <worker id>.json: each worker's heartbeat
+CHIEF_ID = "chief"
+ENV_ID, ENV_IP, ENV_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
+ENV_NAMES = (ENV_ID, ENV_IP, ENV_PORT)
+WORKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def parse_address(text, flag):
+    """(host, port) of HOST:PORT; UsageError naming `flag` otherwise."""
+    host, sep, port = str(text).rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"{flag} must be HOST:PORT, e.g. {flag} 127.0.0.1:8000, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def role_from(chief=None, worker=None, worker_id=None, worker_timeout=None, environ=None):
+    """This process' ClusterConfig from the flags, else from keras-tuner's environment variables.
+
+    KERASTUNER_TUNER_ID=chief (with KERASTUNER_ORACLE_IP and _PORT) makes a
+    chief, any other id a worker of that name, exactly as `--chief` and
+    `--worker ... --worker-id` do.
+    """
+    environ = os.environ if environ is None else environ
+    extra = {} if worker_timeout is None else {"worker_timeout": _positive(worker_timeout)}
+    if chief and worker:
+        raise UsageError("--chief and --worker exclude each other: a process either serves the "
+                         "study's oracle or runs its trials")
+    if worker_id is not None and not worker:
+        raise UsageError("--worker-id names a worker: give it with --worker HOST:PORT")
+    if chief:
+        host, port = parse_address(chief, "--chief")
+        return ClusterConfig("chief", host, port, **extra)
+    if worker:
+        host, port = parse_address(worker, "--worker")
+        if port == 0:
+            raise UsageError("--worker needs the chief's port, e.g. --worker 127.0.0.1:8000 "
+                             "(a chief started on port 0 writes its port to chief.json)")
+        return ClusterConfig("worker", host, port, _worker_id(worker_id), **extra)
+    if ENV_IP not in environ:
+        return ClusterConfig(**extra)
+    missing = [name for name in (ENV_PORT, ENV_ID) if not environ.get(name)]
+    if missing:
+        raise UsageError(f"{ENV_IP} is set but {' and '.join(missing)} not: set all three of "
+                         f"{', '.join(ENV_NAMES)} (or use --chief / --worker)")
+    address = f"{environ[ENV_IP]}:{environ[ENV_PORT]}"
+    if CHIEF_ID in environ[ENV_ID]:  # keras-tuner's own test: any id containing "chief"
+        return role_from(chief=address, worker_timeout=worker_timeout, environ={})
+    return role_from(worker=address, worker_id=environ[ENV_ID], worker_timeout=worker_timeout,
+                     environ={})
+
+
+def _positive(value):
+    if not value > 0:
+        raise UsageError(f"--worker-timeout must be a positive number of seconds, got {value}")
+    return float(value)
+
+
+def _worker_id(name):
+    if name is None:
+        return f"worker-{socket.gethostname().split('.')[0]}-{os.getpid()}"
+    if not WORKER_ID.match(name) or CHIEF_ID in name:
+        raise UsageError(f"--worker-id must be letters, digits, '.', '_' or '-' (at most 64, not "
+                         f"containing 'chief'), got {name!r}")
+    return name
+
+
+@contextlib.contextmanager
+def keras_tuner_environment(role):
+    """Within: keras-tuner's variables say what `role` is (a worker's reach the chief).
+
+    A chief serves its oracle itself and a local search needs none, so for them
+    the variables are removed: their tuner state is the same file either way.
+    """
+    saved = {name: os.environ.get(name) for name in ENV_NAMES}
+    for name in ENV_NAMES:
+        os.environ.pop(name, None)
+    if role.role == "worker":
+        os.environ.update({ENV_ID: role.worker_id, ENV_IP: connect_host(role.host),
+                           ENV_PORT: str(role.port)})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def connect_host(host):
+    """Where to reach a chief listening on `host`: a wildcard address is reached locally."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
+def check_chief(host, port, timeout=CHIEF_CONNECT_TIMEOUT):
+    """Return once a gRPC server answers at host:port; UsageError within `timeout` seconds if not."""
+    import grpc
+
+    channel = grpc.insecure_channel(f"{connect_host(host)}:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        raise UsageError(
+            f"--worker {host}:{port}: no chief answers there (waited {timeout:g} s); start it "
+            f"first with the same options and --chief {host}:{port}, or check the address") \
+            from None
+    finally:
+        channel.close()
+
+
+def write_chief_file(study_dir, host, port):
+    files.write_json(Path(study_dir) / CHIEF_FILE, {
+        "address": f"{host}:{port}", "host": socket.gethostname(), "pid": os.getpid(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def read_chief_file(study_dir):
+    """chief.json of a study folder as a dict, or None while it is absent or unreadable."""
+    try:
+        return files.read_json(Path(study_dir) / CHIEF_FILE)
+    except (OSError, ValueError):
+        return None
+
+
+class Heartbeat:
+    """A worker's heartbeat: `<study>/workers/<id>.json` rewritten every WORKER_HEARTBEAT seconds.
+
+    Use as `with Heartbeat(study_dir, worker_id):`; the file goes when the worker ends.
+    """
+
+    def __init__(self, study_dir, worker_id, every=WORKER_HEARTBEAT):
+        self.path = Path(study_dir) / WORKERS_DIR / f"{worker_id}.json"
+        self.worker_id, self.every = worker_id, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._count = 0
+
+    def beat(self):
+        self._count += 1
+        files.write_json(self.path, {"worker": self.worker_id, "host": socket.gethostname(),
+                                     "pid": os.getpid(), "beat": self._count,
+                                     "time": time.time()})
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            try:
+                self.beat()
+            except OSError:
+                pass  # a full or vanished disk: the chief will see the worker as silent
+
+    def __enter__(self):
+        self.beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.path.unlink(missing_ok=True)
+        return False
+
+
+class Watch:
+    """The chief's view of its workers' heartbeats: which of them have died.
+
+    A worker is dead when its heartbeat names a process of this machine that
+    has exited, or when its heartbeat has not changed for `timeout` seconds (as
+    measured by the chief's own clock, so clocks of other machines do not matter).
+    A worker without a heartbeat file (a bare keras-tuner worker) is never declared dead.
+    """
+
+    def __init__(self, study_dir, timeout):
+        self.folder = Path(study_dir) / WORKERS_DIR
+        self.timeout = timeout
+        self._seen = {}  # worker id -> (last beat, monotonic time it changed)
+
+    def dead(self, worker_id):
+        """Why `worker_id` is dead ("" while it seems alive)."""
+        try:
+            beat = files.read_json(self.folder / f"{worker_id}.json")
+        except (OSError, ValueError):
+            beat = None
+        now = time.monotonic()
+        if not isinstance(beat, dict):
+            return ""
+        if beat.get("host") == socket.gethostname() and isinstance(beat.get("pid"), int) \
+                and not process_alive(beat["pid"]):
+            return f"its process {beat['pid']} has exited"
+        last, since = self._seen.get(worker_id, (None, now))
+        if beat.get("beat") != last:
+            self._seen[worker_id] = (beat.get("beat"), now)
+            return ""
+        if now - since > self.timeout:
+            return f"no heartbeat for {now - since:.0f} s"
+        return ""

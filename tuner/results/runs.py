@@ -1,0 +1,161 @@
+"""A trial's runs as read from its evaluations.json: scores per run, the mean over runs. No TensorFlow.
+"""
+
+
+import json
+import math
+from pathlib import Path
+
+from tuner.common.config import RANK_BY
+from tuner.common.names import SCORES
+from tuner.results.intervals import standard_error
+
+# Scores of an evaluation that a trial's row carries, each reduced by the study's rank-by rule.
+RUN_DONE = ("completed", "diverged")
+
+
+def read_json_or_none(path):
+    """A JSON file's content, or None while it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def failure_reason(message):
+    """The one line that says why a trial failed, from keras-tuner's stored traceback."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    for prefix in ("keras_tuner.src.errors.FailedTrialError: ", "FailedTrialError: "):
+        if last.startswith(prefix):
+            return last[len(prefix):]
+    return last
+
+
+def _number(value):
+    """A score as a float, or None when it is missing or not finite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _mean(values):
+    numbers = [v for v in map(_number, values) if v is not None]
+    return math.fsum(numbers) / len(numbers) if numbers else None
+
+
+def evaluation_file(trial_dir):
+    doc = read_json_or_none(Path(trial_dir) / "evaluations.json")
+    return doc if isinstance(doc, dict) else {}
+
+
+def _evaluations(doc):
+    return [e for e in doc.get("evaluations") or [] if isinstance(e, dict) and "epoch" in e]
+
+
+def load_evaluations(trial_dir):
+    """Every evaluation of a trial so far, all its runs, in the order written."""
+    return _evaluations(evaluation_file(trial_dir))
+
+
+def _run_entries(doc, evaluations):
+    """{repeat: its entry in "repeats"}; a file from before repeats holds one finished run."""
+    if "repeats" not in doc:
+        return {0: {"repeat": 0, "status": "completed"}} if evaluations else {}
+    return {r["repeat"]: r for r in doc["repeats"] or []
+            if isinstance(r, dict) and isinstance(r.get("repeat"), int)}
+
+
+def _run(number, entry, evaluations):
+    """One training run: its seed, status, divergence and evaluations (oldest first)."""
+    entry = entry or {"status": "running"}  # evaluated before its entry was written
+    seed = entry.get("seed", next((e["seed"] for e in evaluations if "seed" in e), None))
+    return {"repeat": number, "seed": seed, "status": entry.get("status") or "running",
+            "diverged_at_epoch": entry.get("diverged_at_epoch"),
+            "reason": entry.get("reason") or "", "seconds_per_epoch": entry.get("seconds_per_epoch"),
+            "evaluations": evaluations}
+
+
+def load_runs(trial_dir):
+    """The trial's training runs (its repeats), by repeat number, each with its evaluations."""
+    doc = evaluation_file(trial_dir)
+    evaluations = _evaluations(doc)
+    entries = _run_entries(doc, evaluations)
+    numbers = sorted(set(entries) | {e.get("repeat", 0) for e in evaluations})
+    by_epoch = sorted(evaluations, key=lambda e: e["epoch"])
+    return [_run(n, entries.get(n), [e for e in by_epoch if e.get("repeat", 0) == n])
+            for n in numbers]
+
+
+def parse_rank_by(rank_by):
+    """("final", 1), ("best", None) or ("last", N) from "final", "best" or "last-N";
+    ValueError for anything else."""
+    match = RANK_BY.match(str(rank_by))
+    if not match:
+        raise ValueError(f"rank_by must be final, best or last-N (N a positive integer), "
+                         f"got {rank_by!r}")
+    if match.group(2):
+        return "last", int(match.group(2))
+    return match.group(1), (1 if match.group(1) == "final" else None)
+
+
+def picked(evaluations, rank_by, objective):
+    """The evaluations of one run that its score is taken from.
+
+    final: the last one; last-N: the last N; best: the one with the lowest
+    `objective` (every score then comes from that one generator, the
+    checkpoint a search keeps).
+    """
+    rule, n = parse_rank_by(rank_by)
+    if rule != "best":
+        return evaluations[-n:]
+    scored = [e for e in evaluations if _number(e.get(objective)) is not None]
+    return [min(scored, key=lambda e: e[objective])] if scored else []
+
+
+def run_scores(run, rank_by, objective):
+    """One run's value of every score (the mean over its picked evaluations), and its
+    optimistic best: the lowest `objective` of all its evaluations, and that epoch."""
+    chosen = picked(run["evaluations"], rank_by, objective)
+    values = {name: _mean(e.get(name) for e in chosen) for name in SCORES}
+    best = picked(run["evaluations"], "best", objective)
+    values["best"] = _number(best[0][objective]) if best else None
+    values["best_epoch"] = best[0]["epoch"] if best else None
+    return values
+
+
+def _low_median(values):
+    return sorted(values)[(len(values) - 1) // 2] if values else None
+
+
+def _divergence(runs):
+    """How many runs diverged, the earliest epoch one did, and the first stated reason."""
+    diverged = [r for r in runs if r["status"] == "diverged"]
+    epochs = [r["diverged_at_epoch"] for r in diverged if r["diverged_at_epoch"] is not None]
+    return {"diverged": len(diverged), "diverged_at_epoch": min(epochs, default=None),
+            "diverged_reason": next((r["reason"] for r in diverged if r["reason"]), "")}
+
+
+def summarise_runs(runs, rank_by, objective):
+    """A trial's scores from its runs: each score is the mean over the runs scored so far.
+
+    score_se = s / sqrt(K) over the K runs' objective values (None if K < 2);
+    best = the mean of each run's best objective (optimistic: selected on the
+    numbers it reports); best_epoch = the median of their epochs.
+    """
+    scored = [(run, run_scores(run, rank_by, objective)) for run in runs if run["evaluations"]]
+    row = {name: _mean(v[name] for _, v in scored) for name in SCORES + ("best",)}
+    repeat_scores = [{"repeat": r["repeat"], "seed": r["seed"], "score": v[objective],
+                      "diverged_at_epoch": r["diverged_at_epoch"]}
+                     for r, v in scored if v[objective] is not None]
+    row.update(repeats=sum(r["status"] in RUN_DONE for r in runs),
+               score_se=standard_error([s["score"] for s in repeat_scores]),
+               repeat_scores=repeat_scores,
+               best_epoch=_low_median([v["best_epoch"] for _, v in scored
+                                       if v["best_epoch"] is not None]),
+               epochs=max((e["epoch"] for r in runs for e in r["evaluations"]), default=None))
+    row.update(_divergence(runs))
+    return row

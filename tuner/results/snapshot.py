@@ -1,0 +1,306 @@
+"""A study folder as read at one moment (`read_study` -> `StudySnapshot`): its study.json and
+ranked trial rows, for leaderboards, reports and retraining; and finding study folders. No TF.
+
+Only files are read (study.json, trial_*/trial.json, trial_*/evaluations.json,
+trial_*/samples/*.png), never written or locked, so this works on a copy, a
+finished study or one a search is still writing: a trial in progress shows as
+running, with its scores so far.
+
+A trial's score comes from evaluations.json: within each training run (repeat)
+the study's rank-by rule picks the evaluations (final, best, last-N), and the
+trial's value is the mean over its runs, with the standard error over runs and
+a paired comparison with the best trial over the seeds they share.
+"""
+
+
+import difflib
+import math
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuner.common.errors import UsageError
+from tuner.common.lock import LOCK_FILE, process_alive
+from tuner.common.names import HYPERPARAMETERS, RECORD_METRICS, objective_metric
+from tuner.results.intervals import compare
+from tuner.results.runs import (
+    evaluation_file,
+    failure_reason,
+    load_runs,
+    parse_rank_by,
+    read_json_or_none,
+    summarise_runs,
+)
+
+STUDY_FILE = "study.json"
+SPACE_COPY = "space.toml"  # the space file a study ran with, copied into its folder
+STATUS_ORDER = {"COMPLETED": 0, "RUNNING": 1, "IDLE": 1, "INTERRUPTED": 1,
+                "FAILED": 2, "INVALID": 2, "STOPPED": 2}
+IN_PROGRESS = ("RUNNING", "IDLE")
+FAILED = ("FAILED", "INVALID", "STOPPED")
+OLD_RANK_BY = "best"  # studies written before rank-by existed selected each trial's best evaluation
+GRID_NAME = re.compile(r"^epoch_(\d+)\.png$")
+LOCK_HOLDER = re.compile(r"process (\d+) on (\S+)")
+
+
+def _metric(trial, name):
+    """The last recorded value of metric `name` in a keras-tuner trial.json dict."""
+    history = trial.get("metrics", {}).get("metrics", {}).get(name)
+    if not history or not history.get("observations"):
+        return None
+    value = history["observations"][-1]["value"]
+    value = value[0] if isinstance(value, list) else value
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def sample_grids(trial_dir):
+    """(epoch, path) of each sample grid the trial saved, oldest first."""
+    grids = []
+    for path in (Path(trial_dir) / "samples").glob("epoch_*.png"):
+        if match := GRID_NAME.match(path.name):
+            grids.append((int(match.group(1)), path))
+    return sorted(grids)
+
+
+def _record(trial_dir, evaluated):
+    """keras-tuner's trial.json, a stand-in for a trial scored before it was recorded, or None."""
+    trial = read_json_or_none(trial_dir / "trial.json")
+    if isinstance(trial, dict):
+        return trial
+    if evaluated:
+        return {"trial_id": trial_dir.name.removeprefix("trial_"), "status": "RUNNING"}
+    return None
+
+
+def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY):
+    """One trial as a flat dict, or None if its folder holds nothing readable yet.
+
+    Scores come from evaluations.json, reduced by `rank_by` within each run and
+    averaged over runs (a trial in progress: its runs so far); a failed trial
+    has none. keras-tuner writes trial.json (status RUNNING) when a trial
+    starts; a folder with only evaluations.json is a trial in progress too. A
+    running trial of a study whose search process has died shows as INTERRUPTED.
+    """
+    trial_dir = Path(trial_dir)
+    runs = load_runs(trial_dir)
+    worker = evaluation_file(trial_dir).get("worker")
+    trial = _record(trial_dir, any(run["evaluations"] for run in runs))
+    if trial is None:
+        return None
+    status = trial.get("status") or "RUNNING"
+    if status in IN_PROGRESS and not search_alive:
+        status = "INTERRUPTED"
+    values = trial.get("hyperparameters", {}).get("values", {})
+    row = {"trial_id": str(trial.get("trial_id")), "status": status,
+           "hyperparameters": {**{k: values.get(k) for k in HYPERPARAMETERS}, **values},
+           "message": failure_reason(trial.get("message")) if trial.get("message") else "",
+           "folder": str(trial_dir), "worker": worker if isinstance(worker, str) else None}
+    row.update({name: _metric(trial, name) for name in RECORD_METRICS})
+    row.update(summarise_runs([] if status in FAILED else runs, rank_by, objective))
+    return row
+
+
+def load_retrain(study_dir, trial_id):
+    """The trial's `tuner.retrain` summary (final scores over seeds), or None if never retrained."""
+    doc = read_json_or_none(Path(study_dir) / "retrain" / f"trial_{trial_id}" / "retrain.json")
+    if not isinstance(doc, dict) or not doc.get("n_completed"):
+        return None
+    final = doc["final"]
+    return {"epochs": doc["epochs"], "seeds": doc["n_completed"], "complete": doc["complete"],
+            "kid": final["kid"]["mean"], "kid_seed_std": final["kid"]["std"],
+            "fd": final["fd"]["mean"], "fd_seed_std": final["fd"]["std"]}
+
+
+def search_alive(study_dir):
+    """False only when the study's lock names a process of this machine that has exited.
+
+    The lock file stays behind after its holder dies (only the flock goes), so
+    it names the last search; reading it never takes the lock, which would
+    make a search starting at that moment refuse to run.
+    """
+    try:
+        holder = (Path(study_dir) / LOCK_FILE).read_text()
+    except OSError:
+        return True
+    match = LOCK_HOLDER.search(holder)
+    if not match or match.group(2) != socket.gethostname():
+        return True  # another machine's process: we cannot tell, so trust the files
+    return process_alive(int(match.group(1)))
+
+
+def load_study(study_dir):
+    """study.json of a study folder (empty dict if absent)."""
+    doc = read_json_or_none(Path(study_dir) / STUDY_FILE)
+    return doc if isinstance(doc, dict) else {}
+
+
+def rank(rows, objective):
+    """Sort rows in place (completed best first, then in progress, then failed), number the
+    completed ones and compare each with #1 (`vs_best`)."""
+    def key(row):
+        value = row.get(objective) if row["status"] == "COMPLETED" else None
+        return (STATUS_ORDER.get(row["status"], 1), math.inf if value is None else value,
+                row.get("study") or "", row["trial_id"])
+
+    rows.sort(key=key)
+    ranked = [row for row in rows
+              if row["status"] == "COMPLETED" and row.get(objective) is not None]
+    for row in rows:
+        row["rank"], row["vs_best"] = None, None
+    for number, row in enumerate(ranked, start=1):
+        row["rank"] = number
+    for row in ranked[1:]:
+        row["vs_best"] = compare(scores_by_seed(ranked[0]), scores_by_seed(row))
+    return rows
+
+
+def scores_by_seed(row):
+    """{seed: objective} of a trial's runs, to pair with another trial's runs of the same seed."""
+    return {(s["seed"] if s["seed"] is not None else f"repeat {s['repeat']}"): s["score"]
+            for s in row.get("repeat_scores") or []}
+
+
+def train_setting(study, name):
+    """A training setting of study.json (its `train`); studies written before each setting
+    was kept once also hold it at the top level, where it is read from when `train` lacks it."""
+    train = study.get("train")
+    value = train.get(name) if isinstance(train, dict) else None
+    return study.get(name) if value is None else value
+
+
+def objective_of(study):
+    """The score a study ranks by (a study.json spelling `kid-heldout` reads as kid_heldout)."""
+    return objective_metric(str(train_setting(study, "objective") or "kid"))
+
+
+def rank_by_of(study, study_dir="."):
+    """The study's rank-by rule; studies from before the choice existed ranked by the best
+    evaluation. UsageError naming study.json if the rule is not one of the known ones."""
+    rule = train_setting(study, "rank_by") or (study.get("protocol") or {}).get("rank_by") or OLD_RANK_BY
+    try:
+        parse_rank_by(rule)
+    except ValueError as err:
+        raise UsageError(f"{Path(study_dir) / STUDY_FILE}: {err}; correct the file") from None
+    return rule
+
+
+def load_trials(study_dir, objective=None):
+    """All trials of a study, ranked: completed by objective, then running, then failed."""
+    study = load_study(study_dir)
+    objective = objective or objective_of(study)
+    rank_by = rank_by_of(study, study_dir)
+    protocol = study.get("protocol", {})
+    alive = search_alive(study_dir)
+    rows = [row for path in sorted(Path(study_dir).glob("trial_*")) if path.is_dir()
+            if (row := trial_row(path, objective, alive, rank_by)) is not None]
+    for row in rows:
+        row.update(study=Path(study_dir).name, features=protocol.get("features"),
+                   eval_size=protocol.get("eval_size"), protocol_key=study.get("protocol_key"),
+                   rank_by=rank_by, retrain=load_retrain(study_dir, row["trial_id"]))
+    return rank(rows, objective)
+
+
+@dataclass(frozen=True)
+class StudySnapshot:
+    """One study folder as read from disk: its study.json and its ranked trial rows."""
+
+    name: str
+    path: Path
+    meta: dict
+    rows: list
+
+    @property
+    def objective(self):
+        return objective_of(self.meta)
+
+    @property
+    def rank_by(self):
+        return rank_by_of(self.meta, self.path)
+
+    @property
+    def repeats(self):
+        """Runs per configuration the study asked for (1 before repeats existed)."""
+        return int(train_setting(self.meta, "repeats") or 1)
+
+    @property
+    def protocol(self):
+        return self.meta.get("protocol") or {}
+
+
+def epoch_spending(study):
+    """(epochs spent, epochs of the equivalent grid) of a Hyperband study, else None.
+
+    Spent: every trial's epochs (Hyperband's `tuner/epochs` less the
+    `tuner/initial_epoch` it continued from) times its runs. The equivalent
+    grid trains each configuration Hyperband tried for the study's full epochs.
+    """
+    if str(study.meta.get("tuner", "")).lower() != "hyperband":
+        return None
+    epochs = (study.meta.get("train") or {}).get("epochs")
+    if not isinstance(epochs, int):
+        return None
+    spent, configurations = 0, set()
+    for row in study.rows:
+        values = row.get("hyperparameters") or {}
+        spent += (values.get("tuner/epochs", epochs) - values.get("tuner/initial_epoch", 0)) \
+            * study.repeats
+        configurations.add(tuple(sorted((k, repr(v)) for k, v in values.items()
+                                        if not k.startswith("tuner/") and v is not None)))
+    return spent, len(configurations) * epochs * study.repeats
+
+
+def spending_text(study):
+    """One line on what a Hyperband study spent against its grid, or ""."""
+    spending = epoch_spending(study)
+    if not spending or not spending[1]:
+        return ""
+    spent, grid = spending
+    return (f"Hyperband trained {spent} epochs; the grid of the configurations it tried, each "
+            f"trained for the full {study.meta['train']['epochs']} epochs, would take {grid} "
+            f"({spent / grid:.0%})")
+
+
+def read_study(study_dir):
+    """Read a study folder (its name is the folder's: a copy may be renamed)."""
+    study_dir = Path(study_dir)
+    return StudySnapshot(name=study_dir.name, path=study_dir, meta=load_study(study_dir),
+                 rows=load_trials(study_dir))
+
+
+def is_study(path):
+    return (Path(path) / STUDY_FILE).is_file()
+
+
+def study_dirs(results_dir):
+    """Every study folder directly under `results_dir`, by name."""
+    root = Path(results_dir)
+    return sorted(p for p in root.iterdir() if is_study(p)) if root.is_dir() else []
+
+
+def _last_activity(study_dir):
+    """When the study last changed: a resumed old study counts as recent."""
+    paths = [study_dir, study_dir / STUDY_FILE, study_dir / "oracle.json"]
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
+def latest_study(results_dir):
+    """The study folder under `results_dir` that changed last; UsageError if there is none."""
+    folders = study_dirs(results_dir)
+    if not folders:
+        raise UsageError(f"--results-dir {results_dir}: no study there (no <study>/{STUDY_FILE}); "
+                         f"run `python -m tuner.search` first, or name a study folder")
+    return max(folders, key=_last_activity)
+
+
+def find_study(study, results_dir):
+    """A study folder from a path or a name under `results_dir`; UsageError naming the choices."""
+    for candidate in (Path(study).expanduser(), Path(results_dir) / study):
+        if is_study(candidate):
+            return candidate
+    names = [p.name for p in study_dirs(results_dir)]
+    close = difflib.get_close_matches(Path(study).name, names, n=3)
+    hint = (f"did you mean {' or '.join(close)}?" if close else
+            f"studies there: {', '.join(names)}" if names else f"{results_dir} holds no study")
+    raise UsageError(f"study {study!r}: not a study folder (no {STUDY_FILE}) nor a study in "
+                     f"--results-dir {results_dir}; {hint}")

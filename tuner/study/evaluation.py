@@ -1,0 +1,182 @@
+"""The evaluation of a trial's runs: scores every few epochs, divergence, sample grids, evaluations.json.
+"""
+
+
+import logging
+import math
+import statistics
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from tuner.common import files
+from tuner.data.images import to_uint8
+
+log = logging.getLogger(__name__)
+
+GRID_SAMPLES = 64
+EVALUATIONS_FILE = "evaluations.json"
+# The lab's lr 2e-2: the discriminator wins, the generator's loss explodes to
+# ~1e3-1e4 and no later epoch recovers. The losses stay finite (d_loss flickers
+# between 0 and large values), so this is checked apart from NaN. A healthy
+# run's g_loss stays in single digits.
+EXPLODED_G_LOSS = 100.0
+EXPLODED_PATIENCE = 5
+# Per-pixel spread across samples below this (in [-1, 1] units): one image for every z.
+COLLAPSE_STD = 0.005
+# An untrained generator also draws one image for every z; a run has collapsed only
+# if it had learned variety (a spread this large at an earlier evaluation) and lost it.
+LEARNED_STD = 10 * COLLAPSE_STD
+
+
+class TrialRecord:
+    """evaluations.json of one trial: the protocol, each run's state and every evaluation.
+
+    Rewritten (atomically) after every evaluation, so a reader sees a running
+    trial's scores so far. In a search by several workers, `worker` names the
+    one that ran the trial.
+    """
+
+    def __init__(self, path, protocol, worker=None):
+        self.path, self.protocol, self.worker = Path(path), protocol, worker
+        self.repeats, self.evaluations = [], []
+
+    def run(self, repeat, seed, **state):
+        """Set run `repeat`'s state: status, diverged_at_epoch, reason, epochs."""
+        while len(self.repeats) <= repeat:
+            self.repeats.append({"repeat": len(self.repeats), "seed": None, "status": "running",
+                                 "diverged_at_epoch": None, "reason": "", "epochs": 0})
+        self.repeats[repeat].update(seed=seed, **state)
+        self.write()
+
+    def add(self, row):
+        self.evaluations.append(row)
+        self.write()
+
+    def write(self):
+        worker = {"worker": self.worker} if self.worker else {}
+        files.write_json(self.path, {"protocol": self.protocol, **worker, "repeats": self.repeats,
+                                     "evaluations": self.evaluations})
+
+
+class Evaluation(keras.callbacks.Callback):
+    """Scores one run's generator every `eval_every` epochs and at the last one.
+
+    Also watches for divergence: non-finite losses, an exploded generator loss,
+    or a collapse to one image after the run had learned variety. A diverged run
+    stops training at once and is scored where it stopped (`diverged` says when
+    and why). Scores are recorded in `history` and, with a `record`, in the
+    trial's evaluations.json; without one (retraining), in `<out>/evaluations.json`.
+    """
+
+    def __init__(self, scorer, settings, samples_dir, epochs, train_indices, progress,
+                 board=None, record=None, repeat=0, seed=None):
+        super().__init__()
+        self.scorer, self.settings, self.samples_dir = scorer, settings, Path(samples_dir)
+        self.epochs, self.train_indices, self.progress = epochs, train_indices, progress
+        self.board, self.record = board, record
+        self.repeat, self.seed = repeat, settings.seed if seed is None else seed
+        self.history, self.epoch_seconds = [], []
+        self.diverged = None  # {"epoch", "reason"} once the run has diverged
+        self.final_losses = {}
+        self._exploded_epochs = 0
+        self._peak_spread = 0.0
+        self._epoch_start = time.perf_counter()
+
+    def on_train_begin(self, logs=None):
+        if self.record:
+            self.record.run(self.repeat, self.seed, status="running")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        self.epoch_seconds.append(time.perf_counter() - self._epoch_start)
+        if self.board:  # before the loss check: a diverging epoch shows in TensorBoard too
+            self.board.epoch(epoch + 1, logs)
+        self._check_losses(epoch + 1, logs)
+        if self.diverged or (epoch + 1) % self.settings.eval_every == 0 or epoch + 1 == self.epochs:
+            self._evaluate(epoch + 1, logs)
+        if self.progress:
+            self.progress.epoch(epoch + 1, self.epochs, logs, self.epoch_seconds[-1])
+
+    def on_train_end(self, logs=None):
+        if self.record:
+            self.record.run(self.repeat, self.seed, **self._end_state(),
+                            epochs=self.history[-1]["epoch"] if self.history else 0)
+
+    def as_run(self):
+        """This run as `results.runs.summarise_runs` reads one from evaluations.json."""
+        return {"repeat": self.repeat, "seed": self.seed, **self._end_state(),
+                "evaluations": self.history}
+
+    def seconds_per_epoch(self):
+        """The median epoch's training time (the first epoch also traces the step)."""
+        return statistics.median(self.epoch_seconds) if self.epoch_seconds else None
+
+    def _end_state(self):
+        """How the run ended: completed, or diverged (when and why), and its epoch time."""
+        diverged = self.diverged or {}
+        return {"status": "diverged" if self.diverged else "completed",
+                "diverged_at_epoch": diverged.get("epoch"), "reason": diverged.get("reason", ""),
+                "seconds_per_epoch": self.seconds_per_epoch()}
+
+    def _check_losses(self, epoch, logs):
+        g_loss, d_loss = float(logs.get("g_loss", 0.0)), float(logs.get("d_loss", 0.0))
+        self.final_losses = {"g_loss": g_loss, "d_loss": d_loss}
+        if not (math.isfinite(g_loss) and math.isfinite(d_loss)):
+            self._diverge(epoch, f"g_loss {g_loss}, d_loss {d_loss} (not finite)")
+        self._exploded_epochs = self._exploded_epochs + 1 if g_loss > EXPLODED_G_LOSS else 0
+        if self._exploded_epochs >= EXPLODED_PATIENCE:
+            self._diverge(epoch, f"the discriminator won, g_loss above {EXPLODED_G_LOSS:g} for "
+                                 f"{EXPLODED_PATIENCE} epochs (now {g_loss:.3g}, d_loss "
+                                 f"{d_loss:.2g}); the generator has collapsed")
+
+    def _diverge(self, epoch, reason):
+        if self.diverged is None:
+            self.diverged = {"epoch": epoch, "reason": f"diverged at epoch {epoch}: {reason}"}
+            log.warning("  run %d (seed %d) %s; scored where it stopped", self.repeat, self.seed,
+                        self.diverged["reason"])
+        self.model.stop_training = True
+
+    def _evaluate(self, epoch, logs):
+        start = time.perf_counter()
+        images = self._samples()
+        scores = self.scorer.score_images(images, self.train_indices)
+        spread = float(np.std(images, axis=0).mean())
+        grid = files.grid_image(to_uint8(images[:GRID_SAMPLES, ..., 0]))
+        files.write_png(self.samples_dir / f"epoch_{epoch:05d}.png", grid)
+        self._check_collapse(epoch, spread)
+        row = {"repeat": self.repeat, "seed": self.seed, "epoch": epoch, **scores,
+               "sample_std": spread, "g_loss": float(logs.get("g_loss", 0.0)),
+               "d_loss": float(logs.get("d_loss", 0.0)), "seconds": time.perf_counter() - start}
+        self.history.append(row)
+        self._write(row)
+        if self.board:
+            self.board.evaluation(epoch, row, grid)
+        if self.progress:
+            self.progress.evaluation(row)
+
+    def _samples(self):
+        """The study's latent batch through the generator; a diverged (NaN) one draws gray."""
+        generator = self.model.generator
+        images = generator.predict(self.scorer.latents(generator.input_shape[-1]),
+                                   batch_size=500, verbose=0)
+        return np.nan_to_num(images, nan=0.0)
+
+    def _check_collapse(self, epoch, spread):
+        self._peak_spread = max(self._peak_spread, spread)
+        if spread < COLLAPSE_STD and self._peak_spread >= LEARNED_STD:
+            self._diverge(epoch, f"mode collapse: every sample is the same image (per-pixel "
+                                 f"std across samples {spread:.3g}, was {self._peak_spread:.3g})")
+
+    def _write(self, row):
+        if self.record:
+            self.record.add(row)
+        else:
+            files.write_json(self.samples_dir.parent / EVALUATIONS_FILE,
+                             {"protocol": self.scorer.protocol.as_dict(),
+                              "evaluations": self.history})

@@ -1,0 +1,193 @@
+"""Running a study: one search of one space on one face set, in one folder of the results dir.
+
+`run_search(config)` validates everything (space, flags, data, results folder)
+before any training, then drives a keras-tuner tuner whose project directory is
+`<results_dir>/<study>/`. Beside keras-tuner's own files (oracle.json,
+trial_*/trial.json, checkpoints) the folder holds `study.json` (resolved
+configuration, data fingerprint, scoring protocol, package versions), a copy of
+the space file, and per trial `evaluations.json` and sample grids.
+Running the same search again resumes it; `overwrite` starts afresh.
+"""
+
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from tuner.common.config import (
+    ClusterConfig,
+    SearchConfig,
+    parse_duration,
+)
+from tuner.common.errors import UsageError
+from tuner.common.lock import LOCK_FILES, StudyLock
+from tuner.common.progress import Progress
+from tuner.distributed.chief import serve
+from tuner.distributed.cluster import Heartbeat, check_chief, keras_tuner_environment
+from tuner.results.runs import failure_reason
+from tuner.results.snapshot import STUDY_FILE
+from tuner.study.inputs import describe_data, resolve, validate
+from tuner.study.record import check_resumable, study_record, write_study_file
+
+log = logging.getLogger(__name__)
+
+
+def run_search(config: SearchConfig, on_validated=None, role=None):
+    """Run (or resume) the study `config` describes; return its folder.
+
+    Args:
+        config: the search.
+        on_validated: called once every input has been checked, before
+            TensorFlow is imported (the CLI quiets TF's start-up there).
+        role: this process' part (`common.config.ClusterConfig`): a search of its own
+            (the default), the chief that serves the study's oracle to
+            workers and trains nothing, or a worker that runs the chief's trials.
+
+    Raises:
+        UsageError: any bad flag, space file, data source or results folder,
+            a worker whose chief is not there or whose study differs, always
+            before training starts.
+    """
+    role = role or ClusterConfig()
+    if role.role == "worker":
+        return _run_worker(config, role, on_validated)
+    inputs = validate(config)
+    study_dir = prepare_folder(config)
+    if on_validated:
+        on_validated()
+    with StudyLock(study_dir):
+        if config.overwrite:
+            _empty_folder(study_dir)
+        describe_data(inputs)
+
+        with keras_tuner_environment(role):
+            tuner = _make_tuner(config, inputs, study_dir)
+        write_study_file(study_dir, study_record(config, inputs, tuner.hypermodel.scorer,
+                                                  inputs.tuner_name, inputs.max_trials))
+        if role.role == "chief":
+            _serve(tuner, study_dir, role, config)
+        else:
+            _search(tuner, config)
+    return study_dir
+
+
+def _run_worker(config, role, on_validated):
+    """A worker: check the chief is there and runs this very study, then train its trials."""
+
+    if config.overwrite:
+        raise UsageError("--overwrite belongs to the chief (it owns the study folder); "
+                         "give it there, not to a worker")
+    resolve(config)  # the flags first, then the chief (in seconds), then the data
+    check_chief(role.host, role.port)
+    inputs = validate(config)
+    study_dir = study_folder(config)
+    if not (study_dir / STUDY_FILE).is_file():
+        raise UsageError(
+            f"{study_dir} holds no {STUDY_FILE}: a worker runs in the chief's study folder; give "
+            f"the --results-dir and --study the chief uses (on a filesystem both machines share)")
+    if on_validated:
+        on_validated()
+    describe_data(inputs)
+    with keras_tuner_environment(role):
+        tuner = _make_tuner(config, inputs, study_dir, required=True,
+                            hint="a worker needs the very data, space file and scoring options "
+                                 "of its chief; give it the same options")
+        log.info("worker %s: running trials of %s for the chief at %s:%d", role.worker_id,
+                 study_dir, role.host, role.port)
+        with Heartbeat(study_dir, role.worker_id):
+            _search(tuner, config)
+    return study_dir
+
+
+def _serve(tuner, study_dir, role, config):
+    serve(tuner, study_dir, role)
+    if tuner.oracle.failures:
+        raise SearchStopped(
+            f"search stopped: {config.max_consecutive_failures} trials in a row failed "
+            f"(--max-consecutive-failures); last reason: {failure_reason(tuner.oracle.failures)}")
+
+
+def study_folder(config):
+    """`<results_dir>/<study>`, the study defaulting to the space's name."""
+    return Path(config.results_dir) / (config.study or Path(config.space).stem)
+
+
+def prepare_folder(config):
+    """The study folder, created and checked writable."""
+    study_dir = study_folder(config)
+    try:
+        study_dir.mkdir(parents=True, exist_ok=True)
+        probe = study_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(f"--results-dir {config.results_dir}: cannot write the study folder "
+                         f"{study_dir} ({err.strerror or err}); choose a writable folder") from None
+    return study_dir
+
+
+def _empty_folder(study_dir):
+    """Everything but the lock we hold goes: `--overwrite` starts the study afresh."""
+    for path in study_dir.iterdir():
+        if path.name not in LOCK_FILES:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _make_tuner(config, inputs, study_dir, required=False, hint=None):
+    from tuner.study.hypermodel import make_hypermodel  # keras-tuner and TF: only after validation
+    from tuner.study.tensorboard import board_dir, write_hparams_config
+    from tuner.study.tuners import make_tuner
+
+    settings = inputs.settings
+    # Hyperband's trial count follows from its budget and its results, not from max_trials.
+    planned = None if inputs.tuner_name == "hyperband" else inputs.max_trials
+    progress = Progress(planned, log_every=max(1, settings.epochs // 20),
+                        repeats=settings.repeats)
+    hypermodel = make_hypermodel(config, inputs, progress)
+    check_resumable(study_dir, inputs.faces, hypermodel.scorer, inputs.space,
+                     **({"hint": hint} if hint else {}))
+    if not required:
+        write_hparams_config(board_dir(study_dir), inputs.space.params)
+    return make_tuner(inputs.tuner_name, hypermodel, settings, max_trials=inputs.max_trials,
+                      hyperband_factor=inputs.space.hyperband_factor,
+                      directory=config.results_dir, project_name=study_dir.name,
+                      max_consecutive_failures=config.max_consecutive_failures,
+                      progress=progress, spending=search_budget(config, settings))
+
+
+def search_budget(config, settings):
+    """The engine's Budget of `config` (--time-budget, --max-epochs-total), or None."""
+
+    from tuner.study.tuners import Budget  # keras-tuner and TF: only when a budget is set
+
+    if config.time_budget is None and config.max_epochs_total is None:
+        return None
+
+    def epochs_per_trial(values):
+        trained = values.get("tuner/epochs", settings.epochs) - values.get("tuner/initial_epoch", 0)
+        return trained * settings.repeats
+
+    return Budget(seconds=None if config.time_budget is None else parse_duration(config.time_budget),
+                  epochs=config.max_epochs_total, epochs_per_trial=epochs_per_trial,
+                  started=time.monotonic())
+
+
+def _search(tuner, config):
+    """Run the tuner; too many failed trials in a row (errors, not divergence) end the search.
+
+    Raises:
+        SearchStopped: `--max-consecutive-failures` trials in a row failed.
+    """
+    from tuner.study.tuners import TooManyFailures  # keras-tuner and TF: only once searching
+
+    try:
+        tuner.search(verbose=0)
+    except TooManyFailures as err:
+        raise SearchStopped(
+            f"search stopped: {config.max_consecutive_failures} trials in a row failed "
+            f"(--max-consecutive-failures); last reason: {err.reason}") from None
+
+
+class SearchStopped(Exception):
+    """The search ended before its trials were done, for a reason the user must see."""
