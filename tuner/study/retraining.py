@@ -49,7 +49,14 @@ from tuner.common.names import HYPERPARAMETERS
 from tuner.common.progress import duration
 from tuner.data.face_sets import load_faces
 from tuner.metrics.scoring import Scorer
-from tuner.results.snapshot import find_study, latest_study, load_study, load_trials
+from tuner.results.snapshot import (
+    find_study,
+    latest_study,
+    load_study,
+    load_trials,
+    objective_of,
+    train_setting,
+)
 from tuner.study.checkpoint import CHECKPOINT_FILE, Checkpointer, read_checkpoint_state, restore_checkpoint
 
 log = logging.getLogger(__name__)
@@ -121,7 +128,7 @@ def make_plan(config, study_dir):
         raise UsageError(f"{study_dir}/study.json lacks {', '.join(missing)}: not a study of "
                          f"this version of tuner.search; search again to retrain")
     row = pick_trial(study_dir, config.trial)
-    first_seed = study["config"].get("seed", 0) + study["train"].get("repeats", 1) - 1
+    first_seed = study["config"].get("seed", 0) + (train_setting(study, "repeats") or 1) - 1
     out = Path(config.out) if config.out else study_dir / RETRAIN_DIR / f"trial_{row['trial_id']}"
     return Plan(study_dir=Path(study_dir), study=study, trial=row,
                 hyperparameters=_hyperparameters(row),
@@ -146,7 +153,7 @@ def _fixed_settings(study):
             "flip": study["config"]["data"]["flip"],
             "data_seed": study["config"].get("seed", 0),  # the search's training subset
             "holdout": study.get("holdout", 0.0),          # and the images it never trained on
-            "objective": study.get("objective", "kid")}
+            "objective": objective_of(study)}
 
 
 def _check_positive(flag, value):
