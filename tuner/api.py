@@ -59,7 +59,6 @@ def search_study(space=DEFAULT_SPACE, **options):
         KeyboardInterrupt: Ctrl-C (or a notebook's interrupt), honoured after
             the current training step; the same call resumes the study.
     """
-
     path = _space_path(space)
     config = search_config(command=_call_text(space, options), space=path, **options)
     with interruption.sigint_as_request("interrupted. Run the same call again to resume."):
@@ -79,7 +78,6 @@ def open_study(study, results_dir=DEFAULT_RESULTS_DIR):
 
 def _space_path(space):
     """The space argument as SearchConfig.space: a name or a path."""
-
     if isinstance(space, Space):
         if Path(space.path).read_text(encoding="utf-8") != space.text:
             raise UsageError(f"space: {space.path} has changed since this Space was loaded; "
@@ -163,7 +161,6 @@ class Study:
         Raises:
             UsageError: no completed trial, no such trial, or its checkpoint is missing.
         """
-
         row = pick_trial(self.folder, None if trial is None else str(trial))
         checkpoint = Path(row["folder"]) / CHECKPOINT_FILE
         if not checkpoint.is_file():
@@ -176,7 +173,6 @@ class Study:
     def claims(self, claims_file=None):
         """The claims of the study's space file (or of `claims_file`) with their verdicts, in
         `python -m tuner.claims --format json`'s form ("claims" list); [] without claims."""
-
         claims = None if claims_file is None else load_space(str(claims_file)).claims
         return weigh_study(self.folder, claims)
 

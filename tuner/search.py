@@ -179,7 +179,6 @@ def main(argv=None):
 
 def _local_workers(args, argv, config):
     """--workers N / --gpus: a chief and its workers as child processes, then the leaderboard."""
-
     if args.worker or args.worker_id:
         raise UsageError("--workers and --gpus start their own workers: leave out --worker and "
                          "--worker-id")

@@ -123,7 +123,6 @@ def time_scoring(config, faces, scratch):
 
 def inception_weights():
     """InceptionV3's no-top ImageNet weights in Keras' cache, or None (never downloaded here)."""
-
     home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
     path = home / "models" / INCEPTION_WEIGHTS_FILE
     return path if path.is_file() else None
@@ -174,7 +173,6 @@ def _timed(function):
 
 def quick_settings(**overrides):
     """The quick space's fixed training settings (epochs, batch size, precision...), overridden."""
-
     return replace(train_settings(load_space("quick"), SearchConfig()), **overrides)
 
 
@@ -218,7 +216,6 @@ def run_trial(hypermodel, hp, trial_dir, callbacks=()):
 
 def time_quick_trial(config, faces, scratch):
     """A shortened quick-space trial (two evaluations), scaled to the space's epochs."""
-
     full = quick_settings()
     short = replace(full, epochs=config.trial_epochs, eval_every=max(1, config.trial_epochs // 2))
     hypermodel = quick_hypermodel(faces, quick_scorer(config, faces, scratch), short)
@@ -268,7 +265,6 @@ class CountingExtractor:
 
 def trace_memory(config, faces, scratch):
     """Resident memory after each of a sequence of short trials in this process."""
-
     extractor = CountingExtractor(get_extractor("onet"), faces.at_size(QUICK_BEST["image_size"]))
     # An empty cache of its own: the one reference computation of the study is counted.
     settings = quick_settings(epochs=config.memory_epochs, eval_every=config.memory_epochs)

@@ -7,7 +7,8 @@ in one place. Stdlib only.
 # The four hyperparameters a space may search, in the order tables and plots show them.
 HYPERPARAMETERS = ("learning_rate", "beta_1", "image_size", "subset_fraction")
 
-# Scores of one evaluation, as evaluations.json stores them.
+# Scores of one evaluation, as evaluations.json stores them; a trial's row carries each,
+# reduced by the study's rank-by rule within a run, then averaged over runs.
 SCORES = ("kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train", "kid_heldout",
           "fd_heldout")
 # What a study may be ranked by (metric names, as stored); the CLI spells them as OBJECTIVES.

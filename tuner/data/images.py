@@ -175,7 +175,7 @@ def _shrink(gray: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
-# Folders
+# Image file names
 
 
 def is_image_name(name: str) -> bool:

@@ -116,7 +116,6 @@ def validate_metric(real, scoring=None, size: int | None = None,
     Raises:
         UsageError: Bad data or feature flags (from loading or the extractor).
     """
-
     scoring = scoring or ScoringConfig()
     size = size or scoring.eval_size or DEFAULT_VALIDATION_SIZE
     faces = load_faces(real.data, person=real.person, crop=real.crop)

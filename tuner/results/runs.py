@@ -10,8 +10,7 @@ from tuner.common.config import RANK_BY
 from tuner.common.names import SCORES
 from tuner.results.intervals import standard_error
 
-# Scores of an evaluation that a trial's row carries, each reduced by the study's rank-by rule.
-RUN_DONE = ("completed", "diverged")
+RUN_DONE = ("completed", "diverged")  # a run's status once it trained no more
 
 
 def read_json_or_none(path):

@@ -121,7 +121,6 @@ class DCGANHyperModel(kt.HyperModel):
             UsageError: an unknown option, a bad value, space file or data
                 source (the CLI's one-line messages), before any training.
         """
-
         for name in options:
             if name in TUNER_OPTIONS:
                 raise UsageError(f"{name} is not an option of DCGANHyperModel.from_space but "
@@ -328,26 +327,20 @@ def _scored_subset(train_indices, pool, n_images):
 
 def _clear_previous_attempt(trial_dir):
     """A trial rerun after a crash starts clean: no grids or scores from the dead attempt."""
-
     shutil.rmtree(trial_dir / "samples", ignore_errors=True)
     (trial_dir / EVALUATIONS_FILE).unlink(missing_ok=True)
 
 
 def _as_failed_trial(err):
     """Trial-local errors become keras-tuner's FailedTrialError, so the search goes on."""
-
     if isinstance(err, (tf.errors.ResourceExhaustedError, MemoryError)):
         return kt.errors.FailedTrialError(f"out of memory: {str(err).splitlines()[0][:200]}")
     return err
 
 
-log = logging.getLogger(__name__)
-
-
 def make_hypermodel(config, inputs, progress=None, cls=None):
     """The study's `DCGANHyperModel` (or `cls`, a subclass) with its `Scorer`: one recipe for
     the search and for `DCGANHyperModel.from_space`."""
-
     settings = inputs.settings
     log.info(describe_precision(settings.precision))
     scorer = Scorer(inputs.faces, config.scoring, inputs.eval_size, flip=settings.flip,

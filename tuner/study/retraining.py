@@ -197,7 +197,6 @@ def _checked_state(plan, seed):
 
 def rebuild_scoring(study):
     """The study's faces and a Scorer whose protocol is checked equal to the study's."""
-
     source = DataConfig(**study["config"]["data"])
     try:
         faces = load_faces(source.data, source.person, source.crop, url=source.data_url,

@@ -74,7 +74,6 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
 
 def _run_worker(config, role, on_validated):
     """A worker: check the chief is there and runs this very study, then train its trials."""
-
     if config.overwrite:
         raise UsageError("--overwrite belongs to the chief (it owns the study folder); "
                          "give it there, not to a worker")
@@ -158,7 +157,6 @@ def _make_tuner(config, inputs, study_dir, required=False, hint=None):
 
 def search_budget(config, settings):
     """The engine's Budget of `config` (--time-budget, --max-epochs-total), or None."""
-
     from tuner.study.tuners import Budget  # keras-tuner and TF: only when a budget is set
 
     if config.time_budget is None and config.max_epochs_total is None:
