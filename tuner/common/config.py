@@ -4,8 +4,8 @@ Field names equal flag names (`--image-size` <-> `image_size`). Settings a space
 file may fix (epochs, batch size, repeats, ...) are `None` in the flag
 dataclasses, meaning "take the space file's value"; a flag given by the user
 overrides the file. The lab's own values (its network, optimiser and data) are
-here too, so every module takes them from one place. Each CLI's run is one frozen
-dataclass here too, beside the defaults it draws on.
+here too, so every module takes them from one place, and so is each CLI's run: one frozen
+dataclass beside the defaults it draws on.
 """
 
 import difflib

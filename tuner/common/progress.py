@@ -3,7 +3,7 @@
 import logging
 import time
 
-log = logging.getLogger("tuner.common.progress")
+log = logging.getLogger(__name__)
 
 
 def duration(seconds):

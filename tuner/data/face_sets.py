@@ -35,14 +35,7 @@ import numpy as np
 
 from tuner.common.errors import UsageError
 from tuner.data.images import centre_square, from_uint8, resize_uint8
-from tuner.data.sources import (
-    EMBEDDED,
-    check_download_options,
-    decode_sources,
-    load_embedded,
-    path_sources,
-    source_path,
-)
+from tuner.data.sources import EMBEDDED, read_source
 
 logger = logging.getLogger(__name__)
 
@@ -222,12 +215,7 @@ def load_faces(source: str = EMBEDDED, person: str | None = None, crop: float = 
             a download that failed or did not match its checksum.
     """
     _check_crop(crop)
-    check_download_options(source, url, sha256)
-    if source == EMBEDDED:
-        name, images, files = load_embedded(person)
-    else:
-        name, sources = path_sources(source_path(source, person, url, sha256), person)
-        images, files = decode_sources(sources, name)
+    name, images, files = read_source(source, person, url, sha256)
     _check_count(name, len(images))
     faces = _make_faceset(name, images, files, crop)
     logger.info(

@@ -1,4 +1,7 @@
 """Where face images come from: the embedded faces, a folder, an LFW folder or archive, a download.
+
+`read_source` turns the ``--data`` flag into decoded gray images; `load_image_folder` reads a
+folder of same-size images (generated faces, for scoring).
 """
 
 
@@ -42,7 +45,7 @@ def load_image_folder(path) -> np.ndarray:
     folder = Path(path)
     _check_folder(folder, label=str(folder))
     sources = [(file.name, file) for file in _image_files(folder)]
-    images, _ = decode_sources(sources, str(folder))
+    images, _ = _decode_sources(sources, str(folder))
     if len(images) < 2:
         raise UsageError(
             f"{folder}: found {len(images)} readable image, need at least 2; add more images"
@@ -61,12 +64,23 @@ def _check_same_size(folder: Path, images: list) -> None:
         )
 
 
+def read_source(source: str, person: str | None, url: str | None,
+                sha256: str | None) -> tuple[str, list, list]:
+    """The decoded gray images of `source` (the ``--data`` flag: the embedded subset, a folder,
+    an LFW folder or archive, or an LFW archive to download) as (name, images, file names)."""
+    _check_download_options(source, url, sha256)
+    if source == EMBEDDED:
+        return _load_embedded(person)
+    name, sources = _path_sources(_source_path(source, person, url, sha256), person)
+    return (name, *_decode_sources(sources, name))
+
+
 def is_download(source: str) -> bool:
     """True if ``--data source`` names an LFW archive to download (no local path has its name)."""
     return source in LFW_ARCHIVES and not Path(source).exists()
 
 
-def check_download_options(source: str, url: str | None, sha256: str | None) -> None:
+def _check_download_options(source: str, url: str | None, sha256: str | None) -> None:
     """Raises UsageError for --data-url/--data-sha256 given with data that is not downloaded."""
     if (url is not None or sha256 is not None) and not is_download(source):
         local = " (a local path of that name exists here)" if source in LFW_ARCHIVES else ""
@@ -76,7 +90,7 @@ def check_download_options(source: str, url: str | None, sha256: str | None) -> 
         )
 
 
-def source_path(source: str, person: str | None, url: str | None, sha256: str | None) -> Path:
+def _source_path(source: str, person: str | None, url: str | None, sha256: str | None) -> Path:
     """The path ``--data source`` stands for: itself, or the verified download it names."""
     if not is_download(source):
         if source in LFW_ARCHIVES:
@@ -92,7 +106,7 @@ def _check_person_name(person: str | None) -> None:
         raise UsageError(f"--person must be a person folder name like Ada_Lovelace, got {person!r}")
 
 
-def load_embedded(person: str | None) -> tuple[str, list, list]:
+def _load_embedded(person: str | None) -> tuple[str, list, list]:
     """The 100 faces of skimage's LFW subset as uint8 (skimage imported lazily)."""
     if person is not None:
         raise UsageError(
@@ -104,7 +118,7 @@ def load_embedded(person: str | None) -> tuple[str, list, list]:
     return EMBEDDED, list(faces), [f"lfw_subset_{i:03d}" for i in range(len(faces))]
 
 
-def path_sources(path: Path, person: str | None) -> tuple[str, list]:
+def _path_sources(path: Path, person: str | None) -> tuple[str, list]:
     """Dispatches a --data path to the folder or the archive reader."""
     if not path.exists():
         raise UsageError(
@@ -118,7 +132,7 @@ def path_sources(path: Path, person: str | None) -> tuple[str, list]:
     return _archive_sources(path, person)
 
 
-def decode_sources(sources: list, where: str) -> tuple[list, list]:
+def _decode_sources(sources: list, where: str) -> tuple[list, list]:
     """Decodes (name, path-or-fileobj) pairs in name order, skipping broken files.
 
     Raises:
