@@ -3,6 +3,7 @@
     python -m tuner.search                         # embedded faces, quick space
     python -m tuner.search --data ~/lfw-deepfunneled --person George_W_Bush --space lab
     python -m tuner.search --data lfw-deepfunneled --person George_W_Bush  # downloaded once
+    python -m tuner.search --settle                # add seeds until its questions settle
     python -m tuner.search --space lab --workers 2             # a chief and two local workers
     python -m tuner.search --space lab --chief 127.0.0.1:8000  # then, with the same options:
     python -m tuner.search --space lab --worker 127.0.0.1:8000 --worker-id w1
@@ -15,6 +16,7 @@ import sys
 from tuner import console
 from tuner.common.config import (
     LFW_ARCHIVES,
+    MAX_REPEATS,
     PRECISIONS,
     SEARCH_OPTIONS,
     TUNERS,
@@ -30,6 +32,7 @@ from tuner.distributed.cluster import role_from
 from tuner.distributed.launcher import run_local, worker_plan
 from tuner.gan.devices import quiet_tensorflow
 from tuner.report.tables import render
+from tuner.results.next_step import next_step_lines
 from tuner.results.rankings import rank_studies
 from tuner.results.snapshot import read_study
 from tuner.study.inputs import resolve
@@ -77,6 +80,14 @@ def parser():
     p.add_argument("--repeats", type=int,
                    help="training runs per configuration, seeds seed..seed+K-1 for every "
                         "configuration (default: the space file's, else 1)")
+    p.add_argument("--settle", action="store_true", default=None,
+                   help="once every configuration has its first --repeats runs (at least 2), "
+                        "add seeds where a decision is still open (each comparison with #1, "
+                        "each claim), until none is or --max-repeats (default: the space "
+                        "file's settle, else off)")
+    p.add_argument("--max-repeats", type=int, metavar="N",
+                   help=f"--settle's cap of runs per configuration (default: the space file's, "
+                        f"else {MAX_REPEATS})")
     p.add_argument("--rank-by", metavar="final|best|last-N",
                    help="a run's score: its final evaluation, its best (optimistic) or the "
                         "mean of its last N (default: the space file's, else final)")
@@ -167,8 +178,7 @@ def main(argv=None):
         if role.role == "worker":
             print(f"worker {role.worker_id}: no trial left; study: {study_dir}")
             return 0
-        print(render(rank_studies([read_study(study_dir)]), width=console.terminal_width()))
-        print(f"study: {study_dir}")
+        _print_results(study_dir)
         if stopped:
             print(f"error: {stopped}", file=sys.stderr)
             return EXIT_STOPPED
@@ -188,10 +198,16 @@ def _local_workers(args, argv, config):
                        study_folder(config))
     if status not in (0, EXIT_STOPPED):
         return status
-    study_dir = study_folder(config)
+    _print_results(study_folder(config))
+    return status
+
+
+def _print_results(study_dir):
+    """The leaderboard, the study's folder, then what is still open and the command to settle it."""
     print(render(rank_studies([read_study(study_dir)]), width=console.terminal_width()))
     print(f"study: {study_dir}")
-    return status
+    for line in next_step_lines(study_dir):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,14 @@ LAB_IMAGES, LAB_BATCH_SIZE = 530, 256
 TRAIN_DEFAULTS = {"epochs": 100, "batch_size": 16, "eval_every": 25, "latent_dim": LATENT_DIM,
                   "precision": "float32", "retrain_epochs": 1000}
 SEARCH_DEFAULTS = {"tuner": "random", "max_trials": 10, "hyperband_factor": 3, "repeats": 1,
-                   "holdout": 0.0, "rank_by": DEFAULT_RANK_BY}
+                   "holdout": 0.0, "rank_by": DEFAULT_RANK_BY, "settle": False,
+                   "max_repeats": None}
+# The cap of --settle's racing when neither flag nor space file sets one. Ten seeds give a
+# paired comparison 80% power (at 5% over its planned looks) against a lead of about one and a
+# half times the per-seed spread of the difference: the leads the lab's questions turn on. A
+# lead smaller than that needs tens of seeds, which is a finding ("hardly by repeats"), not a
+# budget to spend on a laptop. At lab-mini's speed ten seeds of seven configurations are ~1 h.
+MAX_REPEATS = 10
 # "mixed" picks the fastest mixed policy of this machine; the explicit names force one.
 PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
 # "one-at-a-time": the baseline, then each hyperparameter's other values alone (the lab's design).
@@ -167,6 +174,9 @@ class SearchConfig:
                                             # that would end after it (see parse_duration)
     max_epochs_total: int | None = None  # no trial starts that would take the epochs trained
                                          # by all trials and runs above it
+    settle: bool | None = None          # race: add seeds where a decision is open; None: the space's
+    max_repeats: int | None = None      # --settle's cap of runs per configuration; None: the
+                                        # space's, else MAX_REPEATS
     command: str = ""                   # the command line, recorded in study.json
 
 
@@ -181,7 +191,8 @@ SEARCH_OPTIONS = {
     **{f.name: ("train", f.name) for f in fields(TrainOverrides)},
     **{name: ("search", name) for name in ("space", "tuner", "max_trials", "objective", "results_dir",
                                            "study", "seed", "overwrite", "max_consecutive_failures",
-                                           "time_budget", "max_epochs_total")},
+                                           "time_budget", "max_epochs_total", "settle",
+                                           "max_repeats")},
 }
 _PARTS = {"data": DataConfig, "scoring": ScoringConfig, "train": TrainOverrides,
           "search": SearchConfig}
@@ -331,6 +342,10 @@ class TrainSettings:
     rank_by: str = DEFAULT_RANK_BY  # final | best | last-N: which evaluations make a run's score
     repeats: int = 1                # training runs per configuration, paired seeds
     retrain_epochs: int = TRAIN_DEFAULTS["retrain_epochs"]
+    settle: bool = False            # race: add seeds while a decision is open, up to max_repeats
+    max_repeats: int = MAX_REPEATS  # the race's cap of runs per configuration
+    looks: int = 1                  # the planned looks at the study's decisions (each spends
+                                    # an equal share of the 5%; see results.decisions)
 
     @classmethod
     def from_dict(cls, values):

@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 CHIEF_START = 600.0    # seconds the chief may take to load data and reference features
 POLL = 0.5             # seconds between two looks at the children
-WORKERS_AFTER_CHIEF = 60.0  # seconds workers may take to leave once the chief has ended
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,13 @@ def _wait_for_chief(chief, study_dir, stop):
 
 
 def _end(chief, children, stop):
-    """Wait for every child once the chief has ended; the chief's status (Ctrl-C: raised)."""
+    """Wait for every child once the chief has ended; the chief's status (Ctrl-C: raised).
+
+    Workers outlive the chief: once its trials are done they train the runs the study
+    still wants (`study.racing`), sharing them through claim files, and leave when none is.
+    """
     chief.wait()
-    deadline = time.monotonic() + WORKERS_AFTER_CHIEF  # they leave once told there is no trial
-    while any(c.poll() is None for c in children) and time.monotonic() < deadline:
+    while any(c.poll() is None for c in children):
         stop.check()
         time.sleep(POLL)
     if stop.sent:

@@ -7,6 +7,7 @@ A space file has four tables:
                max_trials = N, repeats = K, holdout = fraction,
                rank_by = "final" | "best" | "last-N",
                baseline = {NAME = value, ...}   (one-at-a-time: the configuration varied from)
+               settle = true, max_repeats = N   (add seeds until the study's questions settle)
     [train]    epochs, batch_size, eval_every, latent_dim, precision, retrain_epochs
     [hyperparameters.NAME]   one of: value = X | values = [...] | min, max [, step] [, sampling]
 
@@ -41,7 +42,8 @@ SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 INSTALLED_SPACES_DIR = Path(sys.prefix) / "share" / "dcgan-tuner" / "search_spaces"
 TOP_KEYS = {"description", "search", "train", "hyperparameters", "claims"}
 SEARCH_KEYS = {"tuner": str, "max_trials": int, "hyperband_factor": int, "repeats": int,
-               "holdout": (int, float), "rank_by": str, "baseline": dict}
+               "holdout": (int, float), "rank_by": str, "baseline": dict, "settle": bool,
+               "max_repeats": int}
 TRAIN_KEYS = {"epochs": int, "batch_size": int, "eval_every": int, "latent_dim": int,
               "precision": str, "retrain_epochs": int}
 PARAM_KEYS = {"value", "values", "min", "max", "step", "sampling"}
@@ -88,6 +90,8 @@ class Space:
     holdout: float = SEARCH_DEFAULTS["holdout"]
     rank_by: str = SEARCH_DEFAULTS["rank_by"]
     baseline: dict = field(default_factory=dict)  # one-at-a-time's centre, every hyperparameter
+    settle: bool = SEARCH_DEFAULTS["settle"]       # race seeds until the study's questions settle
+    max_repeats: int | None = SEARCH_DEFAULTS["max_repeats"]  # the race's cap; None: MAX_REPEATS
     claims: tuple = ()                              # `spaces.claims.Claim`s, checked by `tuner.claims`
 
     def value(self, hp, name):
@@ -186,6 +190,7 @@ def _parse(doc, path, text):
                  hyperband_factor=search["hyperband_factor"], train=train, params=params,
                  repeats=search["repeats"], holdout=float(search["holdout"]),
                  rank_by=search["rank_by"], baseline=_baseline(search.get("baseline"), params, path),
+                 settle=search["settle"], max_repeats=search["max_repeats"],
                  claims=parse_claims(doc.get("claims", []), path, _check_assignment))
 
 
@@ -234,7 +239,7 @@ def _typed_table(doc, where, types, path):
     _check_table(table, path, where)
     _check_keys(table, set(types), path, where)
     for key, value in table.items():
-        if not isinstance(value, types[key]) or isinstance(value, bool):
+        if not isinstance(value, types[key]) or (isinstance(value, bool) and types[key] is not bool):
             kind = "number" if isinstance(types[key], tuple) else types[key].__name__
             raise UsageError(f"{path}: [{where}] {key} must be {kind}, got {value!r}")
     return table
@@ -247,6 +252,9 @@ def _check_search(search, path):
     for key, minimum in (("max_trials", 1), ("hyperband_factor", 2), ("repeats", 1)):
         if search[key] < minimum:
             raise UsageError(f"{path}: [search] {key} must be at least {minimum}, got {search[key]}")
+    if search["max_repeats"] is not None and search["max_repeats"] < max(2, search["repeats"]):
+        raise UsageError(f"{path}: [search] max_repeats must be at least repeats "
+                         f"({search['repeats']}) and 2, got {search['max_repeats']}")
     check_holdout(search["holdout"], f"{path}: [search] holdout")
     check_rank_by(search["rank_by"], f"{path}: [search] rank_by")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from filelock import FileLock
 
 from tuner.common import files
 from tuner.data.images import to_uint8
@@ -35,20 +36,27 @@ class TrialRecord:
     """evaluations.json of one trial: the protocol, each run's state and every evaluation.
 
     Rewritten (atomically) after every evaluation, so a reader sees a running
-    trial's scores so far. In a search by several workers, `worker` names the
-    one that ran the trial.
+    trial's scores so far. A record owns the runs it trains and merges them into
+    the file under the trial's lock: runs of one trial trained by other processes
+    (seeds added later, several workers) are kept as they are. Each run names
+    the `worker` that trained it, in a search by several workers.
     """
 
     def __init__(self, path, protocol, worker=None):
         self.path, self.protocol, self.worker = Path(path), protocol, worker
-        self.repeats, self.evaluations = [], []
+        self.runs, self.evaluations = {}, []  # this record's runs: repeat -> entry; their rows
+        self._started = {}
 
     def run(self, repeat, seed, **state):
-        """Set run `repeat`'s state: status, diverged_at_epoch, reason, epochs."""
-        while len(self.repeats) <= repeat:
-            self.repeats.append({"repeat": len(self.repeats), "seed": None, "status": "running",
-                                 "diverged_at_epoch": None, "reason": "", "epochs": 0})
-        self.repeats[repeat].update(seed=seed, **state)
+        """Set run `repeat`'s state: status, diverged_at_epoch, reason, epochs; once it has
+        ended, its wall time in seconds (training and scoring: what another run would cost)."""
+        self._started.setdefault(repeat, time.monotonic())
+        if state.get("status", "running") != "running":
+            state["seconds"] = round(time.monotonic() - self._started[repeat], 1)
+        entry = self.runs.setdefault(repeat, {
+            "repeat": repeat, "seed": None, "status": "running", "diverged_at_epoch": None,
+            "reason": "", "epochs": 0, **({"worker": self.worker} if self.worker else {})})
+        entry.update(seed=seed, **state)
         self.write()
 
     def add(self, row):
@@ -56,9 +64,36 @@ class TrialRecord:
         self.write()
 
     def write(self):
-        worker = {"worker": self.worker} if self.worker else {}
-        files.write_json(self.path, {"protocol": self.protocol, **worker, "repeats": self.repeats,
-                                     "evaluations": self.evaluations})
+        with FileLock(self.path.with_name(self.path.name + ".lock")):
+            doc = _read_record(self.path)
+            mine = set(self.runs)
+            runs = [r for r in doc["repeats"] if r.get("repeat") not in mine]
+            runs = sorted(runs + list(self.runs.values()), key=lambda r: r["repeat"])
+            rows = [e for e in doc["evaluations"] if e.get("repeat", 0) not in mine]
+            worker = doc.get("worker") or self.worker
+            files.write_json(self.path, {"protocol": self.protocol,
+                                         **({"worker": worker} if worker else {}),
+                                         "repeats": runs, "evaluations": rows + self.evaluations})
+
+
+def _read_record(path):
+    """The runs and evaluations already in `path` ({} while there is none); a file from before
+    repeats holds one finished run."""
+    doc = files.read_json(path) if path.is_file() else {}
+    rows = list(doc.get("evaluations") or [])
+    if "repeats" not in doc and rows:
+        return {**doc, "repeats": [{"repeat": 0, "status": "completed"}], "evaluations": rows}
+    return {**doc, "repeats": list(doc.get("repeats") or []), "evaluations": rows}
+
+
+def forget_run(path, repeat):
+    """Take an unfinished run `repeat` (a killed process') out of evaluations.json, so it can be
+    trained again from its start; the trial's other runs stay as they are."""
+    with FileLock(path.with_name(path.name + ".lock")):
+        doc = _read_record(path)
+        doc["repeats"] = [r for r in doc["repeats"] if r.get("repeat") != repeat]
+        doc["evaluations"] = [e for e in doc["evaluations"] if e.get("repeat", 0) != repeat]
+        files.write_json(path, doc)
 
 
 class Evaluation(keras.callbacks.Callback):

@@ -42,9 +42,9 @@ from tuner.common.interruption import stop_on_interrupt
 from tuner.gan.dcgan import build_dcgan
 from tuner.gan.devices import describe_precision
 from tuner.metrics.scoring import Scorer
-from tuner.results.runs import summarise_runs
+from tuner.results.runs import failure_reason, summarise_runs
 from tuner.spaces.space import Space, not_a_space
-from tuner.study.evaluation import EVALUATIONS_FILE, Evaluation, TrialRecord
+from tuner.study.evaluation import EVALUATIONS_FILE, Evaluation, TrialRecord, forget_run
 from tuner.study.inputs import describe_data, validate
 from tuner.study.record import StudyFile
 from tuner.study.tensorboard import TrialBoard, board_dir
@@ -63,6 +63,10 @@ TUNER_OPTIONS = {
                    "time_budget='2h')",
     "max_epochs_total": "budgets belong to the study's own search: tuner.search_study(..., "
                         "max_epochs_total=...)",
+    "settle": "racing seeds belongs to the study's own search: tuner.search_study(..., "
+              "settle=True)",
+    "max_repeats": "racing seeds belongs to the study's own search: tuner.search_study(..., "
+                   "settle=True, max_repeats=...)",
 }
 HYPERMODEL_OPTIONS = tuple(name for name in SEARCH_OPTIONS if name not in TUNER_OPTIONS)
 
@@ -89,6 +93,7 @@ class DCGANHyperModel(kt.HyperModel):
     """
 
     study_file = None  # a study.StudyFile, set by from_space: it writes the folder's study.json
+    runs_per_trial = None  # the runs a trial trains (the first seeds); None: all `repeats`
 
     def __init__(self, space, faces, scorer, settings, progress=None, pool=None):
         super().__init__(name="dcgan")
@@ -163,7 +168,7 @@ class DCGANHyperModel(kt.HyperModel):
         board.hparams(hp.values)
         runs = []
         try:
-            for repeat, seed in enumerate(self.settings.seeds()):
+            for repeat, seed in enumerate(self.settings.seeds()[:self.runs_per_trial]):
                 run_model = model if repeat == 0 else self._build_run(hp, seed)
                 runs.append(self._fit_run(hp, run_model, repeat, seed, record, board,
                                           _run_callbacks(callbacks, repeat),
@@ -176,6 +181,35 @@ class DCGANHyperModel(kt.HyperModel):
             failed = _as_failed_trial(err)
             if failed is err:
                 raise
+            raise failed from err
+        finally:
+            board.close()
+
+    def train_run(self, trial_dir, values, seed, worker=None):
+        """Train and score one more run of a completed trial, with `seed` (run `seed - study
+        seed`); the trial's other runs stay as they are. Returns its Evaluation.
+
+        Args:
+            trial_dir: the trial's folder.
+            values: the trial's hyperparameter values (as in its trial.json).
+            worker: the worker training it, recorded with the run.
+        """
+        trial_dir, repeat = Path(trial_dir), seed - self.settings.seed
+        path = trial_dir / EVALUATIONS_FILE
+        forget_run(path, repeat)  # what a killed process left of this run
+        shutil.rmtree(trial_dir / "samples" / f"repeat_{repeat}", ignore_errors=True)
+        hp = kt.HyperParameters()
+        self.declare_hyperparameters(hp)
+        hp.values.update(values)
+        record = TrialRecord(path, self.scorer.protocol.as_dict(), worker=worker)
+        log_dir = board_dir(trial_dir.parent) / trial_dir.name
+        board = TrialBoard(log_dir) if repeat == 0 else _BoardFolder(log_dir)
+        try:
+            return self._fit_run(hp, self._build_run(hp, seed), repeat, seed, record, board, [],
+                                 self.settings.epochs, 0, trial_dir)
+        except Exception as err:
+            failed = _as_failed_trial(err)
+            record.run(repeat, seed, status="failed", reason=failure_reason(str(failed)))
             raise failed from err
         finally:
             board.close()
@@ -244,6 +278,17 @@ class DCGANHyperModel(kt.HyperModel):
             seconds_per_epoch=statistics.median(s for run in runs for s in run.epoch_seconds),
             eval_seconds=statistics.mean(r["seconds"] for run in runs for r in run.history))
         return metrics
+
+
+class _BoardFolder:
+    """Where a trial's TensorBoard runs live, for a run added to it later: each run writes its
+    own `repeat_<k>` log, so the trial's first log is left as it is."""
+
+    def __init__(self, log_dir):
+        self.log_dir = Path(log_dir)
+
+    def close(self):
+        pass
 
 
 def _trial_folder(trial_dir, callbacks):

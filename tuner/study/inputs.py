@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from tuner.common.config import (
+    MAX_REPEATS,
     PRECISIONS,
     TrainSettings,
     check_holdout,
@@ -67,6 +68,10 @@ def resolve(config, space=None):
     settings = train_settings(space, config)
     tuner_name = config.tuner or space.tuner
     space.check_tuner(tuner_name)
+    if settings.settle and tuner_name == "hyperband":
+        raise UsageError("--settle races seeds of finished configurations; Hyperband's "
+                         "configurations continue each other's training and cannot take new "
+                         "seeds: use --tuner grid, random, bayesian or one-at-a-time")
     max_trials = config.max_trials if config.max_trials is not None else space.max_trials
     _check_positive("--max-trials", max_trials)
     if tuner_name == "one-at-a-time":  # the design is finite: never promise more trials than it has
@@ -93,9 +98,24 @@ def train_settings(space, config):
             _check_positive(f"--{key.replace('_', '-')}", value)
     if config.objective not in OBJECTIVES:
         raise UsageError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {config.objective!r}")
-    chosen = {"repeats": space.repeats, "rank_by": space.rank_by, **space.train, **overrides}
+    chosen = {"repeats": space.repeats, "rank_by": space.rank_by, **space.train, **overrides,
+              **_race(space, config, overrides.get("repeats", space.repeats))}
     return TrainSettings.from_dict({**chosen, "flip": config.data.flip, "seed": config.seed,
                                     "objective": objective_metric(config.objective)})
+
+
+def _race(space, config, repeats):
+    """--settle and its cap (flags over the space file's); a race starts from 2 runs at least."""
+    settle = space.settle if config.settle is None else bool(config.settle)
+    cap = next((v for v in (config.max_repeats, space.max_repeats) if v is not None), MAX_REPEATS)
+    if config.max_repeats is not None:
+        _check_positive("--max-repeats", config.max_repeats)
+    if settle and cap < max(2, repeats):
+        raise UsageError(f"--max-repeats {cap} is below the {max(2, repeats)} runs per "
+                         f"configuration a race starts from (--repeats {repeats}, and at least 2); "
+                         f"raise --max-repeats")
+    return {"settle": settle, "max_repeats": cap,
+            **({"repeats": max(2, repeats)} if settle else {})}
 
 
 def _holdout(config, space):

@@ -13,6 +13,7 @@ Running the same search again resumes it; `overwrite` starts afresh.
 import logging
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tuner.common.config import (
@@ -25,12 +26,16 @@ from tuner.common.lock import LOCK_FILES, StudyLock
 from tuner.common.progress import Progress
 from tuner.distributed.chief import serve
 from tuner.distributed.cluster import Heartbeat, check_chief, keras_tuner_environment
-from tuner.results.runs import failure_reason
+from tuner.results.runs import failure_reason, read_json_or_none
 from tuner.results.snapshot import STUDY_FILE
 from tuner.study.inputs import describe_data, resolve, validate
 from tuner.study.record import check_resumable, study_record, write_study_file
+from tuner.study.run_queue import Claims, planned_looks
 
 log = logging.getLogger(__name__)
+# Tuners whose next configuration depends on the scores so far: their trials train every run of
+# a configuration, so the score they learn from is the mean over its seeds.
+SCORE_GUIDED = ("bayesian", "hyperband")
 
 
 def run_search(config: SearchConfig, on_validated=None, role=None):
@@ -61,6 +66,7 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
             _empty_folder(study_dir)
         describe_data(inputs)
 
+        inputs = replace(inputs, settings=study_settings(study_dir, inputs))
         with keras_tuner_environment(role):
             tuner = _make_tuner(config, inputs, study_dir)
         write_study_file(study_dir, study_record(config, inputs, tuner.hypermodel.scorer,
@@ -69,7 +75,27 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
             _serve(tuner, study_dir, role, config)
         else:
             _search(tuner, config)
+            claims = Claims(study_dir, "search")
+            claims.clear()  # we hold the study's lock: a claim left is a dead process'
+            _race(tuner.hypermodel, study_dir, config, claims)
     return study_dir
+
+
+def study_settings(study_dir, inputs):
+    """The settings with the looks the study plans, counting those it took before.
+
+    Raises:
+        UsageError: more seeds asked of a Hyperband study (its trials continue each other).
+    """
+    recorded = (read_json_or_none(Path(study_dir) / STUDY_FILE) or {}).get("train") or {}
+    settings = inputs.settings
+    if inputs.tuner_name == "hyperband" and recorded and \
+            settings.repeats > (recorded.get("repeats") or 1):
+        raise UsageError(f"--repeats {settings.repeats}: {study_dir} is a Hyperband study, whose "
+                         f"trials continue each other's runs, so they cannot take new seeds; "
+                         f"give it its first --repeats ({recorded.get('repeats') or 1}), or "
+                         f"search anew with --study NAME")
+    return replace(settings, looks=planned_looks(recorded, settings))
 
 
 def _run_worker(config, role, on_validated):
@@ -96,7 +122,25 @@ def _run_worker(config, role, on_validated):
                  study_dir, role.host, role.port)
         with Heartbeat(study_dir, role.worker_id):
             _search(tuner, config)
+            _race(tuner.hypermodel, study_dir, config,
+                  Claims(study_dir, role.worker_id, role.worker_timeout), role.worker_id)
     return study_dir
+
+
+def _race(hypermodel, study_dir, config, claims, worker=None):
+    """Train the runs the study still wants (seeds added, and --settle's race).
+
+    Raises:
+        SearchStopped: --max-consecutive-failures added runs in a row failed.
+    """
+    from tuner.study.racing import Racing, RunsFailed  # keras-tuner and TF: only once searching
+
+    try:
+        Racing(hypermodel, study_dir, config, claims, worker).run()
+    except RunsFailed as err:
+        raise SearchStopped(
+            f"search stopped: {config.max_consecutive_failures} runs in a row failed "
+            f"(--max-consecutive-failures); last reason: {err.reason}") from None
 
 
 def _serve(tuner, study_dir, role, config):
@@ -141,9 +185,13 @@ def _make_tuner(config, inputs, study_dir, required=False, hint=None):
     settings = inputs.settings
     # Hyperband's trial count follows from its budget and its results, not from max_trials.
     planned = None if inputs.tuner_name == "hyperband" else inputs.max_trials
+    # A tuner that does not learn from scores gets a configuration's first run per trial; the
+    # other runs are then units of work of their own, which several workers share (`_race`).
+    runs = None if inputs.tuner_name in SCORE_GUIDED else 1
     progress = Progress(planned, log_every=max(1, settings.epochs // 20),
-                        repeats=settings.repeats)
+                        repeats=runs or settings.repeats)
     hypermodel = make_hypermodel(config, inputs, progress)
+    hypermodel.runs_per_trial = runs
     check_resumable(study_dir, inputs.faces, hypermodel.scorer, inputs.space,
                      **({"hint": hint} if hint else {}))
     if not required:

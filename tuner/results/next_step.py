@@ -1,0 +1,92 @@
+"""What a study's open decisions need next: the command that would settle them, and its cost. No TF.
+
+The last lines of a search: which comparisons (and claims) are still open, what
+each measured, and the exact command that adds the seeds to settle them (the
+study's own command with --settle, or a higher --max-repeats once the race has
+reached its cap), with the runs it would train and their estimated time.
+"""
+
+
+import shlex
+import statistics
+from dataclasses import dataclass
+
+from tuner.common.config import MAX_REPEATS
+from tuner.common.progress import duration
+from tuner.results.race import open_decisions
+from tuner.results.runs import evaluation_file
+from tuner.results.snapshot import read_study, train_setting
+
+RACE_FLAGS = ("--settle", "--max-repeats")
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The open decisions of a study and the command that would settle them."""
+
+    decisions: tuple
+    command: str         # "" when more seeds would hardly settle them
+    runs: int            # runs the command would train at most
+    seconds: float | None  # their estimated time (one process), None before any run has a time
+    capped: bool         # the study raced to its cap already
+
+
+def next_step(study_dir):
+    """The study's open decisions and the command that would settle them (None: none open)."""
+    decisions = tuple(open_decisions(study_dir))
+    if not decisions:
+        return None
+    study = read_study(study_dir)
+    settle = bool(train_setting(study.meta, "settle"))
+    recorded_cap = cap = train_setting(study.meta, "max_repeats") or MAX_REPEATS
+    present = {row["trial_id"]: len(_entries(row["folder"])) for row in study.rows}
+    wanted = {}  # trial -> the runs its open decisions would need, if the differences held
+    for decision in decisions:
+        for trial in map(str, decision.trial_ids):
+            wanted[trial] = max(wanted.get(trial, 0), decision.seeds_needed or cap)
+    at_cap = settle and all(present.get(t, 0) >= cap for t in wanted)
+    if at_cap:
+        cap = max((d.seeds_needed or 0 for d in decisions), default=0)
+        if cap <= recorded_cap:
+            return NextStep(decisions, "", 0, None, True)
+    runs = sum(max(0, min(n, cap) - present.get(t, 0)) for t, n in wanted.items())
+    times = [r["seconds"] for row in study.rows for r in _entries(row["folder"])
+             if isinstance(r.get("seconds"), (int, float))]
+    seconds = runs * statistics.mean(times) if times else None
+    command = _command(study.meta.get("command") or "", cap if at_cap else None)
+    return NextStep(decisions, command, runs, seconds, at_cap)
+
+
+def _entries(folder):
+    return [r for r in evaluation_file(folder).get("repeats") or [] if isinstance(r, dict)]
+
+
+def _command(command, cap=None):
+    """The study's own command with --settle (and --max-repeats `cap` when it must rise)."""
+    words = shlex.split(command) if command else ["python", "-m", "tuner.search"]
+    kept, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in RACE_FLAGS:
+            skip = word == "--max-repeats"
+        elif not word.startswith("--max-repeats="):
+            kept.append(word)
+    return shlex.join(kept + ["--settle"] + (["--max-repeats", str(cap)] if cap else []))
+
+
+def next_step_lines(study_dir):
+    """The open decisions and what would settle them, as lines for the end of a search."""
+    step = next_step(study_dir)
+    if step is None:
+        return []
+    lines = [f"open decisions ({len(step.decisions)}):"]
+    lines += [f"  {d.label}: {d.measured}; {d.advice}" for d in step.decisions]
+    if not step.command:
+        lines.append("the race reached --max-repeats; more seeds would hardly settle these: "
+                     "the differences are small against the training noise")
+        return lines
+    cost = f"up to {step.runs} runs" + (f", about {duration(step.seconds)} in one process"
+                                        if step.seconds else "")
+    lines.append(f"to settle them: {step.command}   ({cost})")
+    return lines

@@ -1,0 +1,149 @@
+"""Racing seeds: train the runs a study still wants, where they decide something.
+
+After the tuner's trials, `Racing.run()` trains, one run at a time, what
+`study.run_queue` says the study wants: the runs missing below `repeats`, then
+(with `settle`) the next seed of every configuration an open decision names,
+looking at the decisions again after each run. It stops when nothing is wanted,
+at `max_repeats`, or at the search's budget. Several processes race one study
+together: each run is claimed by the process that trains it.
+"""
+
+
+import logging
+import statistics
+import time
+
+from tuner.common import interruption
+from tuner.common.config import IDLE_POLL, parse_duration
+from tuner.common.progress import duration
+from tuner.results.race import open_decisions
+from tuner.results.runs import evaluation_file
+from tuner.study.run_queue import (
+    completed_trials,
+    configuration,
+    missing_runs,
+    race_runs,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RunsFailed(Exception):
+    """`limit` added runs in a row failed; `reason` is the last one's."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Racing:
+    """Trains a study's wanted runs with `hypermodel` until none is wanted or the budget ends.
+
+    Args:
+        hypermodel: the study's DCGANHyperModel (its `train_run` trains one run).
+        study_dir: the study folder.
+        config: the SearchConfig (budgets, failures in a row).
+        claims: the study's `run_queue.Claims` as this process makes them.
+        worker: this process' worker id, recorded with each run it trains (None: a search of
+            one process).
+    """
+
+    def __init__(self, hypermodel, study_dir, config, claims, worker=None, started=None):
+        self.hypermodel, self.study_dir, self.config = hypermodel, study_dir, config
+        self.settings = hypermodel.settings
+        self.claims, self.worker = claims, worker
+        self.started = time.monotonic() if started is None else started
+        self.failures, self.shown = 0, None
+
+    def run(self):
+        """Train runs until none is wanted; returns why it stopped ("" when none is wanted)."""
+        while True:
+            interruption.check()
+            trials = completed_trials(self.study_dir)
+            wanted, decisions = self._wanted(trials)
+            self._show(decisions)
+            run = next((r for r in wanted if self.claims.take(r)), None)
+            if run is None:
+                if not self.claims.busy(trials):
+                    return ""
+                time.sleep(IDLE_POLL)  # others train runs that may open or settle decisions
+                continue
+            refusal = self._refusal(trials)
+            if refusal:
+                self.claims.release(run)
+                log.info("%s: no new run starts", refusal)
+                return refusal
+            try:
+                self._train(run, len(wanted))
+            finally:
+                self.claims.release(run)
+
+    def _wanted(self, trials):
+        missing = missing_runs(trials, self.settings)
+        if missing or not self.settings.settle:
+            return missing, ()
+        decisions = open_decisions(self.study_dir)
+        return race_runs(trials, self.settings, decisions, self.claims.busy(trials)), decisions
+
+    def _show(self, decisions):
+        """Log the open decisions whenever they change."""
+        labels = tuple(d.label for d in decisions)
+        if labels == self.shown or not self.settings.settle:
+            return
+        self.shown = labels
+        if decisions:
+            log.info("open decisions (%d): %s", len(decisions),
+                     "; ".join(f"{d.label}: {d.measured}" for d in decisions))
+
+    def _train(self, run, wanted):
+        seconds = self._run_seconds()
+        eta = f", at least {wanted} run(s) wanted, ETA {duration(wanted * seconds)}" \
+            if seconds else f", {wanted} run(s) wanted"
+        log.info("run %d (seed %d) of trial %s (%s): %s%s", run.repeat + 1, run.seed,
+                 run.trial_id, configuration(run.values), run.why, eta)
+        from keras_tuner.errors import FailedTrialError  # keras-tuner: only once training runs
+
+        try:
+            done = self.hypermodel.train_run(run.folder, run.values, run.seed, self.worker)
+        except FailedTrialError as err:
+            self._failed(run, str(err))
+            return
+        self.failures = 0
+        score = done.history[-1].get(self.settings.objective) if done.history else None
+        state = done.as_run()["status"]
+        log.info("run %d of trial %s %s%s", run.repeat + 1, run.trial_id, state,
+                 f", {self.settings.objective} {score:.5g}" if score is not None else "")
+
+    def _failed(self, run, reason):
+        self.failures += 1
+        log.warning("run %d of trial %s failed: %s", run.repeat + 1, run.trial_id, reason)
+        if self.failures >= self.config.max_consecutive_failures:
+            raise RunsFailed(reason)
+
+    def _run_seconds(self):
+        """The mean wall time of the study's ended runs (None before any has its time)."""
+        times = [r["seconds"] for t in completed_trials(self.study_dir)
+                 for r in _entries(t.folder) if r.get("seconds")]
+        return statistics.mean(times) if times else None
+
+    def _refusal(self, trials):
+        """Why no further run may start (--time-budget, --max-epochs-total), or ""."""
+        if self.config.max_epochs_total is not None:
+            spent = sum(r.get("epochs") or 0 for t in trials for r in _entries(t.folder))
+            if spent + self.settings.epochs > self.config.max_epochs_total:
+                return (f"epoch budget reached: {spent} of --max-epochs-total "
+                        f"{self.config.max_epochs_total} epochs trained; the next run would "
+                        f"take {self.settings.epochs}")
+        seconds = self._run_seconds()
+        if self.config.time_budget is not None and seconds:
+            budget, elapsed = parse_duration(self.config.time_budget), \
+                time.monotonic() - self.started
+            if elapsed + seconds > budget:
+                return (f"time budget reached: {elapsed:.0f} s of --time-budget {budget:.0f} s "
+                        f"spent; a run takes ~{seconds:.0f} s")
+        return ""
+
+
+def _entries(folder):
+    """The run entries of a trial's evaluations.json."""
+    return [r for r in evaluation_file(folder).get("repeats") or [] if isinstance(r, dict)]
