@@ -25,7 +25,12 @@ def test_two_trial_search_prints_a_ranked_table_and_the_study_path(searched_twic
     assert [line.split()[0] for line in lines[header + 1:header + 3]] == ["1", "2"]
     assert all(" done " in line for line in lines[header + 1:header + 3])
     assert any("size 16" in line and "frac 0.5" in line for line in lines[:header])  # the constants
-    assert lines[-1] == f"study: {os.path.join('out', 'tiny')}"
+    study_line = lines.index(f"study: {os.path.join('out', 'tiny')}")
+    # One run each decides nothing: the end names the open comparison and the command that adds
+    # the seeds to settle it, the study's own command with --settle.
+    assert lines[study_line + 1] == "open decisions (1):"
+    assert lines[-1].startswith("to settle them: python -m tuner.search --data ")
+    assert " --settle" in lines[-1] and "runs" in lines[-1]
     assert "trial 1 of 2" in first.stderr and "trial 2 of 2" in first.stderr
 
 

@@ -353,9 +353,19 @@ def score_phrase(ranking):
     if repeated(ranking):
         seeds = {s["seed"] for r in ranking.rows for s in r.get("repeat_scores") or []
                  if isinstance(s.get("seed"), int)}
-        phrase += f"; mean over {ranking.repeats} runs" + (f" ({_seeds_text(seeds)})"
-                                                           if seeds else "")
+        phrase += f"; mean over {_runs_text(ranking)}" + (f" ({_seeds_text(seeds)})"
+                                                          if seeds else "")
     return phrase
+
+
+def _runs_text(ranking):
+    """The runs the configurations have: "3 runs", or "3-5 runs each" after a race."""
+    counts = {len(r.get("repeat_scores") or []) for r in ranking.rows if r["status"] == "COMPLETED"}
+    counts.discard(0)
+    if not counts:
+        return f"{ranking.repeats} runs"
+    low, high = min(counts), max(counts)
+    return f"{low} run{'s' * (low != 1)}" if low == high else f"{low}-{high} runs each"
 
 
 def caption(ranking):

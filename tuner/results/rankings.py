@@ -27,8 +27,9 @@ class Ranking:
 
     @property
     def repeats(self):
-        """The most runs per configuration any of its studies asked for."""
-        return max((study.repeats for study in self.studies), default=1)
+        """The most runs per configuration any of its studies asked for or holds."""
+        asked = max((study.repeats for study in self.studies), default=1)
+        return max([asked, *(len(row.get("repeat_scores") or []) for row in self.rows)])
 
 
 def _same_scoring(a, b):

@@ -62,6 +62,7 @@ class Racing:
             trials = completed_trials(self.study_dir)
             wanted, decisions = self._wanted(trials)
             self._show(decisions)
+            left = self._left(trials, decisions) if decisions else len(wanted)
             run = next((r for r in wanted if self.claims.take(r)), None)
             if run is None:
                 if not self.claims.busy(trials):
@@ -74,7 +75,7 @@ class Racing:
                 log.info("%s: no new run starts", refusal)
                 return refusal
             try:
-                self._train(run, len(wanted))
+                self._train(run, left)
             finally:
                 self.claims.release(run)
 
@@ -95,10 +96,17 @@ class Racing:
             log.info("open decisions (%d): %s", len(decisions),
                      "; ".join(f"{d.label}: {d.measured}" for d in decisions))
 
-    def _train(self, run, wanted):
+    def _left(self, trials, decisions):
+        """The most runs the race may still train: its open configurations up to the cap."""
+        named = {str(t) for d in decisions for t in d.trial_ids}
+        return sum(max(0, self.settings.max_repeats - len(t.started)) for t in trials
+                   if t.trial_id in named)
+
+    def _train(self, run, left):
         seconds = self._run_seconds()
-        eta = f", at least {wanted} run(s) wanted, ETA {duration(wanted * seconds)}" \
-            if seconds else f", {wanted} run(s) wanted"
+        bound = "up to " if self.settings.settle else ""
+        eta = f"; {bound}{left} run(s) left" + (f", ETA {bound}{duration(left * seconds)}"
+                                                 if seconds else "")
         log.info("run %d (seed %d) of trial %s (%s): %s%s", run.repeat + 1, run.seed,
                  run.trial_id, configuration(run.values), run.why, eta)
         from keras_tuner.errors import FailedTrialError  # keras-tuner: only once training runs
