@@ -67,27 +67,37 @@ def test_an_unpaired_configuration_does_not_enter_a_comparison(tmp_path):
 
 
 def test_the_interval_is_the_paired_t_interval_and_the_advice_asks_for_repeats(verdicts):
+    """One comparison, one planned look: the 95% interval; the advice is the smallest n >= 4
+    with |d| sqrt(n)/s >= t_{0.975, n-1} + t_{0.8, n-1} (80% power if d and s held)."""
     check = verdicts["size"].checks[0]
     differences = [{0: 0.030, 1: 0.002, 2: 0.019}[s] for s in SEEDS]
     low, high = paired_interval(differences)
     comp = check.comparisons[0]
-    assert (comp["low"], comp["high"]) == (pytest.approx(low), pytest.approx(high))
+    assert (comp["low"], comp["high"], comp["level"]) == (pytest.approx(low), pytest.approx(high),
+                                                          0.95)
     assert low < 0 < high
-    assert "includes 0" in check.why
-    # the interval's half-width shrinks as 1/sqrt(n): n (half / mean)^2 seeds
-    needed = math.ceil(3 * ((high - low) / 2 / np.mean(differences)) ** 2)
-    assert check.settle.startswith(f"more repeats: about {needed} seeds (now 3) if the ")
+    assert "includes 0" in check.why and "95% interval" in check.why
+    mean, sd = np.mean(differences), np.std(differences, ddof=1)
+    needed = next(n for n in range(4, 101) if mean * math.sqrt(n) / sd
+                  >= stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1))
+    assert check.seeds_needed == needed == 8
+    assert check.settle == "about 8 seeds (now 3) for 80% power if the difference held"
     # the ONet input (48) is above the largest size (32): no resolution advice
     assert "swd" not in check.settle
 
 
-def test_a_difference_small_against_the_noise_is_not_worth_more_repeats():
-    from tuner.results.verdicts import _repeats_advice
-
-    comparison = {"diff": 0.001, "low": -0.02, "high": 0.022, "n": 3}
-    assert _repeats_advice([comparison], [0.0]) == (
-        "hardly by repeats: about 1323 seeds (now 3) if the differences stay as measured; they "
-        "are small against the training noise")
+def test_planned_looks_widen_every_interval(tmp_path):
+    """study.json's train.looks = 4: each look spends 0.05/4, so the same numbers give the
+    interval at 1 - 0.0125."""
+    folder = make_study(tmp_path, CLAIMS, GRID)
+    meta = json.loads((folder / "study.json").read_text())
+    meta["train"]["looks"] = 4
+    files.write_json(folder / "study.json", meta)
+    comp = {v.id: v for v in weigh(folder)}["size"].checks[0].comparisons[0]
+    d = np.array([0.030, 0.002, 0.019])
+    half = stats.t.ppf(1 - 0.0125 / 2, 2) * d.std(ddof=1) / math.sqrt(3)
+    assert comp["level"] == 1 - 0.0125
+    assert (comp["low"], comp["high"]) == pytest.approx((d.mean() - half, d.mean() + half))
 
 
 def test_not_measured_says_what_to_run(verdicts):
@@ -160,8 +170,8 @@ def test_one_run_per_configuration_is_never_settled(tmp_path):
         files.write_json(path, doc)
     result = {v.id: v for v in weigh(folder)}
     assert result["full"].verdict == "not settled"
-    assert result["full"].checks[0].settle == \
-        "needs at least 2 runs per configuration for an interval: --repeats 3"
+    assert result["full"].checks[0].settle == "needs 3 seeds (now 1): --repeats 3"
+    assert result["full"].checks[0].seeds_needed == 3
 
 
 def test_a_check_waits_for_the_trials_still_running(tmp_path):

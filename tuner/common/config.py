@@ -38,6 +38,9 @@ SEARCH_DEFAULTS = {"tuner": "random", "max_trials": 10, "hyperband_factor": 3, "
 PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
 # "one-at-a-time": the baseline, then each hyperparameter's other values alone (the lab's design).
 TUNERS = ("grid", "one-at-a-time", "random", "bayesian", "hyperband")
+# Seeds per configuration a racing search (--settle) trains at most by default; decisions that
+# would need more seeds than this for 80% power are advised as "hardly by repeats".
+MAX_REPEATS = 10
 # A claim that values "do not differ much" allows differences under this share of the best score.
 CLAIM_MARGIN = 0.2
 MIN_IMAGE_SIZE = 16
