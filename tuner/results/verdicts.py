@@ -354,7 +354,8 @@ def check_diverges(check, evidence):
         verdict, settle = CONTRADICTED, ""
     else:
         verdict, settle = NOT_SETTLED, "more repeats: some runs diverge and some do not"
-    return CheckResult("diverges", statement, "runs", verdict, why, settle, [side])
+    return CheckResult("diverges", statement, "runs", verdict, why, settle, [side],
+                       seeds_needed=3 if len(runs) < 2 else None)
 
 
 def check_plateau(check, evidence):
