@@ -41,7 +41,7 @@ TUNERS = ("grid", "one-at-a-time", "random", "bayesian", "hyperband")
 # Seeds per configuration a racing search (--settle) trains at most by default; decisions that
 # would need more seeds than this for 80% power are advised as "hardly by repeats".
 MAX_REPEATS = 10
-# A claim that values "do not differ much" allows differences under this share of the best score.
+# A claim that values "do not differ much" allows differences under this share of their mean score.
 CLAIM_MARGIN = 0.2
 MIN_IMAGE_SIZE = 16
 MAX_IMAGE_SIZE = 256
