@@ -18,7 +18,8 @@ def test_the_command_prints_every_claim_with_its_numbers(claims_study, capsys):
     out = capsys.readouterr().out
     assert "claim full: SUPPORTED" in out and "claim size: NOT SETTLED" in out
     assert re.search(r"\n    subset_fraction=1: 0\.\d{4} ± 0\.\d{4} \(3 runs\)  \[kid_heldout ", out)
-    assert "to settle: more repeats" in out
+    assert "to settle: about 8 seeds (now 3) for 80% power if the difference held" in out
+    assert "verdict within 5% error over the 1 planned look" in " ".join(out.split())
     assert out.rstrip().splitlines()[-1].startswith("verdicts: full supported, half contradicted")
 
 
@@ -26,14 +27,17 @@ def test_the_json_form_is_the_documented_one(claims_study, capsys):
     assert claims_cli.main([str(claims_study), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert list(doc) == ["study", "folder", "objective", "rank_by", "repeats", "protocol",
-                         "claims"]
+                         "claims", "looks"]
+    assert doc["looks"] == 1
     claim = doc["claims"][0]
     assert list(claim) == ["id", "text", "verdict", "checks"]
     check = claim["checks"][0]
     assert list(check) == ["kind", "statement", "quantity", "verdict", "why", "settle", "sides",
-                           "comparisons", "curves"]
-    assert list(check["sides"][0]) == ["label", "by_seed", "mean", "se", "n", "scores", "grids"]
-    assert list(check["comparisons"][0]) == ["label", "diff", "low", "high", "n"]
+                           "comparisons", "curves", "seeds_needed"]
+    assert list(check["sides"][0]) == ["label", "by_seed", "mean", "se", "n", "scores", "grids",
+                                       "trials"]
+    assert list(check["comparisons"][0]) == ["label", "diff", "low", "high", "n", "level"]
+    assert check["comparisons"][0]["level"] == 0.95
     assert {c["verdict"] for c in doc["claims"]} == {"supported", "contradicted",
                                                      "not settled", "not measured"}
 

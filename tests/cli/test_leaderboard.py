@@ -128,7 +128,10 @@ def test_json_rows_follow_the_documented_schema(searched_study, monkeypatch, cap
     assert rows[0]["vs_best"] is None
     assert rows[1]["vs_best"] == {"diff": rows[1]["kid"] - rows[0]["kid"], "low": None,
                                   "high": None, "n": 1, "settled": False,
-                                  "method": "paired t, 95%"}
+                                  "method": "paired t, Bonferroni", "level": 0.95, "pairs": 1,
+                                  "looks": 1, "seeds_needed": 3,
+                                  "advice": "needs 3 seeds (now 1): --repeats 3"}
+    assert all(row["out"] is None and row["unscored"] == 0 for row in rows)
 
 
 def test_csv_has_the_json_columns_with_hyperparameters_spread_out(searched_study, monkeypatch, capsys):
@@ -139,7 +142,9 @@ def test_csv_has_the_json_columns_with_hyperparameters_spread_out(searched_study
     expected[5:5] = ["learning_rate", "beta_1", "image_size", "subset_fraction"]
     at = expected.index("vs_best")
     expected[at:at + 2] = ["vs_best_diff", "vs_best_low", "vs_best_high", "vs_best_n",
-                           "vs_best_settled", "vs_best_method", "repeat_seeds", "repeat_scores"]
+                           "vs_best_settled", "vs_best_method", "vs_best_level", "vs_best_pairs",
+                           "vs_best_looks", "vs_best_seeds_needed", "vs_best_advice",
+                           "repeat_seeds", "repeat_scores"]
     expected += ["retrain_kid", "retrain_kid_seed_std", "retrain_fd", "retrain_seeds",
                  "retrain_epochs"]
     assert list(table[0]) == expected

@@ -161,3 +161,21 @@ def space_with(tmp_path, claims_text):
     path = tmp_path / "space.toml"
     path.write_text(HEADER + claims_text)
     return path
+
+
+def write_scores(folder, trial_id, hp, kids):
+    """A trial whose runs (one per seed of `kids`, {seed: final KID}) are each evaluated once,
+    at the last of EPOCHS: for studies whose seeds or scores a test picks by hand."""
+    runs = [run_entry(number, EPOCHS[-1], seed=seed) for number, seed in enumerate(kids)]
+    evaluations = [{"repeat": number, "seed": seed, "epoch": EPOCHS[-1], "kid": kid,
+                    "kid_std": 0.001, "fd": kid * 100, "swd": kid * 1000}
+                   for number, (seed, kid) in enumerate(kids.items())]
+    StudyWriter(folder, PROTOCOL).trial(trial_id, hp, evaluations=evaluations, runs=runs)
+
+
+def study_of_scores(tmp_path, claims_text, trials):
+    """make_study's folder with hand-picked scores: `trials` = [(hp, {seed: kid}), ...]."""
+    folder = make_study(tmp_path, claims_text, [])
+    for number, (hp, kids) in enumerate(trials):
+        write_scores(folder, str(number), hp, kids)
+    return folder

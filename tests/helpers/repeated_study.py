@@ -22,10 +22,11 @@ def evaluation(repeat, seed, epoch, kid, **more):
 
 def write_trial(study_dir, trial_id, hp, runs, status="COMPLETED", diverged=None, repeats=None):
     """trial_<id>/ with evaluations.json holding `runs` ([(epoch, kid), ...] per repeat, seeds
-    0, 1, ...; only the first `repeats` have an entry) and keras-tuner's trial.json (only
+    0, 1, ...; only the first `repeats` have an entry; a run without points finished
+    unevaluated) and keras-tuner's trial.json (only
     status, hyperparameters, seconds_per_epoch)."""
     diverged = diverged or {}
-    entries = [run_entry(r, points[-1][0], diverged_at_epoch=diverged.get(r),
+    entries = [run_entry(r, points[-1][0] if points else 0, diverged_at_epoch=diverged.get(r),
                          reason="g_loss not finite" if r in diverged else "")
                for r, points in enumerate(runs)]
     evaluations = [evaluation(r, r, epoch, kid) for r, points in enumerate(runs)

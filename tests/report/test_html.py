@@ -222,8 +222,8 @@ def test_a_study_from_before_repeats_reads_and_ranks_as_before(hand_made_study):
 def test_the_report_states_whether_the_winner_is_settled(repeated_study):
     page = render_report(repeated_study)
     assert ("ahead of #2 (trial 1, 0.0335 ± 0.0018 (3 runs)) by 0.0032: not settled, within "
-            "training noise (paired over 3 seeds, 95% interval -0.0105 to 0.0168, paired t, "
-            "95%)") in page
+            "training noise (paired over 3 seeds, 99.5% interval -0.0415 to 0.0478: 95% "
+            "simultaneous over 10 pairs and 1 planned look, Bonferroni)") in page
     assert '<span class="status diverged">done*</span>' in page
     assert "KID 0.0303 ± 0.0015 over 3 runs (seed 0: 0.0286, seed 1: 0.0291, seed 2: 0.0333)" \
         in page
@@ -267,7 +267,7 @@ def test_the_report_opens_with_the_claims_and_their_figures(tmp_path):
     assert claims.count('<div class="claim">') == 10
     assert claims.count('class="verdict supported"') == 4
     assert 'class="verdict not-settled"' in claims and 'class="verdict not-measured"' in claims
-    assert "to settle: more repeats" in claims
+    assert "to settle: about 8 seeds (now 3) for 80% power" in claims
     # a figure per check with numbers (similar has two; the unmeasured plateau still shows its
     # curves, which end before its epoch), and grids of the compared configurations
     assert claims.count('class="plot"') == 10

@@ -33,11 +33,16 @@ def test_the_table_shows_mean_se_runs_and_the_comparison_with_the_best(repeated_
                      body["0"])
     assert re.search(r" 0\.0395±0\.0020 \(3\) +\+0\.0092 \? 3\.95 ", body["2"])
     assert re.search(r"^ +5 4 +done\* .* \+0\.0647 settled ", body["4"])
-    assert "vs #1: mean paired difference from #1 over the seeds both ran; settled: its 95% " \
-           "paired-t interval excludes 0; ?: not settled, within training noise" \
-           in " ".join(text.split())
-    assert "  trial 2: +0.0092, 95% interval -0.0053 to +0.0237 over 3 seeds (paired t, 95%)" \
-        in lines
+    assert "vs #1: mean paired difference from #1 over the seeds both ran; settled: its 99.5% " \
+           "paired-t interval (95% simultaneous, Bonferroni over the 10 pairs of the 5 compared " \
+           "trials and 1 planned look) lies above 0; ?: not settled, within training noise " \
+           "(fewer than 3 shared seeds decide nothing)" in " ".join(text.split())
+    flat = " ".join(text.split())
+    assert "trial 2: +0.0092, 99.5% interval -0.0383 to +0.0566 over 3 seeds; about 10 seeds " \
+           "(now 3) for 80% power if the difference held" in flat
+    assert "trial 1: +0.0032, 99.5% interval -0.0415 to +0.0478 over 3 seeds; hardly by " \
+           "repeats: about 44 seeds (now 3) for 80% power if the difference held, more than 10" \
+           in flat
     assert "  trial 4: 2 of 3 runs diverged (epochs 25, 50): g_loss not finite" in lines
     assert ONE_RUN not in text
 
@@ -70,16 +75,21 @@ def test_json_and_csv_carry_the_runs_and_the_comparison(repeated_study):
     assert [list(rec) for rec in recs] == [list(FIELDS)] * 5
     third = next(rec for rec in recs if rec["trial_id"] == "2")
     assert third["vs_best"] == row_of(repeated_study, "2")["vs_best"]
-    assert set(third["vs_best"]) == {"diff", "low", "high", "n", "settled", "method"}
+    assert set(third["vs_best"]) == {"diff", "low", "high", "n", "settled", "method", "level",
+                                     "pairs", "looks", "seeds_needed", "advice"}
+    assert (third["out"], third["unscored"]) == (None, 0)
     assert third["repeat_scores"][1] == {"repeat": 1, "seed": 1, "score": 0.039,
                                          "diverged_at_epoch": None}
     assert (third["repeats"], third["rank_by"], third["objective"]) == (3, "final", "kid")
     lines = list(csv.DictReader(io.StringIO(render([ranking], "csv"))))
     header = list(lines[0])
     at = header.index("vs_best_diff")
-    assert header[at - 3:at + 8] == ["rank_by", "repeats", "score_se", "vs_best_diff",
-                                     "vs_best_low", "vs_best_high", "vs_best_n", "vs_best_settled",
-                                     "vs_best_method", "repeat_seeds", "repeat_scores"]
+    assert header[at - 3:at + 13] == [
+        "rank_by", "repeats", "score_se", "vs_best_diff", "vs_best_low", "vs_best_high",
+        "vs_best_n", "vs_best_settled", "vs_best_method", "vs_best_level", "vs_best_pairs",
+        "vs_best_looks", "vs_best_seeds_needed", "vs_best_advice", "repeat_seeds",
+        "repeat_scores"]
+    assert header[-7:-5] == ["out", "unscored"]
     line = next(line for line in lines if line["trial_id"] == "2")
     assert line["repeat_seeds"] == "0;1;2" and line["repeat_scores"] == "0.0432;0.039;0.0363"
     assert float(line["vs_best_low"]) == third["vs_best"]["low"]
@@ -87,3 +97,59 @@ def test_json_and_csv_carry_the_runs_and_the_comparison(repeated_study):
     assert {"swd", "fd_heldout", "best", "diverged", "diverged_at_epoch"} <= set(header)
     markdown = render([ranking], "markdown")
     assert "| SWD |" in markdown and "+0.0092 ?" in markdown
+
+
+def _study_of(tmp_path, kids, diverged=None, repeats=None, looks=None):
+    """A study of configurations with final KIDs `kids` ({trial: [per seed]}; None: that
+    run has no evaluation), run entries for every seed."""
+    folder = tmp_path / "made"
+    write_study(folder)
+    if looks is not None:
+        meta = json.loads((folder / "study.json").read_text())
+        meta["train"]["looks"] = looks
+        (folder / "study.json").write_text(json.dumps(meta))
+    for number, (trial_id, values) in enumerate(kids.items()):
+        runs = [[(50, kid)] if kid is not None else [] for kid in values]
+        write_trial(folder, trial_id, {**LAB, "learning_rate": 1e-4 * (number + 1)}, runs,
+                    diverged=(diverged or {}).get(trial_id))
+    return read_study(folder)
+
+
+def test_a_trial_whose_every_run_diverged_is_out_not_compared(tmp_path):
+    study = _study_of(tmp_path, {"0": [0.030, 0.031, 0.032], "1": [0.020, 0.021, 0.022],
+                                 "2": [0.040, 0.041, 0.043]},
+                      diverged={"1": {0: 10, 1: 12, 2: 14}})
+    rows = {row["trial_id"]: row for row in study.rows}
+    assert [row["trial_id"] for row in study.rows] == ["0", "2", "1"]  # out comes last
+    assert rows["1"]["rank"] == 3 and rows["1"]["vs_best"] is None
+    assert rows["1"]["out"] == "every run diverged (3 of 3)"
+    assert rows["2"]["vs_best"]["pairs"] == 1  # two compared trials: one pair
+    text = format_text(rank_studies([study])[0], width=100)
+    assert re.search(r"^ +3 +1 +diverged .* out ", text, re.M)
+    flat = " ".join(text.split())
+    assert "out: every run diverged, compared with none" in flat
+    assert "trial 1: out, every run diverged (3 of 3) (epochs 10, 12, 14): g_loss not finite" \
+        in flat
+
+
+def test_a_trial_with_an_unscored_run_is_flagged_and_never_first(tmp_path):
+    """Trial 1's lone scored run is the lowest KID of all, yet trial 0, with every run
+    scored, ranks first; trial 1 is compared on its one scored seed (no interval)."""
+    study = _study_of(tmp_path, {"0": [0.030, 0.031, 0.032], "1": [0.010, None, None]})
+    rows = {row["trial_id"]: row for row in study.rows}
+    assert (rows["0"]["rank"], rows["1"]["rank"], rows["1"]["unscored"]) == (1, 2, 2)
+    assert rows["1"]["vs_best"]["n"] == 1 and rows["1"]["vs_best"]["low"] is None
+    assert rows["1"]["vs_best"]["advice"] == "needs 3 seeds (now 1): --repeats 3"
+    text = format_text(rank_studies([study])[0], width=120)
+    assert re.search(r"^ +2 +1 .* 0\.0100 \(1 of 3\) ", text, re.M)
+    assert "trial 1: 1 of 3 runs scored" in text
+
+
+def test_planned_looks_are_spent_in_equal_shares(tmp_path):
+    study = _study_of(tmp_path, {"0": [0.030, 0.031, 0.032], "1": [0.040, 0.041, 0.047]},
+                      looks=8)
+    vs = study.rows[1]["vs_best"]
+    assert (vs["level"], vs["looks"], vs["pairs"]) == (1 - 0.05 / 8, 8, 1)
+    text = format_text(rank_studies([study])[0], width=200)
+    assert "(95% simultaneous, Bonferroni over the 1 pair of the 2 compared trials and 8 " \
+           "planned looks)" in text

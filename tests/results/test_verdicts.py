@@ -16,6 +16,7 @@ from tests.helpers.claims_study import (
     config,
     final_kid,
     make_study,
+    study_of_scores,
 )
 from tuner.common import files
 from tuner.results.verdicts import weigh
@@ -67,27 +68,37 @@ def test_an_unpaired_configuration_does_not_enter_a_comparison(tmp_path):
 
 
 def test_the_interval_is_the_paired_t_interval_and_the_advice_asks_for_repeats(verdicts):
+    """One comparison, one planned look: the 95% interval; the advice is the smallest n >= 4
+    with |d| sqrt(n)/s >= t_{0.975, n-1} + t_{0.8, n-1} (80% power if d and s held)."""
     check = verdicts["size"].checks[0]
     differences = [{0: 0.030, 1: 0.002, 2: 0.019}[s] for s in SEEDS]
     low, high = paired_interval(differences)
     comp = check.comparisons[0]
-    assert (comp["low"], comp["high"]) == (pytest.approx(low), pytest.approx(high))
+    assert (comp["low"], comp["high"], comp["level"]) == (pytest.approx(low), pytest.approx(high),
+                                                          0.95)
     assert low < 0 < high
-    assert "includes 0" in check.why
-    # the interval's half-width shrinks as 1/sqrt(n): n (half / mean)^2 seeds
-    needed = math.ceil(3 * ((high - low) / 2 / np.mean(differences)) ** 2)
-    assert check.settle.startswith(f"more repeats: about {needed} seeds (now 3) if the ")
+    assert "includes 0" in check.why and "95% interval" in check.why
+    mean, sd = np.mean(differences), np.std(differences, ddof=1)
+    needed = next(n for n in range(4, 101) if mean * math.sqrt(n) / sd
+                  >= stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1))
+    assert check.seeds_needed == needed == 8
+    assert check.settle == "about 8 seeds (now 3) for 80% power if the difference held"
     # the ONet input (48) is above the largest size (32): no resolution advice
     assert "swd" not in check.settle
 
 
-def test_a_difference_small_against_the_noise_is_not_worth_more_repeats():
-    from tuner.results.verdicts import _repeats_advice
-
-    comparison = {"diff": 0.001, "low": -0.02, "high": 0.022, "n": 3}
-    assert _repeats_advice([comparison], [0.0]) == (
-        "hardly by repeats: about 1323 seeds (now 3) if the differences stay as measured; they "
-        "are small against the training noise")
+def test_planned_looks_widen_every_interval(tmp_path):
+    """study.json's train.looks = 4: each look spends 0.05/4, so the same numbers give the
+    interval at 1 - 0.0125."""
+    folder = make_study(tmp_path, CLAIMS, GRID)
+    meta = json.loads((folder / "study.json").read_text())
+    meta["train"]["looks"] = 4
+    files.write_json(folder / "study.json", meta)
+    comp = {v.id: v for v in weigh(folder)}["size"].checks[0].comparisons[0]
+    d = np.array([0.030, 0.002, 0.019])
+    half = stats.t.ppf(1 - 0.0125 / 2, 2) * d.std(ddof=1) / math.sqrt(3)
+    assert comp["level"] == 1 - 0.0125
+    assert (comp["low"], comp["high"]) == pytest.approx((d.mean() - half, d.mean() + half))
 
 
 def test_not_measured_says_what_to_run(verdicts):
@@ -160,8 +171,8 @@ def test_one_run_per_configuration_is_never_settled(tmp_path):
         files.write_json(path, doc)
     result = {v.id: v for v in weigh(folder)}
     assert result["full"].verdict == "not settled"
-    assert result["full"].checks[0].settle == \
-        "needs at least 2 runs per configuration for an interval: --repeats 3"
+    assert result["full"].checks[0].settle == "needs 3 seeds (now 1): --repeats 3"
+    assert result["full"].checks[0].seeds_needed == 3
 
 
 def test_a_check_waits_for_the_trials_still_running(tmp_path):
@@ -173,3 +184,82 @@ def test_a_check_waits_for_the_trials_still_running(tmp_path):
     assert result.settle.startswith("let the search finish (trial 3 not done yet; ")
     assert result.settle.endswith("else run learning_rate = 0.0001, 0.0002, 0.0004 at "
                                   "image_size=32, subset_fraction=1")
+
+
+# ---------------------------------------------------------------- edge cases
+
+INCREASES = """
+[[claims]]
+text = "KID grows with the learning rate."
+kind = "increases"
+quantity = "kid"
+param = "learning_rate"
+"""
+SIMILAR = """
+[[claims]]
+text = "1e-4 and 2e-4 do not differ."
+kind = "similar"
+param = "learning_rate"
+values = [1e-4, 2e-4]
+"""
+BETTER = """
+[[claims]]
+text = "2e-4 beats 1e-4."
+kind = "better"
+a = { learning_rate = 2e-4 }
+b = { learning_rate = 1e-4 }
+"""
+
+
+def test_a_step_without_shared_seeds_beside_a_falling_one_is_contradicted(tmp_path):
+    """Step 1e-4 -> 2e-4 shares one seed (no interval); 2e-4 -> 4e-4 falls over 4 seeds."""
+    folder = study_of_scores(tmp_path, INCREASES, [
+        (config(lr=1e-4), {0: 0.020}),
+        (config(lr=2e-4), {0: 0.050, 1: 0.051, 2: 0.052, 3: 0.054}),
+        (config(lr=4e-4), {0: 0.030, 1: 0.031, 2: 0.031, 3: 0.033})])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "contradicted"
+    assert [c["n"] for c in check.comparisons] == [1, 4]
+    assert check.comparisons[0]["low"] is None
+    assert check.comparisons[1]["level"] == 1 - 0.025  # Bonferroni over the 2 steps
+    assert check.why.startswith("learning_rate=0.0004 - learning_rate=0.0002: -0.0205, 97.5% ")
+
+
+def test_similar_without_a_finite_score_is_not_settled_and_says_why(tmp_path):
+    nan = float("nan")
+    folder = study_of_scores(tmp_path, SIMILAR, [(config(lr=1e-4), {0: nan, 1: nan, 2: nan}),
+                                                 (config(lr=2e-4), {0: nan, 1: nan, 2: nan})])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "not settled"
+    assert check.why == ("no run of learning_rate=0.0001 and learning_rate=0.0002 has a finite "
+                         "kid on every paired configuration")
+
+
+def test_a_rounding_difference_does_not_settle_a_claim(tmp_path):
+    folder = study_of_scores(tmp_path, BETTER, [
+        (config(lr=1e-4), {s: 0.1 + 0.2 for s in range(3)}),
+        (config(lr=2e-4), {s: 0.3 for s in range(3)})])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "not settled"
+    assert check.settle == "hardly by repeats: the difference is nil to rounding"
+
+
+def test_disjoint_seeds_are_named_as_the_problem(tmp_path):
+    folder = study_of_scores(tmp_path, BETTER, [
+        (config(lr=1e-4), {0: 0.03, 1: 0.031, 2: 0.032}),
+        (config(lr=2e-4), {3: 0.02, 4: 0.021, 5: 0.022})])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "not settled" and check.comparisons[0]["n"] == 0
+    assert check.settle == ("no seed in common: run the same seeds (--repeats K trains seeds "
+                            "seed..seed+K-1 for every configuration)")
+
+
+def test_similar_margin_is_relative_to_the_mean_of_the_configurations(tmp_path):
+    """Means 0.020 and 0.024: margin 0.2 x 0.022 = 0.0044 (not 0.2 x the minimum, 0.004),
+    so a constant difference of 0.0042 is inside it."""
+    folder = study_of_scores(tmp_path, SIMILAR, [
+        (config(lr=1e-4), {0: 0.0200, 1: 0.0190, 2: 0.0210}),
+        (config(lr=2e-4), {0: 0.0242, 1: 0.0232, 2: 0.0252})])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "supported"
+    assert check.why == "every pairwise interval lies within ±0.00442"

@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.study_folder import StudyWriter, run_entry
 from tuner.common.config import TrainSettings
+from tuner.results.race import OpenDecision
 from tuner.study.run_queue import (
     Claims,
     completed_trials,
@@ -18,7 +19,6 @@ from tuner.study.run_queue import (
     planned_looks,
     race_runs,
 )
-from tuner.results.race import OpenDecision
 
 LR = {"learning_rate": 2e-4, "beta_1": 0.5, "image_size": 32, "subset_fraction": 1.0}
 

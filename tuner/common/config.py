@@ -35,17 +35,17 @@ TRAIN_DEFAULTS = {"epochs": 100, "batch_size": 16, "eval_every": 25, "latent_dim
 SEARCH_DEFAULTS = {"tuner": "random", "max_trials": 10, "hyperband_factor": 3, "repeats": 1,
                    "holdout": 0.0, "rank_by": DEFAULT_RANK_BY, "settle": False,
                    "max_repeats": None}
-# The cap of --settle's racing when neither flag nor space file sets one. Ten seeds give a
-# paired comparison 80% power (at 5% over its planned looks) against a lead of about one and a
-# half times the per-seed spread of the difference: the leads the lab's questions turn on. A
-# lead smaller than that needs tens of seeds, which is a finding ("hardly by repeats"), not a
-# budget to spend on a laptop. At lab-mini's speed ten seeds of seven configurations are ~1 h.
+# The cap of --settle's racing when neither flag nor space file sets one. Racing to ten seeds
+# decides a comparison of two configurations whose lead is two between-seed sds 84% of the time
+# (benchmarks/calibration.py): the leads the lab's questions turn on. A smaller lead needs tens
+# of seeds, which is a finding ("hardly by repeats" in the advice), not a budget to spend on a
+# laptop. At lab-mini's speed ten seeds of seven configurations are about an hour.
 MAX_REPEATS = 10
 # "mixed" picks the fastest mixed policy of this machine; the explicit names force one.
 PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
 # "one-at-a-time": the baseline, then each hyperparameter's other values alone (the lab's design).
 TUNERS = ("grid", "one-at-a-time", "random", "bayesian", "hyperband")
-# A claim that values "do not differ much" allows differences under this share of the best score.
+# A claim that values "do not differ much" allows differences under this share of their mean score.
 CLAIM_MARGIN = 0.2
 MIN_IMAGE_SIZE = 16
 MAX_IMAGE_SIZE = 256

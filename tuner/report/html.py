@@ -41,6 +41,8 @@ from tuner.report.tables import (
     status_counts,
     status_word,
 )
+from tuner.report.verdict_text import looks_text
+from tuner.results.decisions import MIN_SEEDS, level_text
 from tuner.results.rankings import Ranking
 from tuner.results.runs import load_evaluations
 from tuner.results.snapshot import sample_grids, spending_text
@@ -113,8 +115,9 @@ def _claims(study):
     if not claims:
         return ""
     parts = ["<section><h2>Claims</h2><p>Each statement of the space file, checked against "
-             "the numbers: intervals are paired t, 95%, over the seeds the configurations "
-             "share.</p>"]
+             "the numbers: intervals are paired t over the seeds the configurations share, at "
+             "levels that keep each check's verdict within 5% error over "
+             f"{escape(looks_text(study.looks))}.</p>"]
     for verdict in weigh(study.path, claims):
         claim = verdict.as_dict()
         css = claim["verdict"].replace(" ", "-")
@@ -168,15 +171,25 @@ def _objective_text(row, ranking):
 
 def _margin_text(second, best, objective):
     """How far #2 is behind #1, and whether that is beyond training noise (paired numbers)."""
+    if second.get("out"):
+        return f": out of the comparison, {second['out']}"
     vs = second.get("vs_best") or {"diff": None, "low": None, "n": 0}
     diff = vs["diff"] if vs["diff"] is not None else second[objective] - best[objective]
     digits = DECIMALS.get(objective, 4)
     text = f" by {diff:.{digits}f}"
     if vs["low"] is None:
+        if vs["n"] >= 2:
+            return text + f": not settled, {vs['n']} shared seeds (needs {MIN_SEEDS})"
         return text + ": not settled, one training run each, so the order ignores training noise"
     word = "settled" if vs["settled"] else "not settled, within training noise"
-    return (text + f": {word} (paired over {vs['n']} seeds, 95% interval {vs['low']:.{digits}f} "
-            f"to {vs['high']:.{digits}f}, {vs['method']})")
+    return (text + f": {word} (paired over {vs['n']} seeds, {level_text(vs['level'])} "
+            f"interval {vs['low']:.{digits}f} to {vs['high']:.{digits}f}: 95% simultaneous "
+            f"over {_count(vs['pairs'], 'pair')} and {_count(vs['looks'], 'planned look')}, "
+            f"Bonferroni)")
+
+
+def _count(n, noun):
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _winner_text(ranked, ranking):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tuner.common.names import DECIMALS, HEADERS, HYPERPARAMETERS, LABELS
+from tuner.results.decisions import MIN_SEEDS, level_text, look_alpha, pairs
 from tuner.results.intervals import interval_phrase
 from tuner.results.runs import parse_rank_by
 from tuner.results.snapshot import spending_text
@@ -29,9 +30,10 @@ FIELDS = ("rank", "group", "study", "trial_id", "status", "hyperparameters", "ob
           "kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train", "kid_heldout",
           "fd_heldout", "best", "best_epoch", "epochs", "diverged", "diverged_at_epoch",
           "diverged_reason", "seconds_per_epoch", "features", "eval_size", "protocol_key",
-          "message", "folder", "retrain", "worker")
-VS_BEST = ("diff", "low", "high", "n", "settled", "method")
-SETTLED, NOT_SETTLED = "settled", "?"
+          "message", "folder", "retrain", "worker", "out", "unscored")
+VS_BEST = ("diff", "low", "high", "n", "settled", "method", "level", "pairs", "looks",
+           "seeds_needed", "advice")
+SETTLED, NOT_SETTLED, OUT = "settled", "?", "out"
 ONE_RUN = ("one training run per configuration: the ranking ignores training noise "
            "(use --repeats)")
 
@@ -172,11 +174,16 @@ def runs_cell(row, name):
     if row.get(name) is None:
         return "-"
     spread = f"±{score_text(name, row['score_se'])}" if row.get("score_se") is not None else ""
-    return f"{score_text(name, row[name])}{spread} ({len(row.get('repeat_scores') or [])})"
+    scored = len(row.get("repeat_scores") or [])
+    runs = f"{scored} of {scored + row['unscored']}" if row.get("unscored") else str(scored)
+    return f"{score_text(name, row[name])}{spread} ({runs})"
 
 
 def vs_best_cell(row, name):
-    """The mean paired difference from #1 and whether it is beyond noise: +0.0051 settled."""
+    """The mean paired difference from #1 and whether it is beyond noise: +0.0051 settled;
+    "out" for a trial whose every run diverged."""
+    if row.get("out"):
+        return OUT
     vs = row.get("vs_best")
     if not vs or vs["diff"] is None:
         return "-" if not vs else NOT_SETTLED
@@ -386,14 +393,27 @@ def caption(ranking):
 
 
 def _interval_text(row, name):
-    """One not-settled pair and its numbers, e.g. "trial 2 vs #1 (trial 0): +0.0012, 95%
-    interval -0.0010 to +0.0034 over 3 seeds (paired t)"."""
+    """One not-settled pair, its numbers and what would settle it, e.g. "trial 2: +0.0012,
+    99.5% interval -0.0010 to +0.0034 over 3 seeds; about 7 seeds (now 3) for 80% power if
+    the difference held"."""
     vs = row["vs_best"]
     head = f"trial {row['trial_id']}: "
     if vs["n"] == 0:
-        return head + "no seed in common with #1, so no paired comparison"
-    method = f" ({vs['method']})" if vs["low"] is not None else ""
-    return head + interval_phrase(vs, name) + method
+        return head + "no seed in common with #1, so no paired comparison; " + vs["advice"]
+    return head + interval_phrase(vs, name) + (f"; {vs['advice']}" if vs.get("advice") else "")
+
+
+def family_text(ranking, rows=None):
+    """How the table's intervals hold together: "99.5% paired-t interval (95% simultaneous,
+    Bonferroni over the 10 pairs and 1 planned look)"."""
+    compared = [row for row in (ranking.rows if rows is None else rows)
+                if row.get("rank") and not row.get("out")]
+    k, looks = len(compared), ranking.looks
+    m = pairs(k)
+    level = 1 - look_alpha(looks) / max(1, m)
+    return (f"{level_text(level)} paired-t interval (95% simultaneous, Bonferroni over the "
+            f"{m} pair{'s' * (m != 1)} of the {k} compared trials and {looks} planned "
+            f"look{'s' * (looks != 1)})")
 
 
 def comparison_notes(ranking, rows):
@@ -402,13 +422,22 @@ def comparison_notes(ranking, rows):
     ranked = [row for row in rows if row.get("rank")]
     if not repeated(ranking):
         return [ONE_RUN] if len(ranked) > 1 else []
+    out = f"; {OUT}: every run diverged, compared with none" if any(
+        row.get("out") for row in ranked) else ""
     lines = [f"vs #1: mean paired difference from #1 over the seeds both ran; {SETTLED}: its "
-             f"95% paired-t interval excludes 0; {NOT_SETTLED}: not settled, within training "
-             f"noise"]
+             f"{family_text(ranking)} lies above 0; {NOT_SETTLED}: not settled, within "
+             f"training noise (fewer than {MIN_SEEDS} shared seeds decide nothing){out}"]
     open_pairs = [row for row in ranked if row.get("vs_best") and not row["vs_best"]["settled"]]
     if open_pairs:
         lines += [f"not settled against #1 (trial {ranked[0]['trial_id']}):"]
         lines += ["  " + _interval_text(row, ranking.objective) for row in open_pairs]
+    unscored = [row for row in rows if row.get("unscored")]
+    if unscored:
+        lines += ["runs without a score (compared on the scored ones, ranked after the trials "
+                  "with every run scored):"]
+        lines += [f"  trial {row['trial_id']}: {len(row.get('repeat_scores') or [])} of "
+                  f"{len(row.get('repeat_scores') or []) + row['unscored']} runs scored"
+                  for row in unscored]
     return lines
 
 
@@ -419,14 +448,19 @@ def divergence_notes(rows):
     for row in (r for r in rows if r.get("diverged")):
         epochs = [s["diverged_at_epoch"] for s in row.get("repeat_scores") or []
                   if s.get("diverged_at_epoch") is not None]
-        if (row.get("repeats") or 1) == 1:
+        if row.get("out") and (row.get("repeats") or 1) > 1:
+            what = f"out, {row['out']}" + (
+                f" (epoch{'s' * (len(epochs) > 1)} {', '.join(map(str, epochs))})" * bool(epochs))
+        elif (row.get("repeats") or 1) == 1:
             what = f"diverged at epoch {epochs[0]}" if epochs else "diverged"
         else:
             where = f" (epoch{'s' * (len(epochs) > 1)} {', '.join(map(str, epochs))})"
             what = f"{row['diverged']} of {row['repeats']} runs diverged" + (where * bool(epochs))
         reason = f": {row['diverged_reason']}" if row.get("diverged_reason") else ""
         lines.append(f"  trial {row['trial_id']}: {what}{reason}")
-    return ["diverged (ranked with the score at the point they stopped):", *lines] \
+    last = "; a trial whose every run diverged after the rest" if any(
+        row.get("out") for row in rows) else ""
+    return [f"diverged (ranked with the score at the point they stopped{last}):", *lines] \
         if lines else []
 
 

@@ -5,16 +5,20 @@ The JSON form (README: "Claims") is
     {"study", "folder", "objective", "rank_by", "repeats", "protocol",
      "claims": [{"id", "text", "verdict", "checks": [{"kind", "statement", "quantity",
                  "verdict", "why", "settle", "sides": [{"label", "by_seed", "mean", "se",
-                 "n", "scores", "grids"}], "comparisons": [{"label", "diff", "low",
-                 "high", "n"}], "curves": [{"trial", "seed", "epochs", "values"}]}]}]}
+                 "n", "scores", "grids", "trials"}], "comparisons": [{"label", "diff", "low",
+                 "high", "n", "level"}], "curves": [{"trial", "seed", "epochs", "values"}],
+                 "seeds_needed"}]}],
+     "looks"}
 """
 
 import json
 import textwrap
 
 from tuner.report.tables import score_text, seconds
+from tuner.results.decisions import ALPHA
 
 FORMATS = ("table", "markdown", "json")
+ERROR = f"{ALPHA:.0%}"
 MARKS = {"supported": "SUPPORTED", "contradicted": "CONTRADICTED", "not settled": "NOT SETTLED",
          "not measured": "NOT MEASURED"}
 
@@ -26,7 +30,8 @@ def document(study, verdicts):
             "rank_by": study.rank_by, "repeats": study.repeats,
             "protocol": {k: protocol.get(k) for k in ("features", "eval_size", "n_real",
                                                         "n_fake", "holdout", "resize")},
-            "claims": [v.as_dict() if hasattr(v, "as_dict") else v for v in verdicts]}
+            "claims": [v.as_dict() if hasattr(v, "as_dict") else v for v in verdicts],
+            "looks": study.looks}
 
 
 def render(study, verdicts, fmt="table", width=80):
@@ -66,7 +71,14 @@ def caption(doc):
     return (f"{doc['study']}: {len(doc['claims'])} claims; runs scored by their {doc['rank_by']} "
             f"evaluation, {protocol.get('features')} features at {protocol.get('eval_size')}x"
             f"{protocol.get('eval_size')}, {protocol.get('n_fake')} generated images; "
-            f"intervals are paired t, 95%, over seeds")
+            f"intervals are paired t over seeds, at levels that keep each check's "
+            f"verdict within 5% error over {looks_text(doc['looks'])}")
+
+
+def looks_text(looks):
+    """"the 1 planned look" / "the 8 planned looks (5%/8 each)"."""
+    return "the 1 planned look" if looks == 1 else \
+        f"the {looks} planned looks ({ERROR}/{looks} each)"
 
 
 def summary_line(claim):

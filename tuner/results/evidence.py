@@ -27,6 +27,7 @@ class Side:
     n: int = 0
     scores: dict = field(default_factory=dict)  # other metrics' means, for the reader
     grids: list = field(default_factory=list)   # each context's last sample grid (run 0)
+    trials: list = field(default_factory=list)  # the trial ids whose runs it holds
 
     def __post_init__(self):
         values = list(self.by_seed.values())
@@ -51,6 +52,7 @@ class Evidence:
     def __init__(self, study):
         self.study = study
         self.objective = study.objective
+        self.looks = study.looks  # planned looks at the numbers: each spends 5%/looks
         self.rank_by = study.rank_by
         self.trials = [Trial(row["trial_id"], _hyperparameters(row),
                              tuple(r for r in load_runs(row["folder"]) if r["status"] in RUN_DONE),
@@ -148,7 +150,7 @@ def side_of(label, trials, evidence, quantity):
         values = [v for t in trials for v in evidence.by_seed(t, metric).values()]
         scores[metric] = math.fsum(values) / len(values) if values else None
     grids = [str(p) for t in trials if (p := _last_grid(t.row["folder"]))]
-    return Side(label, by_seed, scores=scores, grids=grids)
+    return Side(label, by_seed, scores=scores, grids=grids, trials=[t.trial_id for t in trials])
 
 
 def _last_grid(folder):

@@ -26,6 +26,12 @@ class Ranking:
         return self.studies[0].rank_by if self.studies else OLD_RANK_BY
 
     @property
+    def looks(self):
+        """The planned looks of its studies added up: each study's looks are looks at the
+        ranking's numbers too (union bound over all of them)."""
+        return sum(study.looks for study in self.studies) or 1
+
+    @property
     def repeats(self):
         """The most runs per configuration any of its studies asked for or holds."""
         asked = max((study.repeats for study in self.studies), default=1)
@@ -67,7 +73,8 @@ def rank_studies(studies):
     rankings = []
     for group in groups:
         objective = group[0].objective
-        rows = rank([dict(row) for study in group for row in study.rows], objective)
+        looks = sum(study.looks for study in group)
+        rows = rank([dict(row) for study in group for row in study.rows], objective, looks)
         note = "" if not rankings else "; ".join(_why_separate(s, groups[0][0]) for s in group)
         rankings.append(Ranking(tuple(group), rows, objective, group[0].protocol, note))
     return rankings

@@ -20,10 +20,12 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from tuner.common.errors import UsageError
 from tuner.common.lock import LOCK_FILE, process_alive
 from tuner.common.names import HYPERPARAMETERS, RECORD_METRICS, objective_metric
-from tuner.results.intervals import compare
+from tuner.results.decisions import MIN_SEEDS, TOLERANCE, advice, pairs, versus_best
 from tuner.results.runs import (
     evaluation_file,
     failure_reason,
@@ -40,6 +42,7 @@ STATUS_ORDER = {"COMPLETED": 0, "RUNNING": 1, "IDLE": 1, "INTERRUPTED": 1,
 IN_PROGRESS = ("RUNNING", "IDLE")
 FAILED = ("FAILED", "INVALID", "STOPPED")
 OLD_RANK_BY = "best"  # studies written before rank-by existed selected each trial's best evaluation
+METHOD = "paired t, Bonferroni"  # the leaderboard's comparisons (tuner.results.decisions)
 GRID_NAME = re.compile(r"^epoch_(\d+)\.png$")
 LOCK_HOLDER = re.compile(r"process (\d+) on (\S+)")
 
@@ -135,24 +138,73 @@ def load_study(study_dir):
     return doc if isinstance(doc, dict) else {}
 
 
-def rank(rows, objective):
-    """Sort rows in place (completed best first, then in progress, then failed), number the
-    completed ones and compare each with #1 (`vs_best`)."""
+def unscored_runs(row):
+    """Finished runs of a trial that have no score (e.g. a run that stopped before its first
+    evaluation): such a trial is compared on its scored runs only, and says so."""
+    return max(0, (row.get("repeats") or 0) - len(row.get("repeat_scores") or []))
+
+
+def out_text(row):
+    """"every run diverged (3 of 3)" for a completed trial whose every run diverged, else None:
+    such a trial is out of the ranking's comparisons (its divergence is its result)."""
+    runs = row.get("repeats") or 0
+    if row["status"] == "COMPLETED" and runs and (row.get("diverged") or 0) >= runs:
+        return f"every run diverged ({row['diverged']} of {runs})"
+    return None
+
+
+def rank(rows, objective, looks=1):
+    """Sort rows in place and number the completed ones: those with every finished run scored
+    first (best first), then those with a finished run unscored, then those whose every run
+    diverged ("out"); then trials in progress, then failed ones. Each compared row but #1
+    gets `vs_best`, its comparison with #1 (`tuner.results.decisions.versus_best`: Bonferroni
+    over every pair of the compared rows and the study's `looks`)."""
     def key(row):
         value = row.get(objective) if row["status"] == "COMPLETED" else None
-        return (STATUS_ORDER.get(row["status"], 1), math.inf if value is None else value,
+        return (STATUS_ORDER.get(row["status"], 1), out_text(row) is not None,
+                unscored_runs(row) > 0, math.inf if value is None else value,
                 row.get("study") or "", row["trial_id"])
 
+    for row in rows:
+        row["rank"], row["vs_best"] = None, None
+        row["out"], row["unscored"] = out_text(row), unscored_runs(row)
     rows.sort(key=key)
     ranked = [row for row in rows
               if row["status"] == "COMPLETED" and row.get(objective) is not None]
-    for row in rows:
-        row["rank"], row["vs_best"] = None, None
     for number, row in enumerate(ranked, start=1):
         row["rank"] = number
-    for row in ranked[1:]:
-        row["vs_best"] = compare(scores_by_seed(ranked[0]), scores_by_seed(row))
+    compared = [row for row in ranked if row["out"] is None]
+    for row, vs in zip(compared[1:], versus_first([scores_by_seed(r) for r in compared],
+                                                  looks)[1:], strict=True):
+        row["vs_best"] = vs
     return rows
+
+
+def versus_first(score_maps, looks=1):
+    """Each of `score_maps` ({seed: score}) against the first, Bonferroni over all pairs and
+    the looks, as `vs_best` dicts (None for the first)."""
+    if len(score_maps) < 2:
+        return [None] * len(score_maps)
+    seeds = sorted(set().union(*score_maps), key=str)
+    values = np.array([[m.get(s, np.nan) for s in seeds] for m in score_maps], dtype=np.float64)
+    iv, settled = versus_best(values, 0, looks)
+    out = [None]
+    for i in range(1, len(score_maps)):
+        n = int(iv.p.n[i])
+        has = n >= MIN_SEEDS
+        vs = {"diff": float(iv.p.diff[i]) if n else None,
+              "low": float(iv.low[i]) if has else None,
+              "high": float(iv.high[i]) if has else None,
+              "n": n, "settled": bool(settled[i]), "method": METHOD,
+              "level": float(iv.level[i]), "pairs": pairs(len(score_maps)), "looks": looks,
+              "seeds_needed": None, "advice": ""}
+        if not vs["settled"]:
+            sd = float(iv.p.sd[i]) if n >= 2 else None
+            tip = advice(vs["diff"] or 0.0, sd, n, vs["level"],
+                         tolerance=TOLERANCE * float(iv.p.scale[i]))
+            vs.update(seeds_needed=tip.seeds, advice=tip.text)
+        out.append(vs)
+    return out
 
 
 def scores_by_seed(row):
@@ -172,6 +224,13 @@ def train_setting(study, name):
 def objective_of(study):
     """The score a study ranks by (a study.json spelling `kid-heldout` reads as kid_heldout)."""
     return objective_metric(str(train_setting(study, "objective") or "kid"))
+
+
+def looks_of(study):
+    """The looks planned at a study's numbers (study.json's train.looks; 1 when absent):
+    a racing search decides after each round of seeds, and each look spends 5%/looks."""
+    looks = train_setting(study, "looks")
+    return looks if isinstance(looks, int) and not isinstance(looks, bool) and looks >= 1 else 1
 
 
 def rank_by_of(study, study_dir="."):
@@ -198,7 +257,7 @@ def load_trials(study_dir, objective=None):
         row.update(study=Path(study_dir).name, features=protocol.get("features"),
                    eval_size=protocol.get("eval_size"), protocol_key=study.get("protocol_key"),
                    rank_by=rank_by, retrain=load_retrain(study_dir, row["trial_id"]))
-    return rank(rows, objective)
+    return rank(rows, objective, looks_of(study))
 
 
 @dataclass(frozen=True)
@@ -222,6 +281,11 @@ class StudySnapshot:
     def repeats(self):
         """Runs per configuration the study asked for (1 before repeats existed)."""
         return int(train_setting(self.meta, "repeats") or 1)
+
+    @property
+    def looks(self):
+        """Looks at the study's numbers planned when it was searched (each spends 5%/looks)."""
+        return looks_of(self.meta)
 
     @property
     def protocol(self):

@@ -2,18 +2,19 @@
 
 Every check compares configurations run for run: repeats train with the same
 seeds, so the difference between two configurations is taken seed by seed and
-its 95% paired-t interval says whether it is beyond training noise
-(`tuner.results.intervals`). Hyperparameters a check leaves free are paired too: only
-configurations that agree on them are compared, and the per-seed differences
-are averaged over those pairs ("contexts").
+its paired-t interval says whether it is beyond training noise. Hyperparameters a
+check leaves free are paired too: only configurations that agree on them are
+compared, and the per-seed differences are averaged over those pairs ("contexts").
+Which intervals decide, and at which levels so that each verdict is wrong at most
+5% of the time across the study's planned looks, is `tuner.results.decisions`.
 
 A check is
 
-    supported      the interval lies on the claim's side (for "similar" and
-                   "plateau": inside the margin)
-    contradicted   the interval lies on the other side (outside the margin)
-    not settled    the interval straddles the boundary, or there are fewer than
-                   two paired runs; `settle` says what would decide it
+    supported      the claim's side is settled (for "similar" and "plateau":
+                   inside the margin)
+    contradicted   the other side is settled (outside the margin)
+    not settled    neither, or fewer than 3 paired runs; `settle` says what
+                   would decide it
     not measured   the study lacks the configurations (or the epochs) it needs
 
 and a claim is contradicted if any of its checks is, else not measured if any
@@ -25,8 +26,12 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from tuner.common.config import DEFAULT_RESULTS_DIR
 from tuner.common.errors import UsageError
+from tuner.results import decisions
+from tuner.results.decisions import NO_SEED, TOLERANCE, Advice
 from tuner.results.evidence import (
     Evidence,
     Side,
@@ -40,7 +45,7 @@ from tuner.results.evidence import (
     seed_of,
     where_text,
 )
-from tuner.results.intervals import compare, interval_phrase
+from tuner.results.intervals import interval_phrase
 from tuner.results.snapshot import (
     SPACE_COPY,
     find_study,
@@ -51,7 +56,8 @@ from tuner.spaces.space import load_space
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
 NOT_SETTLED, NOT_MEASURED = "not settled", "not measured"
-FEW_SEEDS = 30  # beyond this many seeds, more repeats are no practical way to settle a check
+VERDICTS = {decisions.SUPPORTED: SUPPORTED, decisions.CONTRADICTED: CONTRADICTED,
+            decisions.OPEN: NOT_SETTLED}
 
 
 @dataclass
@@ -67,6 +73,7 @@ class CheckResult:
     sides: list = field(default_factory=list)        # Side
     comparisons: list = field(default_factory=list)  # {"label", "diff", "low", "high", "n"}
     curves: list = field(default_factory=list)       # plateau: {"seed", "epochs", "values"}
+    seeds_needed: int | None = None  # not settled: seeds per configuration for 80% power
 
 
 @dataclass
@@ -133,34 +140,53 @@ def _verdict(claim, evidence):
     return Verdict(claim.id, claim.text, overall, results)
 
 
-def _compare(base, other, label):
-    """`other` minus `base` over their shared seeds, with its 95% interval."""
-    result = compare(base.by_seed, other.by_seed)
-    return {"label": label, **{k: result[k] for k in ("diff", "low", "high", "n")}}
+def _values(sides):
+    """(k, N) float64: each side's value per seed over the union of their seeds (NaN where a
+    side has none)."""
+    seeds = sorted(set().union(*(side.by_seed for side in sides)), key=str)
+    return np.array([[side.by_seed.get(seed, np.nan) for seed in seeds] for side in sides],
+                    dtype=np.float64).reshape(len(sides), len(seeds))
 
 
-def _repeats_advice(comparisons, boundaries):
-    """What would settle a straddling interval: roughly how many paired seeds.
+def _comparisons(iv, labels):
+    """Comparison dicts ({"label", "diff", "low", "high", "n", "level"}, the interval a
+    verdict reads) and the advice for each, from `decisions.Intervals` of shape (c,)."""
+    comps, tips = [], []
+    for i, label in enumerate(labels):
+        n = int(iv.p.n[i])
+        has = n >= decisions.MIN_SEEDS
+        c = {"label": label, "diff": float(iv.p.diff[i]) if n else None,
+             "low": float(iv.low[i]) if has else None,
+             "high": float(iv.high[i]) if has else None, "n": n,
+             "level": float(iv.level[i])}
+        comps.append(c)
+        tips.append(decisions.advice(c["diff"] or 0.0, float(iv.p.sd[i]) if n >= 2 else None,
+                                     n, c["level"], float(iv.boundary[i]),
+                                     TOLERANCE * float(iv.p.scale[i])))
+    return comps, tips
 
-    A t interval's half-width shrinks as 1/sqrt(n); if the mean difference stays
-    as measured, n' = n (half / gap)^2 seeds put the boundary outside it.
-    """
-    if any(c["low"] is None for c in comparisons):
-        return "needs at least 2 runs per configuration for an interval: --repeats 3"
-    needed = []
-    for c, boundary in zip(comparisons, boundaries, strict=True):
-        half, gap = (c["high"] - c["low"]) / 2, abs(c["diff"] - boundary)
-        if c["low"] <= boundary <= c["high"]:
-            needed.append(math.inf if gap == 0 else math.ceil(c["n"] * (half / gap) ** 2))
-    finite = [n for n in needed if math.isfinite(n)]
-    if not finite:
-        return "more repeats, unless the difference is nil: it sits on the boundary"
-    now = max(c["n"] for c in comparisons)
-    seeds = max(max(finite), now + 1)
-    if seeds > FEW_SEEDS:
-        return (f"hardly by repeats: about {seeds} seeds (now {now}) if the differences stay as "
-                f"measured; they are small against the training noise")
-    return f"more repeats: about {seeds} seeds (now {now}) if the differences stay as measured"
+
+def _check_advice(tips, toward_contradiction):
+    """One check's advice from its open comparisons': one that points to a contradiction
+    decides the check alone (the fewest seeds of those), else every open one must (the
+    most); comparisons without a shared seed come first."""
+    if not tips:
+        return Advice(None, "")
+    if any(tip.text == NO_SEED for tip in tips):
+        return Advice(None, NO_SEED)
+
+    def seeds(tip):
+        return math.inf if tip.seeds is None else tip.seeds
+
+    contra = [tip for tip, c in zip(tips, toward_contradiction, strict=True) if c]
+    return min(contra, key=seeds) if contra else max(tips, key=seeds)
+
+
+def _unscored(sides, metric):
+    """Why a check cannot compare: sides without a single scored run, or ""."""
+    empty = [side.label for side in sides if side.n == 0]
+    return (f"no run of {' and '.join(empty)} has a finite {metric} on every paired "
+            f"configuration") if empty else ""
 
 
 def _resolution_advice(evidence, param, metric):
@@ -184,6 +210,18 @@ def _join(*parts):
     return "; ".join(p for p in parts if p)
 
 
+def _result(kind, statement, metric, verdict, why, sides, comps, tip, resolution=""):
+    if verdict != NOT_SETTLED:
+        return CheckResult(kind, statement, metric, verdict, why, "", sides, comps)
+    return CheckResult(kind, statement, metric, verdict, why, _join(tip.text, resolution), sides,
+                       comps, seeds_needed=tip.seeds)
+
+
+def _not_scored(kind, statement, metric, sides):
+    return CheckResult(kind, statement, metric, NOT_SETTLED, _unscored(sides, metric),
+                       f"runs that reach an evaluation with a finite {metric}", sides)
+
+
 def check_better(check, evidence):
     metric = evidence.metric(check)
     a, b = describe(check.a), describe(check.b)
@@ -193,18 +231,30 @@ def check_better(check, evidence):
     if sides is None:
         return CheckResult("better", statement, metric, NOT_MEASURED, missing,
                            f"run the configurations {a} and {b}" + where_text(check.where))
-    c = _compare(sides[0], sides[1], f"{b} - {a}")
-    if c["low"] is not None and c["low"] > 0:
-        verdict, why = SUPPORTED, f"{b} is worse by {interval_phrase(c, metric)}"
-    elif c["high"] is not None and c["high"] < 0:
-        verdict, why = CONTRADICTED, f"{b} is better: {interval_phrase(c, metric)}"
+    if _unscored(sides, metric):
+        return _not_scored("better", statement, metric, sides)
+    values = _values(sides)
+    code, iv = decisions.decide_better(values[0], values[1], evidence.looks)
+    verdict = VERDICTS[int(code)]
+    (c,), (tip,) = _comparisons(iv, [f"{b} - {a}"])
+    if verdict == SUPPORTED:
+        why = f"{b} is worse by {interval_phrase(c, metric)}"
+    elif verdict == CONTRADICTED:
+        why = f"{b} is better: {interval_phrase(c, metric)}"
     else:
-        verdict = NOT_SETTLED
         why = f"{b} - {a}: {interval_phrase(c, metric)}" + (", which includes 0" if c["low"] is not None
-                                                    else "")
-    settle = "" if verdict != NOT_SETTLED else _join(
-        _repeats_advice([c], [0.0]), _resolution_advice(evidence, next(iter(free)), metric))
-    return CheckResult("better", statement, metric, verdict, why, settle, sides, [c])
+                                                            else "")
+    return _result("better", statement, metric, verdict, why, sides, [c], tip,
+                   _resolution_advice(evidence, next(iter(free)), metric))
+
+
+def _open_one_sided(comps, tips):
+    """The comparisons of a best/increases check not settled on the claim's side, their
+    advice, and which of them point to a contradiction (d < 0)."""
+    open_ = [(c, tip) for c, tip in zip(comps, tips, strict=True)
+             if c["low"] is None or c["low"] <= 0]
+    return ([c for c, _ in open_], [tip for _, tip in open_],
+            [c["diff"] is not None and c["diff"] < 0 for c, _ in open_])
 
 
 def check_best(check, evidence):
@@ -223,65 +273,61 @@ def check_best(check, evidence):
         return CheckResult("best", statement, metric, NOT_MEASURED, missing,
                            f"run {check.param} = {', '.join(map(fmt, values))}" +
                            where_text(check.where))
-    claimed = sides[values.index(check.value)]
-    comps = [_compare(claimed, side, f"{side.label} - {label}") for side in sides
-             if side is not claimed]
-    beaten = [c for c in comps if c["high"] is not None and c["high"] < 0]
-    if beaten:
-        verdict = CONTRADICTED
+    if _unscored(sides, metric):
+        return _not_scored("best", statement, metric, sides)
+    claimed = values.index(check.value)
+    code, iv = decisions.decide_best(_values(sides), claimed, evidence.looks)
+    verdict = VERDICTS[int(code)]
+    comps, tips = _comparisons(iv, [f"{side.label} - {label}" for side in sides
+                                    if side is not sides[claimed]])
+    if verdict == CONTRADICTED:
         why = "; ".join(f"{c['label'].split(' - ')[0]} is better: {interval_phrase(c, metric)}"
-                        for c in beaten)
-    elif all(c["low"] is not None and c["low"] > 0 for c in comps):
-        verdict, why = SUPPORTED, "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in comps)
+                        for c in comps if c["high"] is not None and c["high"] < 0)
+    elif verdict == SUPPORTED:
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in comps)
     else:
-        open_ = [c for c in comps if c["low"] is None or c["low"] <= 0]
-        verdict = NOT_SETTLED
+        open_, _, _ = _open_one_sided(comps, tips)
         why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in open_)
         if all(c["low"] is not None for c in open_):
             why += ": an interval includes 0"
-    settle = "" if verdict != NOT_SETTLED else _join(
-        _repeats_advice(open_, [0.0] * len(open_)),
-        _resolution_advice(evidence, check.param, metric))
-    return CheckResult("best", statement, metric, verdict, why, settle, sides, comps)
+    _, open_tips, contra = _open_one_sided(comps, tips)
+    return _result("best", statement, metric, verdict, why, sides, comps,
+                   _check_advice(open_tips, contra),
+                   _resolution_advice(evidence, check.param, metric))
 
 
 def check_similar(check, evidence):
     metric = evidence.metric(check)
     names = ", ".join(fmt(v) for v in check.values)
-    statement = (f"{check.param} {names} do not differ by more than {check.margin:.0%} of the "
-                 f"best {metric}" + where_text(check.where))
+    statement = (f"{check.param} {names} do not differ by more than {check.margin:.0%} of their "
+                 f"mean {metric}" + where_text(check.where))
     sides, missing = param_sides(check, evidence, list(check.values), metric)
     if sides is None:
         return CheckResult("similar", statement, metric, NOT_MEASURED, missing,
                            f"run {check.param} = {names}" + where_text(check.where))
-    best = min(s.mean for s in sides if s.mean is not None)
-    margin = check.margin * abs(best)
-    comps = [_compare(x, y, f"{y.label} - {x.label}")
-             for i, x in enumerate(sides) for y in sides[i + 1:]]
-    if any(c["low"] is None for c in comps):
-        verdict, why = NOT_SETTLED, "fewer than 2 paired runs: no interval"
-    elif all(-margin <= c["low"] and c["high"] <= margin for c in comps):
-        verdict, why = SUPPORTED, f"every pairwise interval lies within ±{margin:.4g}"
-    elif far := [c for c in comps if c["low"] > margin or c["high"] < -margin]:
-        verdict = CONTRADICTED
-        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}, beyond ±{margin:.4g}" for c in far)
+    if _unscored(sides, metric):
+        return _not_scored("similar", statement, metric, sides)
+    code, iv, margin = decisions.decide_similar(_values(sides), check.margin, evidence.looks)
+    verdict, margin = VERDICTS[int(code)], float(margin)
+    index = decisions.pair_indices(len(sides))
+    comps, tips = _comparisons(iv, [f"{sides[j].label} - {sides[i].label}" for i, j in index])
+    inside = [c["low"] is not None and -margin < c["low"] and c["high"] < margin for c in comps]
+    if verdict == SUPPORTED:
+        why = f"every pairwise interval lies within ±{margin:.4g}"
+    elif verdict == CONTRADICTED:
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}, beyond ±{margin:.4g}"
+                        for c in comps if c["low"] is not None
+                        and (c["low"] > margin or c["high"] < -margin))
     else:
-        verdict = NOT_SETTLED
-        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in comps
-                        if not (-margin <= c["low"] and c["high"] <= margin)) + \
-            f" reaches past ±{margin:.4g}"
-    advice = _repeats_advice(comps, [0.0] * len(comps)) if any(c["low"] is None for c in comps) \
-        else _repeats_advice(*_margin_boundaries(comps, margin))
-    settle = "" if verdict != NOT_SETTLED else _join(
-        advice, _resolution_advice(evidence, check.param, metric))
-    return CheckResult("similar", statement, metric, verdict, why, settle, sides, comps)
-
-
-def _margin_boundaries(comps, margin):
-    """For an equivalence check, each straddled interval's nearer margin edge."""
-    straddled = [c for c in comps if c["low"] is not None
-                 and (c["low"] < -margin <= c["high"] or c["low"] <= margin < c["high"])]
-    return straddled, [margin if c["diff"] >= 0 else -margin for c in straddled]
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}"
+                        for c, ok in zip(comps, inside, strict=True) if not ok)
+        why += f" reaches past ±{margin:.4g}" if all(c["low"] is not None for c in comps) \
+            else f" (margin ±{margin:.4g})"
+    open_ = [(tip, c["diff"] is not None and abs(c["diff"]) > margin)
+             for c, tip, ok in zip(comps, tips, inside, strict=True) if not ok]
+    tip = _check_advice([t for t, _ in open_], [far for _, far in open_])
+    return _result("similar", statement, metric, verdict, why, sides, comps, tip,
+                   _resolution_advice(evidence, check.param, metric))
 
 
 def check_diverges(check, evidence):
@@ -294,7 +340,8 @@ def check_diverges(check, evidence):
                            f"run {describe(check.where)}")
     diverged = [r for r in runs if r["status"] == "diverged"]
     epochs = [r["diverged_at_epoch"] for r in diverged if r["diverged_at_epoch"] is not None]
-    side = Side(describe(check.where), {seed_of(r): float(r["status"] == "diverged") for r in runs})
+    side = Side(describe(check.where), {seed_of(r): float(r["status"] == "diverged") for r in runs},
+                trials=[t.trial_id for t in trials])
     when = f" (at epochs {', '.join(map(str, sorted(epochs)))})" if epochs else ""
     why = f"{len(diverged)} of {len(runs)} runs diverged{when}"
     if diverged and diverged[0]["reason"]:
@@ -307,7 +354,8 @@ def check_diverges(check, evidence):
         verdict, settle = CONTRADICTED, ""
     else:
         verdict, settle = NOT_SETTLED, "more repeats: some runs diverge and some do not"
-    return CheckResult("diverges", statement, "runs", verdict, why, settle, [side])
+    return CheckResult("diverges", statement, "runs", verdict, why, settle, [side],
+                       seeds_needed=3 if len(runs) < 2 else None)
 
 
 def check_plateau(check, evidence):
@@ -338,24 +386,28 @@ def check_plateau(check, evidence):
                            f"(the last evaluation is at epoch {last})",
                            f"train past epoch {check.after_epoch} (--epochs), evaluating at it "
                            f"(--eval-every)", curves=curves)
-    side_at = Side(f"epoch {check.after_epoch}", {s: _avg(v) for s, v in at.items()})
-    side_end = Side("end", {s: _avg(v) for s, v in end.items()})
-    c = _compare(side_end, side_at, f"epoch {check.after_epoch} - end (improvement)")
-    margin = check.margin * abs(side_at.mean)
+    side_at = Side(f"epoch {check.after_epoch}", {s: _avg(v) for s, v in at.items()},
+                   trials=[t.trial_id for t in trials])
+    side_end = Side("end", {s: _avg(v) for s, v in end.items()},
+                    trials=[t.trial_id for t in trials])
+    values = _values([side_at, side_end])
+    code, iv, margin = decisions.decide_plateau(values[0], values[1], check.margin,
+                                                evidence.looks)
+    verdict, margin = VERDICTS[int(code)], float(margin)
+    (c,), (tip,) = _comparisons(iv, [f"epoch {check.after_epoch} - end (improvement)"])
     if c["low"] is None:
-        verdict, why = NOT_SETTLED, "fewer than 2 runs: no interval"
-    elif c["high"] <= margin:
+        why = f"improvement {interval_phrase(c, metric)}"
+    elif verdict == SUPPORTED:
         worse = "; it got worse" if c["high"] < 0 else ""
-        verdict = SUPPORTED
         why = f"improvement after epoch {check.after_epoch}: {interval_phrase(c, metric)}, " \
               f"under {margin:.4g}{worse}"
-    elif c["low"] > margin:
-        verdict, why = CONTRADICTED, f"still improving: {interval_phrase(c, metric)}, beyond {margin:.4g}"
+    elif verdict == CONTRADICTED:
+        why = f"still improving: {interval_phrase(c, metric)}, beyond {margin:.4g}"
     else:
-        verdict, why = NOT_SETTLED, f"improvement {interval_phrase(c, metric)} reaches past {margin:.4g}"
-    settle = _repeats_advice([c], [margin]) if verdict == NOT_SETTLED else ""
-    return CheckResult("plateau", statement, metric, verdict, why, settle, [side_at, side_end],
-                       [c], curves)
+        why = f"improvement {interval_phrase(c, metric)} reaches past {margin:.4g}"
+    result = _result("plateau", statement, metric, verdict, why, [side_at, side_end], [c], tip)
+    result.curves = curves
+    return result
 
 
 def _avg(values):
@@ -374,20 +426,24 @@ def check_increases(check, evidence):
     if sides is None:
         return CheckResult("increases", statement, quantity, NOT_MEASURED, missing,
                            f"run every {check.param} in one context")
-    comps = [_compare(x, y, f"{y.label} - {x.label}") for x, y in zip(sides, sides[1:])]
-    if any(c["high"] is not None and c["high"] < 0 for c in comps):
-        verdict = CONTRADICTED
-        why = "; ".join(f"{c['label']}: {interval_phrase(c, quantity)}" for c in comps if c["high"] < 0)
-    elif all(c["low"] is not None and c["low"] > 0 for c in comps):
-        ratios = ", ".join(f"{y.label} {y.mean / x.mean:.2f}x"
-                           for x, y in zip(sides, sides[1:]) if x.mean)
-        verdict, why = SUPPORTED, f"every step grows beyond noise ({ratios} the previous)"
-    else:
-        verdict = NOT_SETTLED
+    if _unscored(sides, quantity):
+        return _not_scored("increases", statement, quantity, sides)
+    code, iv = decisions.decide_increases(_values(sides), evidence.looks)
+    verdict = VERDICTS[int(code)]
+    comps, tips = _comparisons(iv, [f"{y.label} - {x.label}" for x, y in zip(sides, sides[1:])])
+    if verdict == CONTRADICTED:
         why = "; ".join(f"{c['label']}: {interval_phrase(c, quantity)}" for c in comps
-                        if c["low"] is None or c["low"] <= 0)
-    settle = _repeats_advice(comps, [0.0] * len(comps)) if verdict == NOT_SETTLED else ""
-    return CheckResult("increases", statement, quantity, verdict, why, settle, sides, comps)
+                        if c["high"] is not None and c["high"] < 0)
+    elif verdict == SUPPORTED:
+        ratios = ", ".join(f"{y.label} {y.mean / x.mean:.2f}x"
+                           for x, y in zip(sides, sides[1:]) if x.mean and y.mean is not None)
+        why = f"every step grows beyond noise ({ratios} the previous)"
+    else:
+        open_, _, _ = _open_one_sided(comps, tips)
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, quantity)}" for c in open_)
+    _, open_tips, contra = _open_one_sided(comps, tips)
+    return _result("increases", statement, quantity, verdict, why, sides, comps,
+                   _check_advice(open_tips, contra))
 
 
 CHECKS = {"better": check_better, "best": check_best, "similar": check_similar,

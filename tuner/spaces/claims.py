@@ -28,7 +28,7 @@ The checks (lower scores are better; `metric` defaults to the study's objective)
     best       param, value [, where, metric]  value is the best of param's values
     similar    param, values [, where, metric, margin]
                                                the values' scores differ by less than
-                                               margin x the best one's (default 0.2)
+                                               margin x their mean score (default 0.2)
     diverges   where                           every run of that configuration diverges
     plateau    after_epoch [, where, metric, margin]
                                                the score improves by less than margin x

@@ -1,0 +1,52 @@
+"""tuner.results.race on study folders: what the racing loop would give another seed."""
+
+import pytest
+
+from tests.helpers.claims_study import CLAIMS, GRID, config, make_study, study_of_scores
+from tuner.results import race
+
+
+@pytest.fixture(scope="module")
+def decisions(claims_study):
+    return race.open_decisions(claims_study)
+
+
+def test_every_unsettled_row_against_the_first_is_open(decisions, claims_study):
+    """Size 16 adds a seed-dependent amount (+0.030, +0.002, +0.019): its six trials are
+    not settled against #1 (lr 2e-4, size 32, full data: trial 7); the size-32 ones are."""
+    rows = [d for d in decisions if " vs #1 " in d.label]
+    assert sorted(d.trial_ids[0] for d in rows) == ["0", "1", "4", "5", "8", "9"]
+    assert {d.trial_ids[1] for d in rows} == {"7"}
+    first = rows[0]
+    assert first.label == "trial 5 vs #1 (trial 7)"
+    assert first.measured == "+0.0170, 99.924% interval -0.2787 to +0.3127 over 3 seeds"
+    assert first.seeds_needed is None and first.advice.startswith("hardly by repeats: about 18")
+    assert [d.seeds_needed for d in rows[2:]] == [10, 10, 9, 7]
+
+
+def test_an_unsettled_claim_check_names_its_configurations(decisions):
+    """"size" (32 beats 16 at lr 2e-4, full data) is not settled; "unmeasured" is not
+    measured, so no seed would help it and it is not open."""
+    claims = [d for d in decisions if d.label.startswith("claim ")]
+    assert [d.label for d in claims] == [
+        "claim size, check 1 (better): image_size=16 - image_size=32"]
+    (size,) = claims
+    assert size.trial_ids == ("7", "5")
+    assert size.seeds_needed == 8 and size.advice.startswith("about 8 seeds (now 3)")
+    assert size.measured.endswith("95% interval -0.0180 to +0.0520 over 3 seeds, which "
+                                  "includes 0")
+
+
+def test_claims_can_be_given_and_a_study_without_open_decisions_has_none(tmp_path):
+    folder = study_of_scores(tmp_path, "", [
+        (config(lr=1e-4), {0: 0.020, 1: 0.021, 2: 0.019}),
+        (config(lr=2e-4), {0: 0.060, 1: 0.061, 2: 0.062})])
+    assert race.open_decisions(folder) == []
+    assert race.open_decisions(folder, claims=()) == []
+
+
+def test_a_configuration_whose_every_run_diverged_is_out_of_the_race(tmp_path):
+    folder = make_study(tmp_path, CLAIMS, [GRID[0], (config(lr=8e-3), {"diverged": (0, 1, 2)})])
+    assert race.out_of_race(folder) == {"1": "every run diverged (3 of 3)"}
+    assert all("1" not in d.trial_ids or d.label.startswith("claim ")
+               for d in race.open_decisions(folder))
