@@ -216,8 +216,12 @@ BAD_SPACES = {
                             r"of batch_size, epochs, eval_every, latent_dim, precision, "
                             r"retrain_epochs$"),
     "unknown [search] key": ("[search]\ntrials = 3\n", r"\[search\] unknown key 'trials'; expected "
-                             r"one of baseline, holdout, hyperband_factor, max_trials, rank_by, "
-                             r"repeats, tuner$"),
+                             r"one of baseline, holdout, hyperband_factor, max_repeats, max_trials, "
+                             r"rank_by, repeats, settle, tuner$"),
+    "settle not a bool": ("[search]\nsettle = 1\n", r"\[search\] settle must be bool, got 1$"),
+    "max_repeats below repeats": ("[search]\nrepeats = 3\nmax_repeats = 2\n",
+                                  r"\[search\] max_repeats must be at least repeats \(3\) and 2, "
+                                  r"got 2$"),
     "repeats zero": ("[search]\nrepeats = 0\n", r"\[search\] repeats must be at least 1, got 0$"),
     "repeats float": ("[search]\nrepeats = 2.5\n", r"\[search\] repeats must be int, got 2\.5$"),
     "holdout one": ("[search]\nholdout = 1.0\n", r"\[search\] holdout must be a fraction from 0 "
