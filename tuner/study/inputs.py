@@ -19,6 +19,7 @@ from tuner.data.face_sets import load_faces
 from tuner.spaces.space import load_space
 
 log = logging.getLogger(__name__)
+MAX_SEED = 2**31 - 1  # numpy takes seeds below 2**32; run k of a configuration uses seed + k
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def resolve(config, space=None):
     _check_positive("--max-trials", max_trials)
     if tuner_name == "one-at-a-time":  # the design is finite: never promise more trials than it has
         max_trials = min(max_trials, len(space.configurations()))
+    _check_seed(config.seed)
     _check_positive("--samples", config.scoring.samples)
     _check_positive("--max-consecutive-failures", config.max_consecutive_failures)
     if config.time_budget is not None:
@@ -126,6 +128,12 @@ def _eval_size(config, space):
         return check_image_size(config.scoring.eval_size or max(space.image_sizes()))
     except UsageError as err:
         raise UsageError(f"--eval-size: {err}") from None
+
+
+def _check_seed(seed):
+    """A seed numpy, TensorFlow and keras-tuner all take, with room for a run per repeat."""
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed}")
 
 
 def _check_positive(flag, value):
