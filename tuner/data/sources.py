@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from tuner.common.config import LFW_ARCHIVES
+from tuner.common.config import LFW_ARCHIVES, is_folder_name
 from tuner.common.errors import UsageError
 from tuner.data import download
 from tuner.data.images import IMAGE_EXTENSIONS, is_image_name, read_image
@@ -101,8 +101,9 @@ def _source_path(source: str, person: str | None, url: str | None, sha256: str |
 
 
 def _check_person_name(person: str | None) -> None:
-    """Raises UsageError unless ``person`` is None or a bare folder name."""
-    if person is not None and (not person or Path(person).name != person):
+    """Raises UsageError unless ``person`` is None or a bare folder name (not "." nor "..",
+    which would leave the LFW folder)."""
+    if person is not None and not is_folder_name(person):
         raise UsageError(f"--person must be a person folder name like Ada_Lovelace, got {person!r}")
 
 

@@ -11,6 +11,7 @@ from tuner.common.config import (
     check_holdout,
     check_image_size,
     check_rank_by,
+    check_study_name,
     parse_duration,
 )
 from tuner.common.errors import UsageError
@@ -64,6 +65,8 @@ def describe_data(inputs):
 
 def resolve(config, space=None):
     """The space, the study's `TrainSettings` after flags, the tuner and the trial count."""
+    if config.study is not None:
+        check_study_name(config.study)
     space = space or load_space(config.space)
     settings = train_settings(space, config)
     tuner_name = config.tuner or space.tuner
