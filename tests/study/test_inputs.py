@@ -49,3 +49,19 @@ def test_a_person_that_would_leave_the_lfw_folder_is_refused(person, lfw_tree, t
 def test_a_seed_out_of_range_is_refused(seed, tmp_path, capsys):
     err = _refused(capsys, tmp_path, "--seed", seed)
     assert err == f"error: --seed must be a whole number from 0 to 2147483647, got {seed}"
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[claims]]\ntext = "x"\nkind = ["best"]\n', "[[claims]] #1 check 1 kind must be one of"),
+    ('[[claims]]\ntext = "x"\nkind = "best"\nparam = ["learning_rate"]\nvalue = 2e-4\n',
+     "[[claims]] #1 check 1 param must be one of"),
+    ('[hyperparameters.beta_1]\nmin = 0.0\nmax = 0.9\nsampling = "log"\n',
+     "[hyperparameters.beta_1] sampling = 'log' needs min > 0"),
+    ('[hyperparameters.learning_rate]\nmin = 1e-4\nmax = 1e-2\nsampling = "log"\nstep = 0.5\n',
+     "[hyperparameters.learning_rate] with sampling = 'log' the step multiplies"),
+])
+def test_a_space_keras_tuner_or_python_would_fail_on_is_one_line_before_any_file(
+        text, message, tmp_path, capsys):
+    space = tmp_path / "bad.toml"
+    space.write_text(text)
+    assert _refused(capsys, tmp_path, "--space", str(space)).startswith(f"error: {space}: {message}")
