@@ -19,6 +19,7 @@ from tuner.common.config import DEFAULT_RESULTS_DIR, ClaimsConfig
 from tuner.report import verdict_text
 from tuner.report.verdict_text import FORMATS
 from tuner.results.verdicts import check
+from tuner.spaces.space import space_file
 
 
 def parser():
@@ -43,7 +44,8 @@ def main(argv=None):
     def job():
         config = ClaimsConfig(study=args.study, results_dir=args.results_dir, format=args.format,
                               claims=args.claims, width=console.terminal_width())
-        study, results = check(config.study, config.results_dir, config.claims)
+        claims = None if config.claims is None else str(space_file(config.claims, "--claims"))
+        study, results = check(config.study, config.results_dir, claims)
         print(verdict_text.render(study, results, config.format, config.width))
         return 0
 

@@ -17,9 +17,11 @@ import sys
 from tuner import console
 from tuner.common.config import DataConfig, ScoreConfig, ScoringConfig
 from tuner.common.errors import UsageError
+from tuner.data.sources import image_folder_size
 from tuner.gan.devices import quiet_tensorflow
 from tuner.metrics.scoring import score_folders
 from tuner.metrics.sensitivity import validate_metric
+from tuner.metrics.swd import PATCH
 
 
 def parser():
@@ -57,6 +59,7 @@ def main(argv=None):
     def job():
         if not config.validate and not config.fakes:
             raise UsageError("give at least one FAKE folder to score, or --validate")
+        check_sizes(config)
         quiet_tensorflow()
         if config.validate:
             print(validate_metric(config.real, config.scoring, config.size, on_row=_print_row))
@@ -67,6 +70,21 @@ def main(argv=None):
         return 0
 
     return console.run_cli(job, args)
+
+
+def check_sizes(config):
+    """The evaluation size (--size, else the FAKE images' largest height) fits SWD's patches."""
+    if config.size is not None:
+        if config.size < PATCH:
+            raise UsageError(f"--size {config.size} is too small to score: SWD compares "
+                             f"{PATCH}x{PATCH} patches; give --size {PATCH} or more (e.g. 64)")
+        return
+    sizes = {fake: image_folder_size(fake) for fake in config.fakes}
+    if sizes and max(height for height, _ in sizes.values()) < PATCH:  # as score_folders sizes
+        fake, (height, width) = next(iter(sizes.items()))
+        raise UsageError(f"{fake}: its {width}x{height} images are too small to score: SWD compares "
+                         f"{PATCH}x{PATCH} patches, so images must be at least {PATCH}x{PATCH}; "
+                         f"give --size (e.g. 64) to score them upsampled, or larger images")
 
 
 def _print_row(row):

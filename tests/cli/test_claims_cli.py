@@ -66,6 +66,12 @@ def test_a_bad_claims_file_exits_2_with_one_line(claims_study, tmp_path, capsys)
     assert err.startswith(f"error: {bad}: [[claims]] #1") and "\n" not in err
 
 
+def test_a_missing_claims_file_is_named_by_its_flag(claims_study, tmp_path, capsys):
+    missing = tmp_path / "missing.toml"
+    assert claims_cli.main([str(claims_study), "--claims", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --claims {missing}: file not found"
+
+
 def test_the_command_imports_no_tensorflow(claims_study, run_without_tensorflow):
     status, out, err, heavy = run_without_tensorflow("tuner.claims", [str(claims_study), "--format", "json"])
     assert status == 0, err[-2000:]

@@ -164,9 +164,9 @@ def test_own_tuner_subclasses_and_what_the_hypermodel_refuses(space_file, lfw_tr
                                              person=lfw_tree.person, samples=32, epochs=1)
     resumed = kt.RandomSearch(other, objective=other.objective, max_trials=2,
                               directory=str(tmp_path), project_name="own")
-    with pytest.raises(UsageError, match=r"own holds a study made with a different scoring "
-                                         r"protocol; use the same options, or give the tuner "
-                                         r"another project_name"):
+    with pytest.raises(UsageError, match=r"own holds a study scored with n_fake 64, not 32 \(a "
+                                         r"different scoring protocol\); use the same options, or "
+                                         r"give the tuner another project_name"):
         resumed.search(verbose=0)
     rows = tuner.open_study(tmp_path / "own").rows()
     assert [row["trial_id"] for row in rows if row["status"] == "COMPLETED"] == ["0"]

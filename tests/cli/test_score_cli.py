@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -68,3 +69,19 @@ def test_bad_input_is_one_line_and_exit_status_2(argv, message, fake_folder, cap
     assert main([*argv, "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and "\n" not in err
+
+
+def test_images_too_small_for_swds_patches_are_one_line_naming_the_minimum(tmp_path, capsys):
+    folder = tmp_path / "dots"
+    folder.mkdir()
+    for i in range(4):
+        Image.fromarray(np.full((1, 1), 60 * i, np.uint8)).save(folder / f"{i}.png")
+    assert main(["lfw-subset", str(folder), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {folder}: its 1x1 images are too small to score: SWD compares 7x7 patches, so "
+        f"images must be at least 7x7; give --size (e.g. 64) to score them upsampled, or larger "
+        f"images")
+    assert main(["lfw-subset", str(folder), "--size", "4", "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --size 4 is too small to score: SWD compares 7x7 patches; give --size 7 or more "
+        "(e.g. 64)")

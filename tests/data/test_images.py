@@ -129,3 +129,25 @@ def test_read_image_raises_on_garbage():
 def test_public_constants():
     assert {".jpg", ".png", ".tiff", ".webp", ".pgm"} <= IMAGE_EXTENSIONS
     assert all(ext == ext.lower() and ext.startswith(".") for ext in IMAGE_EXTENSIONS)
+
+
+def test_a_very_large_image_is_a_log_line_not_pils_raw_warning(tmp_path, monkeypatch, caplog):
+    """PIL warns (DecompressionBombWarning) above MAX_IMAGE_PIXELS; here a 12x12 image is
+    'very large' under a limit of 100 pixels."""
+    import logging
+    import warnings
+
+    from PIL import Image
+
+    from tuner.data.images import read_image
+
+    path = tmp_path / "big.png"
+    Image.new("L", (12, 12), 80).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning left to print fails the test
+        with caplog.at_level(logging.WARNING, logger="tuner.data.images"):
+            assert read_image(path).shape == (12, 12)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: a very large image (12x12, 144 pixels, above PIL's limit of 100) was decoded; "
+        f"such files can be decompression bombs, check where it comes from"]

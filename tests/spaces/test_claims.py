@@ -18,6 +18,12 @@ from tuner.spaces.space import load_space
      "increases, got 'faster'"),
     ('[[claims]]\nid = "a"\ntext = "x"\nkind = "better"\na = {image_size = 32}\n',
      "[[claims]] id 'a' check 1 (better) needs 'b'"),
+    ('[[claims]]\ntext = "x"\nkind = ["best"]\n',
+     "[[claims]] #1 check 1 kind must be one of better, best, similar, diverges, plateau, "
+     "increases, got ['best']"),
+    ('[[claims]]\ntext = "x"\nkind = "best"\nparam = ["learning_rate"]\nvalue = 1\n',
+     "[[claims]] #1 check 1 param must be one of learning_rate, beta_1, image_size, "
+     "subset_fraction, got ['learning_rate']"),
     ('[[claims]]\ntext = "x"\nkind = "best"\nparam = "lr"\nvalue = 1\n',
      "[[claims]] #1 check 1 param must be one of learning_rate, beta_1, image_size, "
      "subset_fraction, got 'lr'"),

@@ -438,3 +438,46 @@ def test_one_at_a_time_needs_lists_and_centres_on_the_labs_values(tmp_path):
                               "subset_fraction": 1.0}
     assert [(d["learning_rate"], d["image_size"]) for d in space.configurations()] == [
         (2e-4, 16), (1e-3, 16), (2e-4, 32)]
+
+
+# ---------------------------------------------------------------- keras-tuner's own limits, said first
+
+
+@pytest.mark.parametrize("table, message", [
+    ("min = 0.0\nmax = 0.9\nsampling = \"log\"",
+     "[hyperparameters.beta_1] sampling = 'log' needs min > 0 (a logarithm of 0.0 has no value); "
+     "give a positive min, or sampling = 'linear'"),
+    ("min = 0.1\nmax = 0.9\nsampling = \"log\"\nstep = 0.5",
+     "[hyperparameters.beta_1] with sampling = 'log' the step multiplies (each value is the last "
+     "times step), so it must be greater than 1, got 0.5; e.g. step = 2 for min, 2 x min, 4 x min, ..."),
+    ("min = 0.1\nmax = 0.9\nsampling = \"log\"\nstep = 1",
+     "[hyperparameters.beta_1] with sampling = 'log' the step multiplies"),
+])
+def test_a_log_range_keras_tuner_would_refuse_is_one_line(tmp_path, table, message):
+    path = _write(tmp_path, f"[hyperparameters.beta_1]\n{table}\n")
+    assert _error(path).startswith(f"{path}: {message}")
+
+
+def test_a_log_range_keras_tuner_takes_declares(tmp_path):
+    space = load_space(str(_write(tmp_path, "[hyperparameters.beta_1]\nmin = 0.1\nmax = 0.8\n"
+                                            "sampling = \"log\"\nstep = 2\n")))
+    hp = kt.HyperParameters()
+    space.declare(hp)
+    beta_1 = next(p for p in hp.space if p.name == "beta_1")
+    assert list(beta_1.values) == pytest.approx([0.1, 0.2, 0.4, 0.8])
+
+
+def test_a_byte_order_mark_before_the_first_line_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[search]\ntuner = "random"\nmax_trials = 4\n')
+    space = load_space(str(path))
+    assert (space.tuner, space.max_trials) == ("random", 4)
+    assert space.text == '[search]\ntuner = "random"\nmax_trials = 4\n'
+
+
+def test_space_file_names_the_flag_that_gave_the_missing_file(tmp_path):
+    with pytest.raises(UsageError, match=r"^--claims missing\.toml: file not found$"):
+        space_module.space_file("missing.toml", "--claims")
+    with pytest.raises(UsageError, match=r"^--claims nothing: no such space; choose one of"):
+        space_module.space_file("nothing", "--claims")
+    assert space_module.space_file("quick", "--claims") == space_module.SPACES_DIR / "quick.toml"

@@ -315,6 +315,20 @@ def check_rank_by(text, where="--rank-by"):
                      f"last-3), got {text!r}")
 
 
+def is_folder_name(name):
+    """Whether `name` names one folder inside another: not empty, ".", ".." nor a path."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+            and "\\" not in name and "\0" not in name and os.path.basename(name) == name)
+
+
+def check_study_name(name, where="--study"):
+    """A study's name, one folder inside --results-dir; returned unchanged, UsageError otherwise."""
+    if not is_folder_name(name):
+        raise UsageError(f"{where} must be a folder name inside --results-dir, without / or .. "
+                         f"(e.g. lab-2), got {name!r}")
+    return name
+
+
 def check_holdout(value, where="--holdout"):
     """A held-out share of the images in [0, 0.9]; returned as float, UsageError otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 0.9:

@@ -4,12 +4,15 @@
 
 from __future__ import annotations
 
+import logging
 import struct
-from pathlib import PurePosixPath
+import warnings
+from pathlib import PurePath, PurePosixPath
 
 import numpy as np
 from PIL import Image, ImageOps
 
+log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 )
@@ -133,13 +136,43 @@ def read_image(path_or_fileobj) -> np.ndarray:
         OSError or ValueError: the file is not a decodable image.
     """
     try:
-        with Image.open(path_or_fileobj) as image:
-            # JPEG only (no-op otherwise): decode at 1/2..1/8 scale, cheaply.
-            image.draft(None, (_MAX_SIDE, _MAX_SIDE))
-            gray = _to_gray(ImageOps.exif_transpose(image))
+        with warnings.catch_warnings():
+            # PIL would print its own warning raw, mid-output: said below as a log line instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path_or_fileobj) as image:
+                # JPEG only (no-op otherwise): decode at 1/2..1/8 scale, cheaply.
+                image.draft(None, (_MAX_SIDE, _MAX_SIDE))
+                gray = _to_gray(ImageOps.exif_transpose(image))
+                width, height = image.size
     except _DECODE_ERRORS as exc:
         raise ValueError(f"cannot decode image: {exc!r}") from exc
+    if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
+        log.warning("%s: a very large image (%dx%d, %d pixels, above PIL's limit of %d) was "
+                    "decoded; such files can be decompression bombs, check where it comes from",
+                    _name_of(path_or_fileobj), width, height, width * height, Image.MAX_IMAGE_PIXELS)
     return _shrink(gray)
+
+
+def _name_of(path_or_fileobj) -> str:
+    """A file's name for a message: its path, a file object's name, else "an image"."""
+    if isinstance(path_or_fileobj, (str, PurePath)):
+        return str(path_or_fileobj)
+    return str(getattr(path_or_fileobj, "name", "an image"))
+
+
+def image_size(path_or_fileobj) -> tuple[int, int]:
+    """(width, height) of an image file, from its header (no pixels decoded).
+
+    Raises:
+        ValueError: the file is not an image PIL can open.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # no pixels decoded
+            with Image.open(path_or_fileobj) as image:
+                return image.size
+    except (OSError, *_DECODE_ERRORS) as exc:
+        raise ValueError(f"cannot read image header: {exc!r}") from exc
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:

@@ -17,10 +17,10 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from tuner.common.config import LFW_ARCHIVES
+from tuner.common.config import LFW_ARCHIVES, is_folder_name
 from tuner.common.errors import UsageError
 from tuner.data import download
-from tuner.data.images import IMAGE_EXTENSIONS, is_image_name, read_image
+from tuner.data.images import IMAGE_EXTENSIONS, image_size, is_image_name, read_image
 
 logger = logging.getLogger(__name__)
 EMBEDDED = "lfw-subset"
@@ -52,6 +52,27 @@ def load_image_folder(path) -> np.ndarray:
         )
     _check_same_size(folder, images)
     return np.stack(images)
+
+
+def image_folder_size(path) -> tuple[int, int]:
+    """(height, width) of a flat folder's first image, read from its header only (cheap).
+
+    Raises:
+        UsageError: missing, empty or image-less folder, or no image header readable.
+    """
+    folder = Path(path)
+    _check_folder(folder, label=str(folder))
+    files = _image_files(folder)
+    if not files:
+        raise _no_images_error(str(folder))
+    for file in files:
+        try:
+            width, height = image_size(file)
+            return height, width
+        except (OSError, ValueError):
+            continue  # a broken file: load_image_folder skips it too
+    raise UsageError(f"{folder}: none of the {len(files)} image files could be decoded; "
+                     "check they are real images")
 
 
 def _check_same_size(folder: Path, images: list) -> None:
@@ -101,8 +122,9 @@ def _source_path(source: str, person: str | None, url: str | None, sha256: str |
 
 
 def _check_person_name(person: str | None) -> None:
-    """Raises UsageError unless ``person`` is None or a bare folder name."""
-    if person is not None and (not person or Path(person).name != person):
+    """Raises UsageError unless ``person`` is None or a bare folder name (not "." nor "..",
+    which would leave the LFW folder)."""
+    if person is not None and not is_folder_name(person):
         raise UsageError(f"--person must be a person folder name like Ada_Lovelace, got {person!r}")
 
 

@@ -132,7 +132,7 @@ def _check(table, shared, path, where, check_assignment):
     if not isinstance(table, dict):
         raise UsageError(f"{path}: {where} must be a table, got {table!r}")
     kind = table.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:  # a list would not even hash
         raise UsageError(f"{path}: {where} kind must be one of {', '.join(KINDS)}, got {kind!r}")
     required, optional = KINDS[kind]
     given = set(table) - {"kind"}
@@ -170,7 +170,7 @@ def _check(table, shared, path, where, check_assignment):
 
 
 def _param(name, path, where):
-    if name not in LAB_HYPERPARAMETERS:
+    if not isinstance(name, str) or name not in LAB_HYPERPARAMETERS:
         raise UsageError(f"{path}: {where} param must be one of {', '.join(LAB_HYPERPARAMETERS)}, "
                          f"got {name!r}")
     return name

@@ -129,15 +129,26 @@ class Space:
                     f"list of values, got the range {param.min}..{param.max}; add `values = [...]`")
 
 
-def resolve_path(space):
-    """`quick` -> search_spaces/quick.toml (checkout or installed copy); a path is taken as is."""
+def resolve_path(space, flag="--space"):
+    """`quick` -> search_spaces/quick.toml (checkout or installed copy); a path is taken as is.
+
+    `flag` is the option that named the space, for messages.
+    """
     if space.endswith(".toml") or len(Path(space).parts) > 1:  # a path on any OS
         return Path(space).expanduser()
     for folder in (SPACES_DIR, INSTALLED_SPACES_DIR):
         if (folder / f"{space}.toml").is_file():
             return folder / f"{space}.toml"
-    raise UsageError(f"--space {space}: no such space; choose one of {', '.join(available())} "
+    raise UsageError(f"{flag} {space}: no such space; choose one of {', '.join(available())} "
                      f"or give the path of a .toml file")
+
+
+def space_file(space, flag="--space"):
+    """The path of an existing space file named by `flag` (a shipped space's name or a path)."""
+    path = resolve_path(space, flag)
+    if not path.is_file():
+        raise UsageError(f"{flag} {path}: file not found")
+    return path
 
 
 def not_a_space(value):
@@ -166,7 +177,8 @@ def load_space(space):
 
 def _read_text(path):
     try:
-        return path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark some Windows editors put first is not TOML, but harmless.
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UsageError(f"--space {path}: file not found") from None
     except (OSError, UnicodeDecodeError) as err:
@@ -297,7 +309,20 @@ def _range_param(name, table, path, where):
     step = table.get("step")
     if step is not None and (not _is_number(step) or step <= 0):
         raise UsageError(f"{path}: [{where}] step must be a positive number, got {step!r}")
+    if sampling == "log":
+        _check_log_range(low, step, path, where)
     return Param(name, min=float(low), max=float(high), step=step, sampling=sampling)
+
+
+def _check_log_range(low, step, path, where):
+    """keras-tuner's log sampling needs a positive range and, with a step, a factor above 1."""
+    if low <= 0:
+        raise UsageError(f"{path}: [{where}] sampling = 'log' needs min > 0 (a logarithm of "
+                         f"{low!r} has no value); give a positive min, or sampling = 'linear'")
+    if step is not None and step <= 1:
+        raise UsageError(f"{path}: [{where}] with sampling = 'log' the step multiplies (each value "
+                         f"is the last times step), so it must be greater than 1, got {step!r}; "
+                         f"e.g. step = 2 for min, 2 x min, 4 x min, ...")
 
 
 def _is_number(value):

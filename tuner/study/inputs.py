@@ -12,6 +12,7 @@ from tuner.common.config import (
     check_holdout,
     check_image_size,
     check_rank_by,
+    check_study_name,
     parse_duration,
 )
 from tuner.common.errors import UsageError
@@ -20,6 +21,7 @@ from tuner.data.face_sets import load_faces
 from tuner.spaces.space import load_space
 
 log = logging.getLogger(__name__)
+MAX_SEED = 2**31 - 1  # numpy takes seeds below 2**32; run k of a configuration uses seed + k
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def describe_data(inputs):
 
 def resolve(config, space=None):
     """The space, the study's `TrainSettings` after flags, the tuner and the trial count."""
+    if config.study is not None:
+        check_study_name(config.study)
     space = space or load_space(config.space)
     settings = train_settings(space, config)
     tuner_name = config.tuner or space.tuner
@@ -76,6 +80,7 @@ def resolve(config, space=None):
     _check_positive("--max-trials", max_trials)
     if tuner_name == "one-at-a-time":  # the design is finite: never promise more trials than it has
         max_trials = min(max_trials, len(space.configurations()))
+    _check_seed(config.seed)
     _check_positive("--samples", config.scoring.samples)
     _check_positive("--max-consecutive-failures", config.max_consecutive_failures)
     if config.time_budget is not None:
@@ -146,6 +151,12 @@ def _eval_size(config, space):
         return check_image_size(config.scoring.eval_size or max(space.image_sizes()))
     except UsageError as err:
         raise UsageError(f"--eval-size: {err}") from None
+
+
+def _check_seed(seed):
+    """A seed numpy, TensorFlow and keras-tuner all take, with room for a run per repeat."""
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed}")
 
 
 def _check_positive(flag, value):

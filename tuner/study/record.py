@@ -39,7 +39,7 @@ class StudyFile:
 
         folder = Path(folder)
         if (folder / STUDY_FILE).is_file():
-            check_resumable(folder, self.inputs.faces, self.scorer, self.inputs.space,
+            check_resumable(folder, self.inputs, self.scorer, search=False,
                              hint="use the same options, or give the tuner another project_name "
                                   "(or overwrite=True)")
             return
@@ -50,26 +50,93 @@ class StudyFile:
         write_study_file(folder, study_record(
             config, self.inputs, self.scorer,
             tuner_name=f"{type(tuner).__name__} (keras-tuner)" if tuner else "unknown",
-            max_trials=getattr(oracle, "max_trials", None)))
+            max_trials=getattr(oracle, "max_trials", None),
+            oracle_seed=getattr(oracle, "seed", None)))
 
 
-def check_resumable(study_dir, faces, scorer, space,
-                     hint="resume it with the same settings, start afresh with --overwrite, "
-                          "or pick another --study name"):
-    """Resuming is only honest on the same data, space and scoring protocol."""
+# What a study refuses to change when it is resumed: every setting that changes how a trial
+# is trained, scored or searched, as (study.json's name for it, the flag that sets it).
+# "train" settings are in study.json's "train"; the others at its top level. --max-trials may
+# grow (the search goes on); --repeats, --time-budget, --max-epochs-total and --workers may change.
+REFUSED_SETTINGS = (
+    ("epochs", "--epochs"), ("batch_size", "--batch-size"), ("eval_every", "--eval-every"),
+    ("latent_dim", "--latent-dim"), ("precision", "--precision"), ("flip", "--no-flip"),
+    ("seed", "--seed"), ("objective", "--objective"), ("rank_by", "--rank-by"),
+    ("holdout", "--holdout"), ("tuner", "--tuner"), ("max_trials", "--max-trials"),
+)
+# Settings of the tool's own search only: a keras-tuner tuner of the user's records its own.
+SEARCH_SETTINGS = ("tuner", "max_trials")
+RESUME_HINT = ("resume it with the same settings, start afresh with --overwrite, or pick another "
+               "--study name")
+
+
+def check_resumable(study_dir, inputs, scorer, hint=RESUME_HINT, search=True):
+    """Resuming is only honest on the same data, space, settings and scoring protocol.
+
+    Args:
+        study_dir: the study folder; nothing is checked if it holds no study.json yet.
+        inputs: this run's `study.inputs.Inputs`.
+        scorer: this run's `metrics.scoring.Scorer`.
+        hint: how to fix a mismatch, ending the one-line error.
+        search: the tool's search (False: a user's keras-tuner tuner, whose tuner and
+            max_trials are its own), so SEARCH_SETTINGS are checked too.
+
+    Raises:
+        UsageError: the first difference, naming what differs, its recorded and new value.
+    """
     path = study_dir / STUDY_FILE
     if not path.is_file():
         return
     old = files.read_json(path)
     mismatches = [what for what, same in (
-        ("data", old.get("data", {}).get("fingerprint") == faces.fingerprint),
-        ("space file", old.get("space", {}).get("text") == space.text),
-        ("scoring protocol", old.get("protocol") == scorer.protocol.as_dict()),
+        ("data", old.get("data", {}).get("fingerprint") == inputs.faces.fingerprint),
+        ("space file", old.get("space", {}).get("text") == inputs.space.text),
     ) if not same]
     if mismatches:
         raise UsageError(
             f"{study_dir} holds a study made with a different {', '.join(mismatches)}; {hint}")
+    _check_settings(study_dir, old, inputs, hint, search)
+    _check_protocol(study_dir, old.get("protocol"), scorer.protocol.as_dict(), hint)
     log.info("resuming study %s", study_dir)
+
+
+def _check_settings(study_dir, old, inputs, hint, search):
+    recorded = {**{k: old.get(k) for k in ("holdout", "tuner", "max_trials")}, **old.get("train", {})}
+    current = {**asdict(inputs.settings), "holdout": inputs.holdout, "tuner": inputs.tuner_name,
+               "max_trials": inputs.max_trials}
+    for name, flag in REFUSED_SETTINGS:
+        was, now = recorded.get(name), current[name]
+        if was is None or was == now or (name in SEARCH_SETTINGS and not search):
+            continue  # an older study.json without it cannot be checked
+        if name == "max_trials":
+            if now > was:
+                continue
+            raise UsageError(
+                f"{study_dir} holds a study of --max-trials {was}, not {now}: a search cannot "
+                f"shrink; give --max-trials {was} or more to go on, or start afresh with "
+                f"--overwrite, or pick another --study name")
+        raise UsageError(f"{study_dir} holds a study made with {_shown(flag, was)}, not "
+                         f"{_shown(flag, now)}; {hint}")
+
+
+def _shown(flag, value):
+    """A setting as the flag that gives it: `--epochs 2`, `--no-flip` or `no --no-flip`."""
+    if flag == "--no-flip":
+        return "no --no-flip" if value else "--no-flip"
+    if flag == "--objective":
+        value = str(value).replace("_", "-")
+    return f"{flag} {value}"
+
+
+def _check_protocol(study_dir, old, new, hint):
+    """The scoring protocol, field by field: the message names the first that differs."""
+    if old == new:
+        return
+    if not isinstance(old, dict):
+        raise UsageError(f"{study_dir} holds a study made with a different scoring protocol; {hint}")
+    name = next(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+    raise UsageError(f"{study_dir} holds a study scored with {name} {old.get(name)!r}, not "
+                     f"{new.get(name)!r} (a different scoring protocol); {hint}")
 
 
 def write_study_file(study_dir, record):
@@ -77,8 +144,12 @@ def write_study_file(study_dir, record):
     files.write_json(study_dir / STUDY_FILE, {"study": study_dir.name, **record})
 
 
-def study_record(config, inputs, scorer, tuner_name, max_trials):
-    """study.json's content (but the study's name): configuration, space, data, protocol."""
+def study_record(config, inputs, scorer, tuner_name, max_trials, oracle_seed=None):
+    """study.json's content (but the study's name): configuration, space, data, protocol.
+
+    `oracle_seed` is the seed keras-tuner's oracle draws configurations with (the study's
+    seed + 1: keras-tuner takes 0 for no seed), recorded so a draw can be retraced.
+    """
     space, faces, settings = inputs.space, inputs.faces, inputs.settings
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -90,6 +161,7 @@ def study_record(config, inputs, scorer, tuner_name, max_trials):
                   "description": space.description},
         "tuner": tuner_name,
         "max_trials": max_trials,
+        "oracle_seed": oracle_seed,
         "holdout": inputs.holdout,
         "train": asdict(settings),
         "data": {"source": _absolute_source(config.data.data), "name": faces.name,

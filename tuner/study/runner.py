@@ -70,7 +70,8 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
         with keras_tuner_environment(role):
             tuner = _make_tuner(config, inputs, study_dir)
         write_study_file(study_dir, study_record(config, inputs, tuner.hypermodel.scorer,
-                                                  inputs.tuner_name, inputs.max_trials))
+                                                  inputs.tuner_name, inputs.max_trials,
+                                                  oracle_seed=tuner.oracle.seed))
         if role.role == "chief":
             _serve(tuner, study_dir, role, config)
         else:
@@ -192,7 +193,7 @@ def _make_tuner(config, inputs, study_dir, required=False, hint=None):
                         repeats=runs or settings.repeats)
     hypermodel = make_hypermodel(config, inputs, progress)
     hypermodel.runs_per_trial = runs
-    check_resumable(study_dir, inputs.faces, hypermodel.scorer, inputs.space,
+    check_resumable(study_dir, inputs, hypermodel.scorer,
                      **({"hint": hint} if hint else {}))
     if not required:
         write_hparams_config(board_dir(study_dir), inputs.space.params)

@@ -2,14 +2,17 @@
 
 import contextlib
 import functools
+import inspect
 import io
 import json
 import logging
 import math
 import os
+import random
 import statistics
 import time
 import traceback
+import types
 from dataclasses import dataclass
 
 import keras_tuner as kt
@@ -22,6 +25,7 @@ from tuner.common import files, interruption
 from tuner.common.config import IDLE_POLL, TUNERS
 from tuner.common.errors import UsageError
 from tuner.results.runs import failure_reason
+from tuner.study.hypermodel import _check_tuner
 
 log = logging.getLogger(__name__)
 RUNNING, STOPPED, IDLE = (trial_module.TrialStatus.RUNNING, trial_module.TrialStatus.STOPPED,
@@ -157,16 +161,49 @@ class OwnOracleMixin:
 
     keras-tuner's RandomSearch, BayesianOptimization and Hyperband do nothing in
     `__init__` but build their oracle from the budget arguments; this builds the
-    atomic one from the same arguments instead.
+    atomic one from the same arguments instead. The keywords the oracle does not
+    take are keras-tuner's own tuner options (`max_model_size`, `executions_per_trial`,
+    `tuner_id`, ...) and go to `kt.Tuner`, as keras-tuner's tuners pass them on.
     """
 
     oracle_class = None
 
     def __init__(self, hypermodel=None, directory=None, project_name=None, overwrite=False,
-                 **budget):
+                 **options):
+        accepted = _oracle_parameters(self.oracle_class)
+        budget = {k: v for k, v in options.items() if k in accepted}
+        tuner_options = {k: v for k, v in options.items() if k not in accepted}
+        check_executions(tuner_options.get("executions_per_trial", 1))
         self.seed = budget.get("seed")
         kt.Tuner.__init__(self, oracle=self.oracle_class(**budget), hypermodel=hypermodel,
-                          directory=directory, project_name=project_name, overwrite=overwrite)
+                          directory=directory, project_name=project_name, overwrite=overwrite,
+                          **tuner_options)
+
+
+def _oracle_parameters(oracle_class):
+    """The keyword arguments `oracle_class.__init__` takes: those of the first class that has one."""
+    init = next(c.__dict__["__init__"] for c in oracle_class.__mro__ if "__init__" in c.__dict__)
+    return set(inspect.signature(init).parameters) - {"self"}
+
+
+def check_executions(executions):
+    """keras-tuner's `executions_per_trial` above 1 would overwrite each execution's evaluations.
+
+    The message is the study hypermodel's own (`hypermodel._check_tuner`), said here before
+    anything is built.
+    """
+    _check_tuner(types.SimpleNamespace(executions_per_trial=executions))
+
+
+def oracle_seed(seed):
+    """The seed keras-tuner's oracle is given for a study seeded `seed` (>= 0): seed + 1.
+
+    keras-tuner reads a seed of 0 as none at all and draws a random one
+    (`self.seed = seed or random.randint(1, 10000)` in its Oracle), so a study
+    seeded 0, the default, would draw other configurations on every run. seed + 1
+    is never 0 and differs for every study seed, so every seed is reproducible.
+    """
+    return seed + 1
 
 
 class RandomSearchOracle(AtomicSavesMixin, kt.oracles.RandomSearchOracle):
@@ -178,14 +215,19 @@ class BayesianOptimizationOracle(AtomicSavesMixin, kt.oracles.BayesianOptimizati
 
 
 class HyperbandOracle(AtomicSavesMixin, kt.oracles.HyperbandOracle):
-    """keras-tuner's Hyperband, which also works on a space of few configurations.
+    """keras-tuner's Hyperband, whose every bracket runs to `max_epochs` on a finite space.
 
-    keras-tuner sizes a bracket's first round from the epoch budget alone (98
-    configurations for 100 epochs and factor 3) and never draws a configuration
-    twice: on the quick space's 3 learning rates the round never fills, nothing
-    is promoted, and the search ends after 3 trials of 2 epochs. Here a round is
+    keras-tuner sizes a bracket's first round from the epoch budget alone (833
+    configurations for 1000 epochs and factor 3), draws them at random, and gives
+    up after 20 draws in a row of configurations tried before, in any bracket: on
+    a space of few configurations the first round never fills, nothing is
+    promoted, and the search ends after a round of short trials. Here a round is
     no larger than the space allows (the rounds after it shrink by `factor` as
-    usual), so successive halving runs to `max_epochs`.
+    usual), and on a finite space a first round draws from the space's
+    enumeration, in an order fixed by the seed: configurations no bracket has
+    tried first, then ones an earlier bracket tried, never one twice in a
+    bracket. So successive halving runs to `max_epochs` in every bracket, for
+    every seed. A space with a continuous range keeps keras-tuner's random draws.
     """
 
     def _get_size(self, bracket_num, round_num):
@@ -195,22 +237,105 @@ class HyperbandOracle(AtomicSavesMixin, kt.oracles.HyperbandOracle):
             return size
         return min(size, math.ceil(distinct / self.factor ** round_num))
 
+    def _random_trial(self, trial_id, bracket):
+        values = self._first_round_values(bracket)
+        if values is None:  # keras-tuner's own ending of an exhausted (continuous) space
+            return super()._random_trial(trial_id, bracket)
+        bracket_num = bracket["bracket_num"]
+        values.update({"tuner/epochs": self._get_epochs(bracket_num, 0), "tuner/initial_epoch": 0,
+                       "tuner/bracket": self._current_bracket, "tuner/round": 0})
+        bracket["rounds"][0].append({"past_id": None, "id": trial_id})
+        return {"status": "RUNNING", "values": values}
+
+    def _first_round_values(self, bracket):
+        """A configuration for `bracket`'s first round not yet in it; None: keras-tuner draws."""
+        everything = self._enumeration()
+        if everything is None:
+            return None
+        in_bracket = {self._compute_values_hash(self.trials[info["id"]].hyperparameters.values)
+                      for info in bracket["rounds"][0] if info["id"] in self.trials}
+        order = list(range(len(everything)))
+        random.Random(f"{self.seed}/{bracket['bracket_num']}").shuffle(order)
+        fresh = [everything[i] for i in order if everything[i][0] not in in_bracket]
+        untried = [entry for entry in fresh if entry[0] not in self._tried_so_far]
+        return dict((untried or fresh)[0][1]) if fresh else None
+
+    def _enumeration(self):
+        """(hash, values) of every configuration of the space, or None (see space_configurations);
+        worked out once per space (the hypermodel may still add hyperparameters to it)."""
+        known = self.__dict__.get("_configurations")
+        if known is None or known[0] != len(self.hyperparameters.space):
+            everything = space_configurations(self.hyperparameters)
+            known = (len(self.hyperparameters.space), None if everything is None else
+                     [(self._compute_values_hash(values), values) for values in everything])
+            self.__dict__["_configurations"] = known
+        return known[1]
+
+
+# Spaces with more configurations than this are not enumerated: their first rounds are drawn
+# at random, as keras-tuner does, where a run of 20 repeated draws is unlikely past any round size.
+ENUMERATION_LIMIT = 20_000
+
 
 def space_size(hyperparameters):
-    """The number of distinct configurations of a keras-tuner space; None if unbounded."""
-    total = 1
-    for hp in hyperparameters.space:
-        if isinstance(hp, kt.engine.hyperparameters.Fixed):
+    """The number of distinct configurations of a keras-tuner space; None if unbounded.
+
+    A conditional hyperparameter counts only where its conditions hold: a space
+    `model in {a, b}` with `units in {1, 2, 3}` under `model == a` has 3 + 1 = 4
+    configurations, not 2 x 3.
+    """
+    return _count(list(hyperparameters.space), {})
+
+
+def _count(space, values):
+    """Configurations of `space` (in declaration order, parents first) given `values` so far."""
+    for position, hp in enumerate(space):
+        if not all(condition.is_active(values) for condition in hp.conditions):
             continue
-        if isinstance(hp, kt.engine.hyperparameters.Choice):
-            total *= len(hp.values)
-        elif isinstance(hp, kt.engine.hyperparameters.Boolean):
-            total *= 2
-        elif getattr(hp, "step", None):  # Int, or Float with a step: a finite ladder
-            total *= len(list(hp.values))
-        else:
+        ladder = _ladder(hp)
+        if ladder is None:
             return None
-    return total
+        if not _is_parent(hp, space[position + 1:]):
+            rest = _count(space[position + 1:], values)
+            return None if rest is None else len(ladder) * rest
+        counts = [_count(space[position + 1:], {**values, hp.name: v}) for v in ladder]
+        return None if None in counts else sum(counts)
+    return 1
+
+
+def _is_parent(hp, later):
+    """Whether any hyperparameter in `later` is conditioned on `hp`'s value."""
+    return any(getattr(c, "name", None) == hp.name for other in later for c in other.conditions)
+
+
+def space_configurations(hyperparameters):
+    """Every configuration of a finite keras-tuner space (active values only), in a fixed
+    order; None if the space has a continuous range or more than ENUMERATION_LIMIT of them."""
+    size = space_size(hyperparameters)
+    if size is None or size > ENUMERATION_LIMIT:
+        return None
+    combos = [{}]
+    for hp in hyperparameters.space:
+        ladder = _ladder(hp)
+        combos = [grown for values in combos for grown in (
+            [{**values, hp.name: v} for v in ladder]
+            if all(c.is_active(values) for c in hp.conditions) else [values])]
+    return combos
+
+
+def _ladder(hp):
+    """The values a keras-tuner hyperparameter takes, as a list; None if it is continuous."""
+    if isinstance(hp, kt.engine.hyperparameters.Fixed):
+        return [hp.value]
+    if isinstance(hp, kt.engine.hyperparameters.Choice):
+        return list(hp.values)
+    if isinstance(hp, kt.engine.hyperparameters.Boolean):
+        return [False, True]
+    if getattr(hp, "step", None):  # Int, or Float with a step: a finite ladder
+        return list(hp.values)
+    if isinstance(hp, kt.engine.hyperparameters.Int):
+        return list(range(hp.min_value, hp.max_value + 1))
+    return None
 
 
 class RandomSearch(OwnOracleMixin, kt.RandomSearch):
@@ -374,7 +499,7 @@ def make_tuner(name, hypermodel, settings, max_trials, hyperband_factor, directo
     objective = kt.Objective(settings.objective, "min")
     budget = ({"max_epochs": settings.epochs, "factor": hyperband_factor}
               if name == "hyperband" else {"max_trials": max_trials})
-    budget.update(objective=objective, seed=settings.seed,
+    budget.update(objective=objective, seed=oracle_seed(settings.seed),
                   max_consecutive_failed_trials=max_consecutive_failures)
     if name == "grid":
         base, arguments = kt.Tuner, {"oracle": ResumableGridSearchOracle(**budget)}
