@@ -40,11 +40,12 @@ def run_cli(job, args, interrupted_hint=""):
 
     A job that can be resumed (it has an `interrupted_hint`) stops at its safe
     points (`interruption.check()`: after a training batch, between trials)
-    rather than wherever Ctrl-C lands; a second Ctrl-C stops it at once.
+    rather than wherever Ctrl-C or SIGTERM lands (status 143 after SIGTERM); a
+    second signal stops it at once.
     """
     farewell = f"interrupted.{' ' + interrupted_hint if interrupted_hint else ''}"
     try:
-        with (interruption.sigint_as_request(farewell) if interrupted_hint
+        with (interruption.stop_requests(farewell) if interrupted_hint
               else contextlib.nullcontext()):
             status = job()
             interruption.check()  # a Ctrl-C after the last safe point still ends as one
@@ -56,4 +57,4 @@ def run_cli(job, args, interrupted_hint=""):
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"\n{farewell}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interruption.exit_status() if interrupted_hint else EXIT_INTERRUPTED

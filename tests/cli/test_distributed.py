@@ -300,9 +300,12 @@ def test_a_silent_worker_is_dead_after_the_timeout_and_an_exited_one_at_once(tmp
     assert Watch(tmp_path, timeout=3600).dead("x") == f"its process {ended} has exited"
 
 
-def test_ctrl_c_stops_the_chief_and_every_local_worker_and_exits_130(lfw_tree, tmp_path):
+@pytest.mark.parametrize("signum, exit_status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_the_chief_and_every_local_worker(
+        signum, exit_status, lfw_tree, tmp_path):
     """Ctrl-C in a terminal reaches the launcher alone (its children have sessions of their
-    own); it passes it on, and the command ends with every child process ended too."""
+    own), as does SIGTERM from docker stop, SLURM or systemd; it passes the signal on, and the
+    command ends with its status and every child process ended too."""
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=500, eval_every=250))
     launcher = _start(tmp_path, *_options(lfw_tree), "--workers", "2")
     folder = tmp_path / "out" / "s"
@@ -312,12 +315,13 @@ def test_ctrl_c_stops_the_chief_and_every_local_worker_and_exits_130(lfw_tree, t
         pids = [json.loads((folder / "chief.json").read_text())["pid"]]
         pids += [json.loads(p.read_text())["pid"] for p in (folder / "workers").glob("*.json")]
         assert len(pids) == 3
-        launcher.send_signal(signal.SIGINT)
+        launcher.send_signal(signum)
         status, _, err = _finish(launcher)
     finally:
         _stop_all([launcher])
-    assert status == 130, err[-2000:]
-    assert err.strip().splitlines()[-1].startswith("interrupted")
+    assert status == exit_status, err[-2000:]
+    assert err.strip().splitlines()[-1] == "interrupted. Run the same command again to resume."
+    assert "Traceback" not in err
     for pid in pids:  # every child has exited (and been reaped by the launcher)
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -47,6 +47,11 @@ def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path):
         assert str(os.getpid()) in lock.path.read_text()
 
 
+def _env(cwd):
+    """A search subprocess' environment: this checkout on the path, the reference cache in `cwd`."""
+    return {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache"), "PYTHONPATH": str(PROJECT)}
+
+
 def _search_in_process(lfw_tree, tmp_path, space_text, **options):
     from tuner.study.runner import run_search
 
@@ -141,7 +146,7 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(lfw_tree, tmp
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=12, eval_every=4))
     command = [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.root), "--person",
                lfw_tree.person, "--space", "s.toml", "--samples", "32", "--results-dir", "out"]
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = _env(tmp_path)
     folder = tmp_path / "out" / "s"
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -171,9 +176,12 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(lfw_tree, tmp
     assert [e["epoch"] for e in evaluations["evaluations"]] == [4, 8, 12]
 
 
-def test_ctrl_c_stops_the_search_keeps_finished_work_and_says_how_to_resume(lfw_tree, tmp_path):
+@pytest.mark.parametrize("signum, exit_status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_the_search_keeps_finished_work_and_says_how_to_resume(
+        signum, exit_status, lfw_tree, tmp_path):
+    """SIGTERM (docker stop, SLURM, systemd) ends a search as Ctrl-C does, with status 143."""
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=40, eval_every=2))
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = _env(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.root), "--person",
          lfw_tree.person, "--space", "s.toml", "--samples", "32", "--results-dir", "out"],
@@ -183,9 +191,9 @@ def test_ctrl_c_stops_the_search_keeps_finished_work_and_says_how_to_resume(lfw_
     while not _evaluated(evaluations):
         assert process.poll() is None and time.time() < deadline, "search ended early"
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130
+    assert process.returncode == exit_status
     assert err.strip().splitlines()[-1] == "interrupted. Run the same command again to resume."
     assert "Traceback" not in err
     assert json.loads(evaluations.read_text())["evaluations"]  # finished work is kept
@@ -271,6 +279,38 @@ def test_ctrl_c_landing_where_python_would_lose_it_still_interrupts_and_resumes(
     assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["COMPLETED"] * 2
     evaluations = json.loads((folder / "trial_0" / "evaluations.json").read_text())
     assert [e["epoch"] for e in evaluations["evaluations"]] == [1, 2, 3]
+
+
+def test_sigterm_during_training_stops_after_the_step_and_the_same_command_resumes(
+        lfw_tree, tmp_path, monkeypatch, capfd):
+    from tuner.search import main
+    from tuner.study.evaluation import Evaluation
+
+    (tmp_path / "s.toml").write_text(TWO_TRIALS)
+    argv = ["--data", str(lfw_tree.root), "--person", lfw_tree.person, "--space",
+            str(tmp_path / "s.toml"), "--samples", "32", "--results-dir", str(tmp_path / "out")]
+    folder = tmp_path / "out" / "s"
+    original = Evaluation.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            signal.raise_signal(signal.SIGTERM)  # as `docker stop` sends it
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Evaluation, "on_epoch_end", on_epoch_end)
+        assert main(argv) == 143
+    err = capfd.readouterr().err  # fd 2: the signal handler writes there
+    assert err.strip().splitlines()[-1] == INTERRUPTED and "Traceback" not in err
+    assert "terminated: stopping after the current step" in err
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["RUNNING", None]
+    record = json.loads((folder / "trial_0" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in record["evaluations"]] == [1]  # stopped after the first epoch
+
+    assert main(argv) == 0  # the same command again: the interrupted trial is rerun
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["COMPLETED"] * 2
+    record = json.loads((folder / "trial_0" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in record["evaluations"]] == [1, 2, 3]
 
 
 def test_a_second_ctrl_c_exits_at_once_with_the_same_last_line(tmp_path):
