@@ -14,6 +14,7 @@ import sys
 
 from tuner import console
 from tuner.common.config import (
+    CHIEF_TIMEOUT,
     LFW_ARCHIVES,
     PRECISIONS,
     SEARCH_OPTIONS,
@@ -35,7 +36,8 @@ from tuner.results.snapshot import read_study
 from tuner.study.inputs import resolve
 from tuner.study.runner import SearchStopped, run_search, study_folder
 
-CLUSTER_FLAGS = ("chief", "worker", "worker_id", "worker_timeout", "workers", "gpus")
+CLUSTER_FLAGS = ("chief", "worker", "worker_id", "worker_timeout", "chief_timeout", "workers",
+                 "gpus")
 
 EXIT_STOPPED = 1
 
@@ -117,6 +119,9 @@ def parser():
                          help=f"(chief) a worker silent this long is dead and its trial is "
                               f"handed out again (default {WORKER_TIMEOUT:g}; a worker of the "
                               f"chief's machine whose process has exited: at once)")
+    several.add_argument("--chief-timeout", type=float, metavar="SECONDS",
+                         help=f"(worker) wait this long for the chief to answer, so chief and "
+                              f"workers may start in any order (default {CHIEF_TIMEOUT:g})")
     several.add_argument("--workers", type=int, metavar="N",
                          help="start a chief and N workers on this machine, the cores split "
                               "between them")
@@ -158,7 +163,8 @@ def main(argv=None):
     def job():
         if args.workers is not None or args.gpus is not None:
             return _local_workers(args, argv, config)
-        role = role_from(args.chief, args.worker, args.worker_id, args.worker_timeout)
+        role = role_from(args.chief, args.worker, args.worker_id, args.worker_timeout,
+                         chief_timeout=args.chief_timeout)
         try:
             study_dir, stopped = run_search(config, on_validated=quiet_tensorflow,
                                             role=role), None

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -172,17 +173,92 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_by_another_and_the_study_co
     assert sorted(json.loads((folder / "oracle.json").read_text())["end_order"]) == ["0", "1", "2"]
 
 
-def test_a_worker_without_a_chief_fails_fast_in_one_line(lfw_tree, tmp_path):
-    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
+def _free_port():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    worker = _start(tmp_path, *_options(lfw_tree), "--worker", f"127.0.0.1:{port}")
+        return probe.getsockname()[1]
+
+
+def test_a_worker_without_a_chief_waits_saying_so_then_stops_in_one_line(lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
+    port = _free_port()
+    worker = _start(tmp_path, *_options(lfw_tree), "--worker", f"127.0.0.1:{port}",
+                    "--chief-timeout", "3")
     status, _, err = _finish(worker)
     assert status == 2
-    assert err.strip().splitlines() == [
-        f"error: --worker 127.0.0.1:{port}: no chief answers there (waited 5 s); start it first "
-        f"with the same options and --chief 127.0.0.1:{port}, or check the address"]
+    lines = err.strip().splitlines()
+    assert lines[-1] == (
+        f"error: --worker 127.0.0.1:{port}: no chief answered there within 3 s (--chief-timeout); "
+        f"start it with the same options and --chief 127.0.0.1:{port}, or check the address")
+    assert len(lines) == 2 and re.search(  # its seconds so far depend on the machine's load
+        rf"waiting for the chief at 127\.0\.0\.1:{port} \(\d+ s so far, up to 3 s: "
+        rf"--chief-timeout\)$", lines[0])
+
+
+def test_a_worker_started_before_its_chief_waits_for_it_and_runs_its_trials(lfw_tree, tmp_path):
+    """Cluster launchers start every process at once: the chief listens only once it has
+    loaded the data and the reference features, seconds after its workers started."""
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1)
+                                     .replace("max_trials = 3", "max_trials = 2"))
+    address = f"127.0.0.1:{_free_port()}"
+    worker = _start(tmp_path, *_options(lfw_tree), "--worker", address, "--worker-id", "early")
+    chief = _start(tmp_path, *_options(lfw_tree), "--chief", address)
+    try:
+        worker_status, worker_out, worker_err = _finish(worker)
+        chief_status, _, chief_err = _finish(chief)
+    finally:
+        _stop_all([worker, chief])
+    assert worker_status == 0, worker_err[-2000:]
+    assert chief_status == 0, chief_err[-2000:]
+    assert f"[early] waiting for the chief at {address}" in worker_err
+    assert worker_out.strip() == "worker early: no trial left; study: out/s"
+    folder = tmp_path / "out" / "s"
+    assert [_trial(folder, t)[:2] for t in "01"] == [("COMPLETED", "early")] * 2
+
+
+def test_sigterm_stops_a_worker_and_its_chief_after_their_current_step_with_status_143(
+        lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=500, eval_every=1))
+    chief, address = _chief(tmp_path, lfw_tree)
+    worker = _start(tmp_path, *_options(lfw_tree), "--worker", address, "--worker-id", "w1")
+    folder = tmp_path / "out" / "s"
+    try:
+        _wait_for(lambda: _evaluated_by(folder, "w1"), [chief, worker], "an evaluation by w1")
+        worker.send_signal(signal.SIGTERM)
+        worker_status, _, worker_err = _finish(worker)
+        _wait_for(lambda: not (folder / "workers" / "w1.json").exists(), [chief], "w1 gone")
+        chief.send_signal(signal.SIGTERM)
+        chief_status, _, chief_err = _finish(chief)
+    finally:
+        _stop_all([chief, worker])
+    for status, err in ((worker_status, worker_err), (chief_status, chief_err)):
+        assert status == 143, err[-2000:]
+        assert err.strip().splitlines()[-1] == "interrupted. Run the same command again to resume."
+        assert "Traceback" not in err
+    assert _trial_status_on_disk(folder, "0") == "RUNNING"  # to be handed out again on resume
+
+
+def _evaluated_by(folder, worker):
+    for path in folder.glob("trial_*/evaluations.json"):
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if doc.get("worker") == worker and doc.get("evaluations"):
+            return True
+    return False
+
+
+def _trial_status_on_disk(folder, trial_id):
+    return json.loads((folder / f"trial_{trial_id}" / "trial.json").read_text())["status"]
+
+
+@pytest.mark.parametrize("flag", ["--chief-timeout", "--worker-timeout"])
+def test_timeouts_must_be_positive(flag):
+    with pytest.raises(UsageError, match=f"^{flag} must be a positive number of seconds, got 0$"):
+        role_from(worker="127.0.0.1:1", **{flag[2:].replace("-", "_"): 0}, environ={})
+    assert role_from(worker="127.0.0.1:1", chief_timeout=2.5, environ={}).chief_timeout == 2.5
+    assert role_from(worker="127.0.0.1:1", environ={}).chief_timeout == 600
 
 
 def test_workers_2_starts_a_chief_and_two_local_workers_and_ends_with_the_leaderboard(

@@ -24,7 +24,7 @@ from tuner.common.errors import UsageError
 from tuner.common.lock import LOCK_FILES, StudyLock
 from tuner.common.progress import Progress
 from tuner.distributed.chief import serve
-from tuner.distributed.cluster import Heartbeat, check_chief, keras_tuner_environment
+from tuner.distributed.cluster import Heartbeat, keras_tuner_environment, wait_for_chief
 from tuner.results.runs import failure_reason
 from tuner.results.snapshot import STUDY_FILE
 from tuner.study.inputs import describe_data, resolve, validate
@@ -78,7 +78,7 @@ def _run_worker(config, role, on_validated):
         raise UsageError("--overwrite belongs to the chief (it owns the study folder); "
                          "give it there, not to a worker")
     resolve(config)  # the flags first, then the chief (in seconds), then the data
-    check_chief(role.host, role.port)
+    wait_for_chief(role.host, role.port, role.chief_timeout)
     inputs = validate(config)
     study_dir = study_folder(config)
     if not (study_dir / STUDY_FILE).is_file():
