@@ -106,7 +106,9 @@ def parser():
         "several workers", "keras-tuner's distributed tuning: a chief serves the study's oracle, "
         "workers with the same options run its trials in the chief's study folder (a shared "
         "filesystem). KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT work "
-        "too. The oracle's port has no authentication: never expose it to untrusted networks.")
+        "too. The chief serves only workers presenting the study's secret (<study>/chief.secret, "
+        "or $DCGAN_TUNER_CHIEF_SECRET); its traffic is not encrypted: keep its port on trusted "
+        "networks.")
     several.add_argument("--chief", metavar="HOST:PORT",
                          help="serve the study's oracle there and train nothing (use 127.0.0.1 "
                               "unless workers run on other machines; port 0: any free port, "

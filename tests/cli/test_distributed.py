@@ -173,6 +173,48 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_by_another_and_the_study_co
     assert sorted(json.loads((folder / "oracle.json").read_text())["end_order"]) == ["0", "1", "2"]
 
 
+def _snapshot(folder):
+    """Every file of a study folder with its bytes, to tell whether anything changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_the_chief_refuses_a_worker_without_the_studys_secret_and_serves_one_with_it(
+        lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1)
+                                     .replace("max_trials = 3", "max_trials = 1"))
+    chief, address = _chief(tmp_path, lfw_tree)
+    folder = tmp_path / "out" / "s"
+    key = folder / "chief.secret"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text().strip()) == 64
+    before = _snapshot(folder)
+    intruder = subprocess.Popen(
+        [sys.executable, "-m", "tuner.search", *_options(lfw_tree), "--worker", address,
+         "--worker-id", "intruder"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**_env(tmp_path), "DCGAN_TUNER_CHIEF_SECRET": "0" * 64})
+    worker = None
+    try:
+        intruder_status, _, intruder_err = _finish(intruder)
+        assert intruder_status == 2
+        assert intruder_err.strip().splitlines() == [
+            f"error: --worker {address}: the chief refused this worker's secret (from "
+            f"DCGAN_TUNER_CHIEF_SECRET); set DCGAN_TUNER_CHIEF_SECRET to the content of the "
+            f"chief's chief.secret, or leave it unset in the chief's study folder"]
+        assert _snapshot(folder) == before  # nothing of the study changed
+        worker = _start(tmp_path, *_options(lfw_tree), "--worker", address, "--worker-id", "w1")
+        worker_status, _, worker_err = _finish(worker)
+        status, _, chief_err = _finish(chief)
+    finally:
+        _stop_all([p for p in (chief, intruder, worker) if p is not None])
+    assert worker_status == 0, worker_err[-2000:]
+    assert status == 0, chief_err[-2000:]
+    refused = [line for line in chief_err.splitlines() if "refused" in line]
+    assert len(refused) == 1 and "chief: refused GetSpace from ipv4:127.0.0.1:" in refused[0]
+    assert refused[0].endswith(": a wrong secret; a worker needs the study's secret "
+                               "(chief.secret, or DCGAN_TUNER_CHIEF_SECRET)")
+    assert _trial(folder, "0")[:2] == ("COMPLETED", "w1")
+
+
 def _free_port():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

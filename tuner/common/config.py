@@ -267,7 +267,7 @@ def parse_duration(value, flag="--time-budget"):
 
 
 # ---------------------------------------------------------------- several workers
-# The chief listens here unless told otherwise: the oracle's port has no authentication.
+# The chief listens here unless told otherwise: its traffic (the secret too) is not encrypted.
 CHIEF_HOST = "127.0.0.1"
 # Seconds a worker waits for its chief to answer (--chief-timeout): long, so that a chief and
 # its workers can start in any order, as cluster launchers start them (a chief loads the data

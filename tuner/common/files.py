@@ -19,12 +19,13 @@ FILE_MODE = 0o644
 DIR_MODE = 0o755
 
 
-def write_bytes(path, data):
-    """Write `data` to `path` atomically (same-folder temp file + os.replace)."""
+def write_bytes(path, data, mode=FILE_MODE):
+    """Write `data` to `path` atomically (same-folder temp file + os.replace), with permissions
+    `mode` (a secret: 0o600, readable by its owner alone, from its first byte on)."""
     path = Path(path)
     path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, FILE_MODE)
+    os.chmod(tmp, mode)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)

@@ -23,6 +23,7 @@ from tuner.common import files, interruption
 from tuner.common.config import CHIEF_TIMEOUT, CHIEF_WAIT_LOG_EVERY, WORKER_HEARTBEAT, ClusterConfig
 from tuner.common.errors import UsageError
 from tuner.common.lock import process_alive
+from tuner.distributed import secret
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,27 @@ def wait_for_chief(host, port, timeout=CHIEF_TIMEOUT):
     finally:
         ready.cancel()
         channel.close()
+
+
+def join_chief(role, study_dir):
+    """A worker's admission: wait for its chief, then check it admits the study's secret.
+
+    Returns the secret, for `secret.present_secret` once keras-tuner's client exists.
+
+    Raises:
+        UsageError: no chief answered within role.chief_timeout seconds, no secret
+            was found, or the chief refused it.
+    """
+    wait_for_chief(role.host, role.port, role.chief_timeout)
+    address = f"{connect_host(role.host)}:{role.port}"
+    key, source = secret.worker_secret(study_dir, f"{role.host}:{role.port}")
+    secret.check_admitted(address, key, source)
+    return key
+
+
+def present_secret(tuner, role, key):
+    """A worker's tuner presents `key` to the chief on every call from now on."""
+    secret.present_secret(tuner.oracle, f"{connect_host(role.host)}:{role.port}", key)
 
 
 def write_chief_file(study_dir, host, port):
