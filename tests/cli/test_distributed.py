@@ -215,6 +215,26 @@ def test_the_chief_refuses_a_worker_without_the_studys_secret_and_serves_one_wit
     assert _trial(folder, "0")[:2] == ("COMPLETED", "w1")
 
 
+def test_a_chief_whose_disk_fills_up_stops_in_one_line_before_failing_a_workers_call(
+        lfw_tree, tmp_path, monkeypatch):
+    from tuner.common import files
+    from tuner.common.errors import DiskFull
+    from tuner.study.runner import run_search
+
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
+    folder = tmp_path / "out" / "s"
+    monkeypatch.setattr(files, "free_bytes",  # full once the chief listens
+                        lambda where: 1000 if (folder / "chief.json").exists() else 10**12)
+    with pytest.raises(DiskFull) as full:
+        run_search(SearchConfig(data=DataConfig(str(lfw_tree.root), lfw_tree.person),
+                                scoring=ScoringConfig(samples=32, cache_dir=str(tmp_path / "c")),
+                                space=str(tmp_path / "s.toml"), results_dir=str(tmp_path / "out")),
+                   role=ClusterConfig("chief", "127.0.0.1", 0))
+    assert str(full.value) == (
+        f"disk full: {folder} has 1.0 kB free and the chief needs 2.0 MB; free some space there "
+        f"(or choose another folder), then run the same command again to resume")
+
+
 def _free_port():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

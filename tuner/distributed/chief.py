@@ -11,7 +11,7 @@ import logging
 import threading
 from concurrent import futures
 
-from tuner.common import interruption
+from tuner.common import files, interruption
 from tuner.common.errors import UsageError
 from tuner.distributed import cluster, secret
 
@@ -29,7 +29,8 @@ def serve(tuner, study_dir, role):
 
     Raises:
         UsageError: the address cannot be listened on.
-        KeyboardInterrupt: Ctrl-C (at the next poll).
+        DiskFull: the study's disk has less than files.ROOM_MARGIN free.
+        KeyboardInterrupt: Ctrl-C or SIGTERM (at the next poll).
     """
     import grpc
     from keras_tuner.src import protos
@@ -55,6 +56,9 @@ def serve(tuner, study_dir, role):
     try:
         while True:
             interruption.check()
+            # The oracle writes trial.json and oracle.json as workers call: with no room left it
+            # would fail them mid-call, so the chief stops first, in one line, to be resumed.
+            files.ensure_room(study_dir, 0, "the chief")
             _release_dead(oracle, watch)
             if (servicer.stop_triggered or oracle.stopped_reason) and oracle.finished():
                 break
