@@ -9,8 +9,9 @@ import sys
 import traceback
 
 from tuner.common import interruption
-from tuner.common.errors import UsageError
+from tuner.common.errors import DiskFull, UsageError
 
+EXIT_DISK_FULL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = interruption.EXIT_INTERRUPTED
 
@@ -36,15 +37,17 @@ def add_common_flags(parser):
 
 
 def run_cli(job, args, interrupted_hint=""):
-    """Run `job()`; a UsageError becomes one line on stderr and exit status 2, Ctrl-C status 130.
+    """Run `job()`; a UsageError becomes one line on stderr and exit status 2, a full disk one
+    line and status 1, Ctrl-C status 130.
 
     A job that can be resumed (it has an `interrupted_hint`) stops at its safe
     points (`interruption.check()`: after a training batch, between trials)
-    rather than wherever Ctrl-C lands; a second Ctrl-C stops it at once.
+    rather than wherever Ctrl-C or SIGTERM lands (status 143 after SIGTERM); a
+    second signal stops it at once.
     """
     farewell = f"interrupted.{' ' + interrupted_hint if interrupted_hint else ''}"
     try:
-        with (interruption.sigint_as_request(farewell) if interrupted_hint
+        with (interruption.stop_requests(farewell) if interrupted_hint
               else contextlib.nullcontext()):
             status = job()
             interruption.check()  # a Ctrl-C after the last safe point still ends as one
@@ -54,6 +57,11 @@ def run_cli(job, args, interrupted_hint=""):
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except DiskFull as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_DISK_FULL
     except KeyboardInterrupt:
         print(f"\n{farewell}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interruption.exit_status() if interrupted_hint else EXIT_INTERRUPTED

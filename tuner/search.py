@@ -15,6 +15,7 @@ import sys
 
 from tuner import console
 from tuner.common.config import (
+    CHIEF_TIMEOUT,
     LFW_ARCHIVES,
     MAX_REPEATS,
     PRECISIONS,
@@ -38,7 +39,8 @@ from tuner.results.snapshot import read_study
 from tuner.study.inputs import resolve
 from tuner.study.runner import SearchStopped, run_search, study_folder
 
-CLUSTER_FLAGS = ("chief", "worker", "worker_id", "worker_timeout", "workers", "gpus")
+CLUSTER_FLAGS = ("chief", "worker", "worker_id", "worker_timeout", "chief_timeout", "workers",
+                 "gpus")
 
 EXIT_STOPPED = 1
 
@@ -115,7 +117,9 @@ def parser():
         "several workers", "keras-tuner's distributed tuning: a chief serves the study's oracle, "
         "workers with the same options run its trials in the chief's study folder (a shared "
         "filesystem). KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT work "
-        "too. The oracle's port has no authentication: never expose it to untrusted networks.")
+        "too. The chief serves only workers presenting the study's secret (<study>/chief.secret, "
+        "or $DCGAN_TUNER_CHIEF_SECRET); its traffic is not encrypted: keep its port on trusted "
+        "networks.")
     several.add_argument("--chief", metavar="HOST:PORT",
                          help="serve the study's oracle there and train nothing (use 127.0.0.1 "
                               "unless workers run on other machines; port 0: any free port, "
@@ -128,6 +132,9 @@ def parser():
                          help=f"(chief) a worker silent this long is dead and its trial is "
                               f"handed out again (default {WORKER_TIMEOUT:g}; a worker of the "
                               f"chief's machine whose process has exited: at once)")
+    several.add_argument("--chief-timeout", type=float, metavar="SECONDS",
+                         help=f"(worker) wait this long for the chief to answer, so chief and "
+                              f"workers may start in any order (default {CHIEF_TIMEOUT:g})")
     several.add_argument("--workers", type=int, metavar="N",
                          help="start a chief and N workers on this machine, the cores split "
                               "between them")
@@ -169,7 +176,8 @@ def main(argv=None):
     def job():
         if args.workers is not None or args.gpus is not None:
             return _local_workers(args, argv, config)
-        role = role_from(args.chief, args.worker, args.worker_id, args.worker_timeout)
+        role = role_from(args.chief, args.worker, args.worker_id, args.worker_timeout,
+                         chief_timeout=args.chief_timeout)
         try:
             study_dir, stopped = run_search(config, on_validated=quiet_tensorflow,
                                             role=role), None

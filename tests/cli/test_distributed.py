@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -172,17 +173,154 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_by_another_and_the_study_co
     assert sorted(json.loads((folder / "oracle.json").read_text())["end_order"]) == ["0", "1", "2"]
 
 
-def test_a_worker_without_a_chief_fails_fast_in_one_line(lfw_tree, tmp_path):
+def _snapshot(folder):
+    """Every file of a study folder with its bytes, to tell whether anything changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_the_chief_refuses_a_worker_without_the_studys_secret_and_serves_one_with_it(
+        lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1)
+                                     .replace("max_trials = 3", "max_trials = 1"))
+    chief, address = _chief(tmp_path, lfw_tree)
+    folder = tmp_path / "out" / "s"
+    key = folder / "chief.secret"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text().strip()) == 64
+    before = _snapshot(folder)
+    intruder = subprocess.Popen(
+        [sys.executable, "-m", "tuner.search", *_options(lfw_tree), "--worker", address,
+         "--worker-id", "intruder"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**_env(tmp_path), "DCGAN_TUNER_CHIEF_SECRET": "0" * 64})
+    worker = None
+    try:
+        intruder_status, _, intruder_err = _finish(intruder)
+        assert intruder_status == 2
+        assert intruder_err.strip().splitlines() == [
+            f"error: --worker {address}: the chief refused this worker's secret (from "
+            f"DCGAN_TUNER_CHIEF_SECRET); set DCGAN_TUNER_CHIEF_SECRET to the content of the "
+            f"chief's chief.secret, or leave it unset in the chief's study folder"]
+        assert _snapshot(folder) == before  # nothing of the study changed
+        worker = _start(tmp_path, *_options(lfw_tree), "--worker", address, "--worker-id", "w1")
+        worker_status, _, worker_err = _finish(worker)
+        status, _, chief_err = _finish(chief)
+    finally:
+        _stop_all([p for p in (chief, intruder, worker) if p is not None])
+    assert worker_status == 0, worker_err[-2000:]
+    assert status == 0, chief_err[-2000:]
+    refused = [line for line in chief_err.splitlines() if "refused" in line]
+    assert len(refused) == 1 and "chief: refused GetSpace from ipv4:127.0.0.1:" in refused[0]
+    assert refused[0].endswith(": a wrong secret; a worker needs the study's secret "
+                               "(chief.secret, or DCGAN_TUNER_CHIEF_SECRET)")
+    assert _trial(folder, "0")[:2] == ("COMPLETED", "w1")
+
+
+def test_a_chief_whose_disk_fills_up_stops_in_one_line_before_failing_a_workers_call(
+        lfw_tree, tmp_path, monkeypatch):
+    from tuner.common import files
+    from tuner.common.errors import DiskFull
+    from tuner.study.runner import run_search
+
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
+    folder = tmp_path / "out" / "s"
+    monkeypatch.setattr(files, "free_bytes",  # full once the chief listens
+                        lambda where: 1000 if (folder / "chief.json").exists() else 10**12)
+    with pytest.raises(DiskFull) as full:
+        run_search(SearchConfig(data=DataConfig(str(lfw_tree.root), lfw_tree.person),
+                                scoring=ScoringConfig(samples=32, cache_dir=str(tmp_path / "c")),
+                                space=str(tmp_path / "s.toml"), results_dir=str(tmp_path / "out")),
+                   role=ClusterConfig("chief", "127.0.0.1", 0))
+    assert str(full.value) == (
+        f"disk full: {folder} has 1.0 kB free and the chief needs 2.0 MB; free some space there "
+        f"(or choose another folder), then run the same command again to resume")
+
+
+def _free_port():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    worker = _start(tmp_path, *_options(lfw_tree), "--worker", f"127.0.0.1:{port}")
+        return probe.getsockname()[1]
+
+
+def test_a_worker_without_a_chief_waits_saying_so_then_stops_in_one_line(lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
+    port = _free_port()
+    worker = _start(tmp_path, *_options(lfw_tree), "--worker", f"127.0.0.1:{port}",
+                    "--chief-timeout", "3")
     status, _, err = _finish(worker)
     assert status == 2
-    assert err.strip().splitlines() == [
-        f"error: --worker 127.0.0.1:{port}: no chief answers there (waited 5 s); start it first "
-        f"with the same options and --chief 127.0.0.1:{port}, or check the address"]
+    lines = err.strip().splitlines()
+    assert lines[-1] == (
+        f"error: --worker 127.0.0.1:{port}: no chief answered there within 3 s (--chief-timeout); "
+        f"start it with the same options and --chief 127.0.0.1:{port}, or check the address")
+    assert len(lines) == 2 and re.search(  # its seconds so far depend on the machine's load
+        rf"waiting for the chief at 127\.0\.0\.1:{port} \(\d+ s so far, up to 3 s: "
+        rf"--chief-timeout\)$", lines[0])
+
+
+def test_a_worker_started_before_its_chief_waits_for_it_and_runs_its_trials(lfw_tree, tmp_path):
+    """Cluster launchers start every process at once: the chief listens only once it has
+    loaded the data and the reference features, seconds after its workers started."""
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1)
+                                     .replace("max_trials = 3", "max_trials = 2"))
+    address = f"127.0.0.1:{_free_port()}"
+    worker = _start(tmp_path, *_options(lfw_tree), "--worker", address, "--worker-id", "early")
+    chief = _start(tmp_path, *_options(lfw_tree), "--chief", address)
+    try:
+        worker_status, worker_out, worker_err = _finish(worker)
+        chief_status, _, chief_err = _finish(chief)
+    finally:
+        _stop_all([worker, chief])
+    assert worker_status == 0, worker_err[-2000:]
+    assert chief_status == 0, chief_err[-2000:]
+    assert f"[early] waiting for the chief at {address}" in worker_err
+    assert worker_out.strip() == "worker early: no trial left; study: out/s"
+    folder = tmp_path / "out" / "s"
+    assert [_trial(folder, t)[:2] for t in "01"] == [("COMPLETED", "early")] * 2
+
+
+def test_sigterm_stops_a_worker_and_its_chief_after_their_current_step_with_status_143(
+        lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=500, eval_every=1))
+    chief, address = _chief(tmp_path, lfw_tree)
+    worker = _start(tmp_path, *_options(lfw_tree), "--worker", address, "--worker-id", "w1")
+    folder = tmp_path / "out" / "s"
+    try:
+        _wait_for(lambda: _evaluated_by(folder, "w1"), [chief, worker], "an evaluation by w1")
+        worker.send_signal(signal.SIGTERM)
+        worker_status, _, worker_err = _finish(worker)
+        _wait_for(lambda: not (folder / "workers" / "w1.json").exists(), [chief], "w1 gone")
+        chief.send_signal(signal.SIGTERM)
+        chief_status, _, chief_err = _finish(chief)
+    finally:
+        _stop_all([chief, worker])
+    for status, err in ((worker_status, worker_err), (chief_status, chief_err)):
+        assert status == 143, err[-2000:]
+        assert err.strip().splitlines()[-1] == "interrupted. Run the same command again to resume."
+        assert "Traceback" not in err
+    assert _trial_status_on_disk(folder, "0") == "RUNNING"  # to be handed out again on resume
+
+
+def _evaluated_by(folder, worker):
+    for path in folder.glob("trial_*/evaluations.json"):
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if doc.get("worker") == worker and doc.get("evaluations"):
+            return True
+    return False
+
+
+def _trial_status_on_disk(folder, trial_id):
+    return json.loads((folder / f"trial_{trial_id}" / "trial.json").read_text())["status"]
+
+
+@pytest.mark.parametrize("flag", ["--chief-timeout", "--worker-timeout"])
+def test_timeouts_must_be_positive(flag):
+    with pytest.raises(UsageError, match=f"^{flag} must be a positive number of seconds, got 0$"):
+        role_from(worker="127.0.0.1:1", **{flag[2:].replace("-", "_"): 0}, environ={})
+    assert role_from(worker="127.0.0.1:1", chief_timeout=2.5, environ={}).chief_timeout == 2.5
+    assert role_from(worker="127.0.0.1:1", environ={}).chief_timeout == 600
 
 
 def test_workers_2_starts_a_chief_and_two_local_workers_and_ends_with_the_leaderboard(
@@ -301,9 +439,12 @@ def test_a_silent_worker_is_dead_after_the_timeout_and_an_exited_one_at_once(tmp
     assert Watch(tmp_path, timeout=3600).dead("x") == f"its process {ended} has exited"
 
 
-def test_ctrl_c_stops_the_chief_and_every_local_worker_and_exits_130(lfw_tree, tmp_path):
+@pytest.mark.parametrize("signum, exit_status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_the_chief_and_every_local_worker(
+        signum, exit_status, lfw_tree, tmp_path):
     """Ctrl-C in a terminal reaches the launcher alone (its children have sessions of their
-    own); it passes it on, and the command ends with every child process ended too."""
+    own), as does SIGTERM from docker stop, SLURM or systemd; it passes the signal on, and the
+    command ends with its status and every child process ended too."""
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=500, eval_every=250))
     launcher = _start(tmp_path, *_options(lfw_tree), "--workers", "2")
     folder = tmp_path / "out" / "s"
@@ -313,12 +454,13 @@ def test_ctrl_c_stops_the_chief_and_every_local_worker_and_exits_130(lfw_tree, t
         pids = [json.loads((folder / "chief.json").read_text())["pid"]]
         pids += [json.loads(p.read_text())["pid"] for p in (folder / "workers").glob("*.json")]
         assert len(pids) == 3
-        launcher.send_signal(signal.SIGINT)
+        launcher.send_signal(signum)
         status, _, err = _finish(launcher)
     finally:
         _stop_all([launcher])
-    assert status == 130, err[-2000:]
-    assert err.strip().splitlines()[-1].startswith("interrupted")
+    assert status == exit_status, err[-2000:]
+    assert err.strip().splitlines()[-1] == "interrupted. Run the same command again to resume."
+    assert "Traceback" not in err
     for pid in pids:  # every child has exited (and been reaped by the launcher)
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

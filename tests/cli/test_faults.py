@@ -1,7 +1,10 @@
 """Faults: failed trials recorded while the search goes on, one process per study, kill -9."""
 
+import contextlib
+import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,6 +48,11 @@ def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path):
     (tmp_path / ".search.lock").write_text("process 999999 on nowhere\n")
     with StudyLock(tmp_path) as lock:
         assert str(os.getpid()) in lock.path.read_text()
+
+
+def _env(cwd):
+    """A search subprocess' environment: this checkout on the path, the reference cache in `cwd`."""
+    return {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache"), "PYTHONPATH": str(PROJECT)}
 
 
 def _search_in_process(lfw_tree, tmp_path, space_text, **options):
@@ -141,7 +149,7 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(lfw_tree, tmp
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=12, eval_every=4))
     command = [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.root), "--person",
                lfw_tree.person, "--space", "s.toml", "--samples", "32", "--results-dir", "out"]
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = _env(tmp_path)
     folder = tmp_path / "out" / "s"
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -171,9 +179,12 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(lfw_tree, tmp
     assert [e["epoch"] for e in evaluations["evaluations"]] == [4, 8, 12]
 
 
-def test_ctrl_c_stops_the_search_keeps_finished_work_and_says_how_to_resume(lfw_tree, tmp_path):
+@pytest.mark.parametrize("signum, exit_status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_the_search_keeps_finished_work_and_says_how_to_resume(
+        signum, exit_status, lfw_tree, tmp_path):
+    """SIGTERM (docker stop, SLURM, systemd) ends a search as Ctrl-C does, with status 143."""
     (tmp_path / "s.toml").write_text(SPACE.format(epochs=40, eval_every=2))
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = _env(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.root), "--person",
          lfw_tree.person, "--space", "s.toml", "--samples", "32", "--results-dir", "out"],
@@ -183,9 +194,9 @@ def test_ctrl_c_stops_the_search_keeps_finished_work_and_says_how_to_resume(lfw_
     while not _evaluated(evaluations):
         assert process.poll() is None and time.time() < deadline, "search ended early"
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130
+    assert process.returncode == exit_status
     assert err.strip().splitlines()[-1] == "interrupted. Run the same command again to resume."
     assert "Traceback" not in err
     assert json.loads(evaluations.read_text())["evaluations"]  # finished work is kept
@@ -273,6 +284,38 @@ def test_ctrl_c_landing_where_python_would_lose_it_still_interrupts_and_resumes(
     assert [e["epoch"] for e in evaluations["evaluations"]] == [1, 2, 3]
 
 
+def test_sigterm_during_training_stops_after_the_step_and_the_same_command_resumes(
+        lfw_tree, tmp_path, monkeypatch, capfd):
+    from tuner.search import main
+    from tuner.study.evaluation import Evaluation
+
+    (tmp_path / "s.toml").write_text(TWO_TRIALS)
+    argv = ["--data", str(lfw_tree.root), "--person", lfw_tree.person, "--space",
+            str(tmp_path / "s.toml"), "--samples", "32", "--results-dir", str(tmp_path / "out")]
+    folder = tmp_path / "out" / "s"
+    original = Evaluation.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            signal.raise_signal(signal.SIGTERM)  # as `docker stop` sends it
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Evaluation, "on_epoch_end", on_epoch_end)
+        assert main(argv) == 143
+    err = capfd.readouterr().err  # fd 2: the signal handler writes there
+    assert err.strip().splitlines()[-1] == INTERRUPTED and "Traceback" not in err
+    assert "terminated: stopping after the current step" in err
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["RUNNING", None]
+    record = json.loads((folder / "trial_0" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in record["evaluations"]] == [1]  # stopped after the first epoch
+
+    assert main(argv) == 0  # the same command again: the interrupted trial is rerun
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["COMPLETED"] * 2
+    record = json.loads((folder / "trial_0" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in record["evaluations"]] == [1, 2, 3]
+
+
 def test_a_second_ctrl_c_exits_at_once_with_the_same_last_line(tmp_path):
     child = f"""
 import argparse, os, signal, sys, time
@@ -325,3 +368,143 @@ def test_the_search_cli_exits_1_with_the_reason_when_failures_stop_it(
         "error: search stopped: 2 trials in a row failed (--max-consecutive-failures); "
         "last reason: crashed at epoch 1 (test)")
     assert "failed" in out and f"study: {tmp_path / 'out' / 's'}" in out  # the table still shows
+
+
+FULL_DISK_END = "free some space there (or choose another folder), then run the same command " \
+                "again to resume"
+
+
+def _temporaries(folder):
+    return [p for p in folder.rglob("*") if p.name.startswith(".") and ".tmp" in p.name]
+
+
+def test_a_disk_filling_up_mid_trial_stops_in_one_line_and_the_same_command_resumes(
+        lfw_tree, tmp_path, monkeypatch, capsys):
+    """The write that finds no room (here the second trial's first sample grid) ends the
+    search: exit 1, one line, nothing half-written, the trial not counted as failed."""
+    from tuner.common import files
+    from tuner.search import main
+    from tuner.study.evaluation import Evaluation
+
+    (tmp_path / "s.toml").write_text(TWO_TRIALS)
+    argv = ["--data", str(lfw_tree.root), "--person", lfw_tree.person, "--space",
+            str(tmp_path / "s.toml"), "--samples", "32", "--results-dir", str(tmp_path / "out")]
+    folder = tmp_path / "out" / "s"
+    full = []
+    original_epoch_end, original_fsync = Evaluation.on_epoch_end, os.fsync
+
+    def on_epoch_end(self, epoch, logs=None):
+        if "trial_1" in str(self.samples_dir):
+            full.append(True)  # from here on, the disk is full
+        original_epoch_end(self, epoch, logs)
+
+    def fsync(fd):
+        if full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        original_fsync(fd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Evaluation, "on_epoch_end", on_epoch_end)
+        patch.setattr(files.os, "fsync", fsync)
+        patch.setattr(files, "free_bytes", lambda where: 4321 if full else 10**12)
+        assert main(argv) == 1
+    out, err = capsys.readouterr()
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(  # the grid's size in bytes depends on what was trained
+        rf"error: disk full: {re.escape(str(folder / 'trial_1' / 'samples'))} has 4\.3 kB free "
+        rf"and epoch_00001\.png needs [\d.]+ k?B; {re.escape(FULL_DISK_END)}", last), last
+    assert "Traceback" not in err and out == ""
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["COMPLETED", "RUNNING"]
+    assert not list((folder / "trial_1" / "samples").iterdir()) and not _temporaries(folder)
+
+    assert main(argv) == 0  # space freed: the same command finishes the study
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["COMPLETED"] * 2
+    evaluations = json.loads((folder / "trial_1" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in evaluations["evaluations"]] == [1, 2, 3]
+
+
+def test_no_trial_starts_without_room_for_it_and_the_message_says_how_much(
+        lfw_tree, tmp_path, monkeypatch, capsys):
+    """Before a trial trains, the disk must hold what the largest trial so far took (its
+    folder and TensorBoard run), and at least the trial's checkpoint, with a margin."""
+    from tuner.common import files
+    from tuner.search import main
+    from tuner.study import hypermodel
+
+    (tmp_path / "s.toml").write_text(TWO_TRIALS)
+    argv = ["--data", str(lfw_tree.root), "--person", lfw_tree.person, "--space",
+            str(tmp_path / "s.toml"), "--samples", "32", "--results-dir", str(tmp_path / "out")]
+    folder = tmp_path / "out" / "s"
+    checkpoints = []
+    original_room = hypermodel.trial_room
+
+    def trial_room(trial_dir, model):
+        checkpoints.append(hypermodel.weights_bytes(model))
+        return original_room(trial_dir, model)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(hypermodel, "trial_room", trial_room)
+        patch.setattr(files, "free_bytes",  # room for one trial only
+                      lambda where: 1_000_000 if (folder / "trial_1").exists() else 10**12)
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    first = files.folder_bytes(folder / "trial_0") + files.folder_bytes(
+        folder / "tensorboard" / "trial_0")
+    assert first > checkpoints[1] > 0  # the first trial's folder holds its checkpoint and more
+    assert err.strip().splitlines()[-1] == (
+        f"error: disk full: {folder / 'trial_1'} has 1.0 MB free and a trial needs "
+        f"{files.human_bytes(first + files.ROOM_MARGIN)}; {FULL_DISK_END}")
+    assert "Traceback" not in err
+    assert [_trial_status(folder, f"trial_{i}") for i in range(2)] == ["COMPLETED", "RUNNING"]
+    assert not (folder / "trial_1" / "checkpoint.weights.h5").exists()
+    assert not _temporaries(folder)
+
+
+@contextlib.contextmanager
+def _tmpfs(folder, size):
+    """A tmpfs of `size` (e.g. "45m") mounted on `folder`; skips the test where that cannot be."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root on Linux (as in CI)")
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_full_tmpfs_stops_the_search_in_one_line_and_once_grown_the_same_command_finishes(
+        lfw_tree, tmp_path):
+    """A real full disk, where HDF5 would drop a failed checkpoint write and crash the process
+    later (exit 139): 45 MB hold the first trial (a 33 MB checkpoint) and not the second."""
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=1, eval_every=1))
+    with _tmpfs(tmp_path / "disk", "45m") as disk:
+        command = [sys.executable, "-m", "tuner.search", "--data", str(lfw_tree.root),
+                   "--person", lfw_tree.person, "--space", "s.toml", "--samples", "32",
+                   "--results-dir", str(disk)]
+        folder = disk / "s"
+        first = subprocess.run(command, cwd=tmp_path, env=_env(tmp_path), capture_output=True,
+                               text=True, timeout=600)
+        assert first.returncode == 1, first.stderr[-3000:]
+        last = first.stderr.strip().splitlines()[-1]
+        assert re.fullmatch(rf"error: disk full: {re.escape(str(folder / 'trial_1'))} has "
+                            rf"[\d.]+ MB free and a trial needs 3\d\.\d MB; "
+                            rf"{re.escape(FULL_DISK_END)}", last), last
+        assert "Traceback" not in first.stderr
+        assert [_trial_status(folder, f"trial_{i}") for i in range(3)] == [
+            "COMPLETED", "RUNNING", None]
+        assert not _temporaries(folder)
+        import h5py
+
+        with h5py.File(folder / "trial_0" / "checkpoint.weights.h5") as whole:  # not truncated
+            assert len(whole.keys()) > 0
+
+        subprocess.run(["mount", "-o", "remount,size=150m", "tmpfs", str(disk)], check=True)
+        again = subprocess.run(command, cwd=tmp_path, env=_env(tmp_path), capture_output=True,
+                               text=True, timeout=600)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert [_trial_status(folder, f"trial_{i}") for i in range(3)] == ["COMPLETED"] * 3
+        assert f"study: {folder}" in again.stdout

@@ -57,7 +57,7 @@ def test_a_worker_with_other_settings_than_its_chiefs_study_is_refused(finished,
     from tuner.search import main
     from tuner.study import runner
 
-    monkeypatch.setattr(runner, "check_chief", lambda host, port: None)  # as if the chief answered
+    monkeypatch.setattr(runner, "join_chief", lambda role, study_dir: None)  # as if admitted
     _, args = finished
     assert main([*args, "--quiet", "--epochs", "3", "--worker", "127.0.0.1:1",
                  "--worker-id", "w1"]) == 2

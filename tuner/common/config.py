@@ -278,10 +278,14 @@ def parse_duration(value, flag="--time-budget"):
 
 
 # ---------------------------------------------------------------- several workers
-# The chief listens here unless told otherwise: the oracle's port has no authentication.
+# The chief listens here unless told otherwise: its traffic (the secret too) is not encrypted.
 CHIEF_HOST = "127.0.0.1"
-# Seconds a worker waits for the chief to answer before it gives up (it fails fast when none runs).
-CHIEF_CONNECT_TIMEOUT = 5.0
+# Seconds a worker waits for its chief to answer (--chief-timeout): long, so that a chief and
+# its workers can start in any order, as cluster launchers start them (a chief loads the data
+# and the reference features before it listens).
+CHIEF_TIMEOUT = 600.0
+# Seconds between two log lines of a worker waiting for its chief.
+CHIEF_WAIT_LOG_EVERY = 60.0
 # Seconds between two heartbeats of a worker (a file in <study>/workers/).
 WORKER_HEARTBEAT = 2.0
 # A worker whose heartbeat has not changed for this long is dead: its trial is handed out again.
@@ -305,6 +309,7 @@ class ClusterConfig:
     port: int = 0                       # 0 for a chief: any free port (written to chief.json)
     worker_id: str | None = None        # a worker's name in the oracle; None: worker-<host>-<pid>
     worker_timeout: float = WORKER_TIMEOUT
+    chief_timeout: float = CHIEF_TIMEOUT  # a worker: seconds it waits for its chief to answer
 
 
 def check_rank_by(text, where="--rank-by"):

@@ -1,4 +1,5 @@
-"""Errors the user can fix: the CLIs print them as one line and exit with status 2."""
+"""Errors the user can fix: the CLIs print them as one line and exit with status 2 (1 for a full
+disk, which stops a run that was right to start)."""
 
 
 class UsageError(ValueError):
@@ -6,4 +7,12 @@ class UsageError(ValueError):
 
     The message says what was expected, what was received and how to fix it,
     in one line, naming the flag or file.
+    """
+
+
+class DiskFull(OSError):
+    """No room to write in a folder: the run stops there, to be resumed once space is freed.
+
+    The message names the folder, the space free and the space needed, in one
+    line. An OSError, so code that tolerates a failed write (a heartbeat) still does.
     """

@@ -1,13 +1,17 @@
-"""Ctrl-C as a request to stop at the next safe point, so it always ends the run the same way.
+"""Ctrl-C and SIGTERM as a request to stop at the next safe point, so they always end a run alike.
 
 Python raises KeyboardInterrupt wherever the main thread happens to be. Inside
 TensorFlow, Keras or keras-tuner that can become something else: raised in a
 `__del__` it is printed and dropped, raised under code that catches broadly it
 turns into another error, and keras-tuner records the trial as failed and goes
-on. While `sigint_as_request()` is active, the first Ctrl-C only sets a flag;
+on. SIGTERM (`docker stop`, SLURM's end of a job, systemd, `kill`) would end
+the process at once, in the middle of whatever it was writing. While
+`stop_requests()` is active, the first Ctrl-C or SIGTERM only sets a flag;
 `check()`, called where stopping is safe (after a training batch or epoch,
-between trials), raises KeyboardInterrupt. A second Ctrl-C exits at once.
-No TensorFlow here: the CLIs import this module before TF loads.
+between trials), raises KeyboardInterrupt. A second signal exits at once. The
+exit status tells the signals apart as shells do: 128 + its number (130 for
+Ctrl-C, 143 for SIGTERM). No TensorFlow here: the CLIs import this module
+before TF loads.
 """
 
 import contextlib
@@ -15,55 +19,79 @@ import os
 import signal
 import threading
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT   # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM   # 143
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_NOTICE = {signal.SIGINT: "stopping after the current step; press Ctrl-C again to stop at once",
+           signal.SIGTERM: "terminated: stopping after the current step; a second SIGTERM or "
+                           "Ctrl-C stops at once"}
 
 
 class _Request:
-    pressed = False
+    pressed = False             # a stop was asked for
+    signum = signal.SIGINT      # by which signal
     farewell = "interrupted."
 
 
 def requested():
-    """True once the user pressed Ctrl-C under `sigint_as_request()`."""
+    """True once Ctrl-C or SIGTERM came under `stop_requests()`."""
     return _Request.pressed
 
 
+def received():
+    """The signal that asked to stop (signal.SIGINT or signal.SIGTERM), None if none did."""
+    return _Request.signum if _Request.pressed else None
+
+
+def exit_status():
+    """128 + the signal that asked to stop, within `stop_requests()` or after it: 143 after
+    SIGTERM, 130 after Ctrl-C (and for a KeyboardInterrupt no signal of the block raised)."""
+    return 128 + _Request.signum
+
+
 def check():
-    """Raise KeyboardInterrupt if the user asked to stop: call it where stopping is safe."""
+    """Raise KeyboardInterrupt if a stop was asked for: call it where stopping is safe."""
     if _Request.pressed:
         raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
-def sigint_as_request(farewell="interrupted."):
-    """Within: the first Ctrl-C is honoured at the next `check()`, a second exits at once.
+def stop_requests(farewell="interrupted."):
+    """Within: the first Ctrl-C or SIGTERM is honoured at the next `check()`, a second exits at once.
+
+    The signal's exit status stays readable (`exit_status()`) after the block,
+    so the caller can end with it; entering the block again clears it.
 
     Args:
-        farewell: the line written on stderr when a second Ctrl-C ends the process.
+        farewell: the line written on stderr when a second signal ends the process.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread; elsewhere Ctrl-C stays as it is
+        yield  # signal handlers belong to the main thread; elsewhere signals stay as they are
         return
-    _Request.pressed, _Request.farewell = False, farewell
-    previous = signal.signal(signal.SIGINT, _on_sigint)
+    _Request.pressed, _Request.signum, _Request.farewell = False, signal.SIGINT, farewell
+    previous = {signum: signal.signal(signum, _on_signal) for signum in SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         _Request.pressed = False
 
 
-def _on_sigint(signum, frame):
+sigint_as_request = stop_requests  # the name it had when Ctrl-C was the only signal honoured
+
+
+def _on_signal(signum, frame):
     # os.write, not print: a handler may run in the middle of another write to stderr.
     if _Request.pressed:
         os.write(2, f"\n{_Request.farewell}\n".encode())
-        os._exit(EXIT_INTERRUPTED)  # the user insists: files are written atomically anyway
-    _Request.pressed = True
-    os.write(2, b"\nstopping after the current step; press Ctrl-C again to stop at once\n")
+        os._exit(128 + _Request.signum)  # the user insists: files are written atomically anyway
+    _Request.pressed, _Request.signum = True, signum
+    os.write(2, f"\n{_NOTICE[signum]}\n".encode())
 
 
 def stop_on_interrupt():
-    """A Keras callback ending `fit` with KeyboardInterrupt after the batch in which Ctrl-C came.
+    """A Keras callback ending `fit` with KeyboardInterrupt after the batch in which a stop came.
 
     Also checks when training starts and at each epoch's end; placed after the
     evaluation callback, an evaluation in progress is finished and written first.

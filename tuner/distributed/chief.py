@@ -2,17 +2,18 @@
 
 keras-tuner's own `OracleServicer` answers the workers (`--worker HOST:PORT`);
 this replaces keras-tuner's `start_server` loop to listen where the user said
-(127.0.0.1 unless told otherwise), to hand a dead worker's trial to another
-worker, to honour Ctrl-C, and to end as soon as the last trial has ended.
+(127.0.0.1 unless told otherwise), to admit only workers presenting the study's
+secret (`secret`), to hand a dead worker's trial to another worker, to honour
+Ctrl-C and SIGTERM, and to end as soon as the last trial has ended.
 """
 
 import logging
 import threading
 from concurrent import futures
 
-from tuner.common import interruption
+from tuner.common import files, interruption
 from tuner.common.errors import UsageError
-from tuner.distributed import cluster
+from tuner.distributed import cluster, secret
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ def serve(tuner, study_dir, role):
 
     Raises:
         UsageError: the address cannot be listened on.
-        KeyboardInterrupt: Ctrl-C (at the next poll).
+        DiskFull: the study's disk has less than files.ROOM_MARGIN free.
+        KeyboardInterrupt: Ctrl-C or SIGTERM (at the next poll).
     """
     import grpc
     from keras_tuner.src import protos
@@ -38,20 +40,25 @@ def serve(tuner, study_dir, role):
     oracle.serving = True
     oracle.verbose = 0  # keras-tuner would print a table per trial on the chief's stdout
     tuner.save()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1),
+                         interceptors=[secret.server_interceptor(secret.chief_secret(study_dir))])
     servicer = OracleServicer(oracle)
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     port = _bind(server, role.host, role.port)
     server.start()
     cluster.write_chief_file(study_dir, role.host, port)
-    log.info("chief: the study's oracle listens at %s:%d (no authentication: keep this port "
-             "from untrusted networks); start workers with the same options and --worker %s:%d",
-             role.host, port, cluster.connect_host(role.host), port)
+    log.info("chief: the study's oracle listens at %s:%d for workers presenting the study's "
+             "secret (%s, or %s); start workers with the same options and --worker %s:%d",
+             role.host, port, study_dir / secret.SECRET_FILE, secret.ENV_SECRET,
+             cluster.connect_host(role.host), port)
     watch = cluster.Watch(study_dir, role.worker_timeout)
     alone = threading.Event()
     try:
         while True:
             interruption.check()
+            # The oracle writes trial.json and oracle.json as workers call: with no room left it
+            # would fail them mid-call, so the chief stops first, in one line, to be resumed.
+            files.ensure_room(study_dir, 0, "the chief")
             _release_dead(oracle, watch)
             if (servicer.stop_triggered or oracle.stopped_reason) and oracle.finished():
                 break

@@ -11,6 +11,7 @@ No TensorFlow here, and gRPC only when a worker checks the chief is there.
 """
 
 import contextlib
+import logging
 import os
 import re
 import socket
@@ -18,10 +19,13 @@ import threading
 import time
 from pathlib import Path
 
-from tuner.common import files
-from tuner.common.config import CHIEF_CONNECT_TIMEOUT, WORKER_HEARTBEAT, ClusterConfig
+from tuner.common import files, interruption
+from tuner.common.config import CHIEF_TIMEOUT, CHIEF_WAIT_LOG_EVERY, WORKER_HEARTBEAT, ClusterConfig
 from tuner.common.errors import UsageError
 from tuner.common.lock import process_alive
+from tuner.distributed import secret
+
+log = logging.getLogger(__name__)
 
 CHIEF_FILE = "chief.json"       # the chief's address, process and host, written once it listens
 WORKERS_DIR = "workers"         # <worker id>.json: each worker's heartbeat
@@ -29,6 +33,12 @@ CHIEF_ID = "chief"
 ENV_ID, ENV_IP, ENV_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 ENV_NAMES = (ENV_ID, ENV_IP, ENV_PORT)
 WORKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+WAIT_POLL = 0.5         # seconds between two looks for a stop request while waiting for the chief
+CHIEF_FIRST_LOOK = 1.0  # seconds before a worker says it waits (a running chief answers sooner)
+# gRPC waits up to 2 minutes between two attempts to reach a server that was not there; a
+# worker waiting for its chief tries every 2 s at most, so it starts as soon as the chief listens.
+RECONNECT = [("grpc.initial_reconnect_backoff_ms", 500), ("grpc.min_reconnect_backoff_ms", 500),
+             ("grpc.max_reconnect_backoff_ms", 2000)]
 
 
 def parse_address(text, flag):
@@ -39,7 +49,8 @@ def parse_address(text, flag):
     return host.strip("[]"), int(port)
 
 
-def role_from(chief=None, worker=None, worker_id=None, worker_timeout=None, environ=None):
+def role_from(chief=None, worker=None, worker_id=None, worker_timeout=None, environ=None,
+              chief_timeout=None):
     """This process' ClusterConfig from the flags, else from keras-tuner's environment variables.
 
     KERASTUNER_TUNER_ID=chief (with KERASTUNER_ORACLE_IP and _PORT) makes a
@@ -47,7 +58,9 @@ def role_from(chief=None, worker=None, worker_id=None, worker_timeout=None, envi
     `--worker ... --worker-id` do.
     """
     environ = os.environ if environ is None else environ
-    extra = {} if worker_timeout is None else {"worker_timeout": _positive(worker_timeout)}
+    extra = {name: _positive(value, flag) for name, value, flag in (
+        ("worker_timeout", worker_timeout, "--worker-timeout"),
+        ("chief_timeout", chief_timeout, "--chief-timeout")) if value is not None}
     if chief and worker:
         raise UsageError("--chief and --worker exclude each other: a process either serves the "
                          "study's oracle or runs its trials")
@@ -69,15 +82,15 @@ def role_from(chief=None, worker=None, worker_id=None, worker_timeout=None, envi
         raise UsageError(f"{ENV_IP} is set but {' and '.join(missing)} not: set all three of "
                          f"{', '.join(ENV_NAMES)} (or use --chief / --worker)")
     address = f"{environ[ENV_IP]}:{environ[ENV_PORT]}"
+    timeouts = {"worker_timeout": worker_timeout, "chief_timeout": chief_timeout}
     if CHIEF_ID in environ[ENV_ID]:  # keras-tuner's own test: any id containing "chief"
-        return role_from(chief=address, worker_timeout=worker_timeout, environ={})
-    return role_from(worker=address, worker_id=environ[ENV_ID], worker_timeout=worker_timeout,
-                     environ={})
+        return role_from(chief=address, environ={}, **timeouts)
+    return role_from(worker=address, worker_id=environ[ENV_ID], environ={}, **timeouts)
 
 
-def _positive(value):
+def _positive(value, flag):
     if not value > 0:
-        raise UsageError(f"--worker-timeout must be a positive number of seconds, got {value}")
+        raise UsageError(f"{flag} must be a positive number of seconds, got {value}")
     return float(value)
 
 
@@ -118,20 +131,65 @@ def connect_host(host):
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
 
 
-def check_chief(host, port, timeout=CHIEF_CONNECT_TIMEOUT):
-    """Return once a gRPC server answers at host:port; UsageError within `timeout` seconds if not."""
+def wait_for_chief(host, port, timeout=CHIEF_TIMEOUT):
+    """Return once a gRPC server answers at host:port, waiting up to `timeout` seconds for one.
+
+    A worker may start before its chief listens (cluster launchers start them
+    together; a chief loads data and reference features first), so it waits,
+    saying so every CHIEF_WAIT_LOG_EVERY seconds. Ctrl-C and SIGTERM stop the wait.
+
+    Raises:
+        UsageError: no chief answered within `timeout` seconds.
+        KeyboardInterrupt: a stop was asked for (`interruption`).
+    """
     import grpc
 
-    channel = grpc.insecure_channel(f"{connect_host(host)}:{port}")
+    channel = grpc.insecure_channel(f"{connect_host(host)}:{port}", options=RECONNECT)
+    ready = grpc.channel_ready_future(channel)
+    started = time.monotonic()
+    next_log = started + CHIEF_FIRST_LOOK
     try:
-        grpc.channel_ready_future(channel).result(timeout=timeout)
-    except grpc.FutureTimeoutError:
-        raise UsageError(
-            f"--worker {host}:{port}: no chief answers there (waited {timeout:g} s); start it "
-            f"first with the same options and --chief {host}:{port}, or check the address") \
-            from None
+        while True:
+            try:
+                ready.result(timeout=WAIT_POLL)
+                return
+            except grpc.FutureTimeoutError:
+                pass
+            interruption.check()
+            now = time.monotonic()
+            if now - started >= timeout:
+                raise UsageError(
+                    f"--worker {host}:{port}: no chief answered there within {timeout:g} s "
+                    f"(--chief-timeout); start it with the same options and --chief "
+                    f"{host}:{port}, or check the address")
+            if now >= next_log:
+                log.info("waiting for the chief at %s:%d (%.0f s so far, up to %g s: "
+                         "--chief-timeout)", host, port, now - started, timeout)
+                next_log = now + CHIEF_WAIT_LOG_EVERY
     finally:
+        ready.cancel()
         channel.close()
+
+
+def join_chief(role, study_dir):
+    """A worker's admission: wait for its chief, then check it admits the study's secret.
+
+    Returns the secret, for `secret.present_secret` once keras-tuner's client exists.
+
+    Raises:
+        UsageError: no chief answered within role.chief_timeout seconds, no secret
+            was found, or the chief refused it.
+    """
+    wait_for_chief(role.host, role.port, role.chief_timeout)
+    address = f"{connect_host(role.host)}:{role.port}"
+    key, source = secret.worker_secret(study_dir, f"{role.host}:{role.port}")
+    secret.check_admitted(address, key, source)
+    return key
+
+
+def present_secret(tuner, role, key):
+    """A worker's tuner presents `key` to the chief on every call from now on."""
+    secret.present_secret(tuner.oracle, f"{connect_host(role.host)}:{role.port}", key)
 
 
 def write_chief_file(study_dir, host, port):

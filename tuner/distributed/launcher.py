@@ -4,13 +4,13 @@ Each child is `python -m tuner.search` with the user's options plus `--chief`
 or `--worker`: the launcher runs no search itself. Workers share this
 machine's cores (threads per worker: cores / N, set through the environment
 before TensorFlow starts) or get one GPU each (CUDA_VISIBLE_DEVICES). The first
-Ctrl-C is passed on once to every child, which stops after its current step;
-the command then exits 130 like a search of one process.
+Ctrl-C or SIGTERM is passed on once to every child, which stops after its
+current step; the command then exits 130 (143 after SIGTERM) like a search of
+one process.
 """
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -105,7 +105,7 @@ def child_command(argv, *flags):
 
 def run_local(argv, plan, chief_address, study_dir, environ=None):
     """Run a chief and the workers of `plan` with the search options `argv`; return the chief's
-    exit status (130 after Ctrl-C, as a search of one process).
+    exit status (Ctrl-C or SIGTERM: raised as KeyboardInterrupt, as in a search of one process).
 
     The chief listens on `chief_address` (HOST:PORT), else on any free port of
     127.0.0.1, and names it in chief.json, which the workers are then given.
@@ -175,7 +175,7 @@ def _end(chief, children, stop):
 
 
 class _Forwarder:
-    """Passes the user's first Ctrl-C to every child, once: each stops after its current step."""
+    """Passes the first Ctrl-C or SIGTERM to every child, once: each stops after its current step."""
 
     def __init__(self, children):
         self.children, self.sent = children, False
@@ -185,4 +185,4 @@ class _Forwarder:
             self.sent = True
             for child in self.children:
                 if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
+                    child.send_signal(interruption.received())

@@ -22,6 +22,7 @@ tuners do), and writes the study's study.json into the tuner's project folder.
 
 
 import logging
+import math
 import os
 import shutil
 import statistics
@@ -29,8 +30,10 @@ from pathlib import Path
 
 import keras
 import keras_tuner as kt
+import numpy as np
 import tensorflow as tf
 
+from tuner.common import files
 from tuner.common.config import (
     DEFAULT_SPACE,
     SEARCH_OPTIONS,
@@ -254,7 +257,7 @@ class DCGANHyperModel(kt.HyperModel):
             if run_board is not board:
                 run_board.close()
         if repeat and "tuner/epochs" in hp.values:  # a later Hyperband round continues this run
-            model.save_weights(trial_dir / _weights_name(repeat))
+            save_weights(model, trial_dir / _weights_name(repeat))
         return evaluation
 
     def _dataset(self, images, seed):
@@ -341,18 +344,47 @@ def _run_callbacks(callbacks, repeat):
 
 
 class SaveAtEnd(keras.callbacks.Callback):
-    """Runs a keras-tuner checkpoint callback once, when training ends."""
+    """Saves a keras-tuner checkpoint once, when training ends, where keras-tuner reads it.
+
+    Before training it checks the disk has room for the trial (`trial_room`),
+    and it writes the weights under a temporary name renamed when complete: a
+    full disk stops the search in one line and never leaves a truncated file.
+    """
 
     def __init__(self, checkpoint):
         super().__init__()
         self.checkpoint = checkpoint
 
-    def set_model(self, model):
-        super().set_model(model)
-        self.checkpoint.set_model(model)
+    def on_train_begin(self, logs=None):
+        trial_dir = Path(self.checkpoint.filepath).parent
+        files.ensure_room(trial_dir, trial_room(trial_dir, self.model), "a trial")
 
     def on_train_end(self, logs=None):
-        self.checkpoint.on_epoch_end(0, {})  # without the objective in logs it always saves
+        save_weights(self.model, self.checkpoint.filepath)
+
+
+def save_weights(model, path):
+    """`model.save_weights(path)`, atomically and only with room for it (files.DiskFull if not)."""
+    with files.staged(path, weights_bytes(model)) as staged:
+        model.save_weights(staged)
+
+
+def weights_bytes(model):
+    """Bytes of what `model.save_weights` writes: the model's variables and its optimizers'
+    (Adam keeps two per weight), about the size of its `.weights.h5`."""
+    optimizers = {id(o): o for o in (getattr(model, "optimizer", None), *vars(model).values())
+                  if isinstance(o, keras.optimizers.Optimizer)}
+    variables = [*model.variables, *(v for o in optimizers.values() for v in o.variables)]
+    return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
+
+
+def trial_room(trial_dir, model):
+    """Bytes a trial needs: the most any other trial of the study took (its folder and its
+    TensorBoard run), and at least its checkpoint's."""
+    study = Path(trial_dir).parent
+    others = [files.folder_bytes(t) + files.folder_bytes(board_dir(study) / t.name)
+              for t in study.glob("trial_*") if t.name != Path(trial_dir).name]
+    return max([weights_bytes(model), *others])
 
 
 def _weights_name(repeat):

@@ -25,7 +25,7 @@ from tuner.common.errors import UsageError
 from tuner.common.lock import LOCK_FILES, StudyLock
 from tuner.common.progress import Progress
 from tuner.distributed.chief import serve
-from tuner.distributed.cluster import Heartbeat, check_chief, keras_tuner_environment
+from tuner.distributed.cluster import Heartbeat, join_chief, keras_tuner_environment, present_secret
 from tuner.results.runs import failure_reason, read_json_or_none
 from tuner.results.snapshot import STUDY_FILE
 from tuner.study.inputs import describe_data, resolve, validate
@@ -105,9 +105,9 @@ def _run_worker(config, role, on_validated):
         raise UsageError("--overwrite belongs to the chief (it owns the study folder); "
                          "give it there, not to a worker")
     resolve(config)  # the flags first, then the chief (in seconds), then the data
-    check_chief(role.host, role.port)
-    inputs = validate(config)
     study_dir = study_folder(config)
+    secret = join_chief(role, study_dir)
+    inputs = validate(config)
     if not (study_dir / STUDY_FILE).is_file():
         raise UsageError(
             f"{study_dir} holds no {STUDY_FILE}: a worker runs in the chief's study folder; give "
@@ -119,6 +119,7 @@ def _run_worker(config, role, on_validated):
         tuner = _make_tuner(config, inputs, study_dir, required=True,
                             hint="a worker needs the very data, space file and scoring options "
                                  "of its chief; give it the same options")
+        present_secret(tuner, role, secret)
         log.info("worker %s: running trials of %s for the chief at %s:%d", role.worker_id,
                  study_dir, role.host, role.port)
         with Heartbeat(study_dir, role.worker_id):

@@ -431,6 +431,9 @@ class StudyTunerMixin:
         except kt.errors.FatalError:
             raise
         except Exception as error:
+            if files.is_disk_full(error):  # the disk's fault, not the trial's: stop, resumable
+                raise files.as_disk_full(error, self.get_trial_dir(trial.trial_id),
+                                         f"trial {trial.trial_id}") from None
             failed = isinstance(error, kt.errors.FailedTrialError)
             trial.status = "FAILED" if failed else "INVALID"
             trial.message = traceback.format_exc()
