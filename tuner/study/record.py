@@ -57,7 +57,8 @@ class StudyFile:
 # What a study refuses to change when it is resumed: every setting that changes how a trial
 # is trained, scored or searched, as (study.json's name for it, the flag that sets it).
 # "train" settings are in study.json's "train"; the others at its top level. --max-trials may
-# grow (the search goes on); --repeats, --time-budget, --max-epochs-total and --workers may change.
+# grow (the search goes on); --repeats, --settle, --max-repeats (with the looks they plan),
+# --time-budget, --max-epochs-total and --workers may change.
 REFUSED_SETTINGS = (
     ("epochs", "--epochs"), ("batch_size", "--batch-size"), ("eval_every", "--eval-every"),
     ("latent_dim", "--latent-dim"), ("precision", "--precision"), ("flip", "--no-flip"),
