@@ -132,13 +132,14 @@ def repair_study(study_dir, found, rebuild_oracle):
             continue
         folder = study_dir / f"trial_{damage.trial_id}"
         trial = read_json_or_none(folder / "trial.json")
+        moved = f" set aside in {aside} and" if folder.exists() else ""
         if folder.exists():
             _set_aside(folder, study_dir, aside)
         if damage.lost:
             forgotten.add(damage.trial_id)
             files.write_json(folder / "trial.json", _placeholder(damage, aside, study_dir))
-            lines.append(f"repair: {what}; trial {damage.trial_id} set aside in {aside} and "
-                         f"recorded failed: {LOST} (the tuner may propose it again)")
+            lines.append(f"repair: {what}; trial {damage.trial_id}{moved} recorded failed: "
+                         f"{LOST} (the tuner may propose it again)")
         else:
             rerun.add(damage.trial_id)
             files.write_json(folder / "trial.json", {
