@@ -105,6 +105,9 @@ def parser():
     p.add_argument("--study", help="study folder name (default: the space's name)")
     p.add_argument("--seed", type=int, default=c.seed)
     p.add_argument("--overwrite", action="store_true", help="start the study afresh")
+    p.add_argument("--repair", action="store_true",
+                   help="a study with damaged files: set them aside in <study>/damaged/ "
+                        "(nothing is deleted) and rerun just those trials, keeping the others")
     p.add_argument("--max-consecutive-failures", type=int, default=c.max_consecutive_failures,
                    help="stop the search after this many failed trials in a row")
     p.add_argument("--time-budget", metavar="DURATION",

@@ -184,11 +184,15 @@ def test_top_keeps_the_best_completed_trials(hand_made_study):
     assert [r["trial_id"] for r in records([ranking], top=1)] == ["01"]
 
 
-def test_a_half_written_trial_is_skipped_not_fatal(tmp_path):
+def test_a_half_written_trial_is_named_damaged_not_fatal(tmp_path):
+    """Files are written atomically, so half a trial.json is damage, never a trial starting."""
     (tmp_path / "trial_5").mkdir()
     (tmp_path / "trial_5" / "trial.json").write_text('{"trial_id": "5", "sta')
-    assert trial_row(tmp_path / "trial_5") is None
     StudyWriter(tmp_path, PROTOCOL).evaluations("5", [evaluation(10, 0.2)])
+    row = trial_row(tmp_path / "trial_5")
+    assert (row["trial_id"], row["status"], row["kid"]) == ("5", "DAMAGED", None)
+    assert row["damaged"].startswith("trial_5/trial.json: not valid JSON (truncated?): ")
+    (tmp_path / "trial_5" / "trial.json").unlink()  # evaluated before keras-tuner's record
     row = trial_row(tmp_path / "trial_5")
     assert (row["trial_id"], row["status"], row["kid"]) == ("5", "RUNNING", 0.2)
 

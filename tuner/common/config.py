@@ -169,6 +169,8 @@ class SearchConfig:
     study: str | None = None            # None: the space's name
     seed: int = 0
     overwrite: bool = False
+    repair: bool = False                # set a damaged study's unreadable files aside (nothing is
+                                        # deleted) and rerun just those trials
     max_consecutive_failures: int = 3
     time_budget: str | float | None = None  # "2h", "90m", "600s" or seconds: no trial starts
                                             # that would end after it (see parse_duration)
@@ -190,7 +192,8 @@ SEARCH_OPTIONS = {
     **{name: ("scoring", name) for name in ("features", "features_weights", "samples", "eval_size")},
     **{f.name: ("train", f.name) for f in fields(TrainOverrides)},
     **{name: ("search", name) for name in ("space", "tuner", "max_trials", "objective", "results_dir",
-                                           "study", "seed", "overwrite", "max_consecutive_failures",
+                                           "study", "seed", "overwrite", "repair",
+                                           "max_consecutive_failures",
                                            "time_budget", "max_epochs_total", "settle",
                                            "max_repeats")},
 }

@@ -30,6 +30,7 @@ from tuner.report.tables import (
     best_cell,
     caption,
     comparison_notes,
+    damage_notes,
     divergence_notes,
     leaderboard_columns,
     repeated,
@@ -224,7 +225,8 @@ def _leaderboard(study):
     head = "".join(f'<th class="{c.align}">{escape(c.header)}</th>' for c in columns)
     body = "".join(_board_row(row, columns) for row in study.rows)
     scoring = "".join(f"{escape(line)}<br>" for line in caption(ranking)[1:])
-    notes = comparison_notes(ranking, study.rows) + divergence_notes(study.rows)
+    notes = comparison_notes(ranking, study.rows) + divergence_notes(study.rows) \
+        + damage_notes(study.rows)
     notes = "".join(f"{escape(line)}<br>" for line in notes)
     failures = "".join(f"<li>trial {escape(r['trial_id'])}: {escape(r['message'])}</li>"
                        for r in study.rows if r.get("message"))

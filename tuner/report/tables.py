@@ -23,14 +23,14 @@ FORMATS = ("table", "markdown", "csv", "json")
 GAPS = ("  ", " ")  # column separators, the narrow one only when the wide one does not fit
 STATUS_WORDS = {"COMPLETED": "done", "RUNNING": "running", "IDLE": "waiting",
                 "INTERRUPTED": "interrupted", "FAILED": "failed", "INVALID": "invalid",
-                "STOPPED": "stopped"}
+                "STOPPED": "stopped", "DAMAGED": "damaged"}
 # The JSON/CSV schema, in order (README: "Leaderboard and report").
 FIELDS = ("rank", "group", "study", "trial_id", "status", "hyperparameters", "objective",
           "rank_by", "repeats", "score_se", "vs_best", "repeat_scores",
           "kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train", "kid_heldout",
           "fd_heldout", "best", "best_epoch", "epochs", "diverged", "diverged_at_epoch",
           "diverged_reason", "seconds_per_epoch", "features", "eval_size", "protocol_key",
-          "message", "folder", "retrain", "worker", "out", "unscored")
+          "message", "folder", "retrain", "worker", "out", "unscored", "damaged")
 VS_BEST = ("diff", "low", "high", "n", "settled", "method", "level", "pairs", "looks",
            "seeds_needed", "advice")
 SETTLED, NOT_SETTLED, OUT = "settled", "?", "out"
@@ -483,6 +483,14 @@ def _failures(rows, width, indent="  "):
     return ["failed:", *lines] if lines else []
 
 
+def damage_notes(rows):
+    """Each damaged trial's file and what could not be read in it, and the way on."""
+    lines = [f"  trial {row['trial_id']}: {row['damaged']}" for row in rows if row.get("damaged")]
+    return ["damaged (files that cannot be read; not ranked: `python -m tuner.search` with the "
+            "study's options and --repair sets them aside and reruns those trials):",
+            *lines] if lines else []
+
+
 def _wrapped(lines, width):
     """Lines wrapped to `width`; continuation lines indented two more than the line's own."""
     return [part for line in lines for part in textwrap.wrap(
@@ -500,7 +508,7 @@ def format_text(ranking, top=None, width=80):
         head.append(f"same for every trial: {', '.join(folded)}")
     if dropped:
         head.append(f"not shown at this width: {', '.join(dropped)} (see --format markdown)")
-    notes = comparison_notes(ranking, rows) + divergence_notes(rows)
+    notes = comparison_notes(ranking, rows) + divergence_notes(rows) + damage_notes(rows)
     return "\n".join(_wrapped(head, width) + table + _not_shown(ranking.rows, top)
                      + _wrapped(notes, width) + _failures(rows, width))
 
@@ -518,7 +526,8 @@ def format_markdown(ranking, top=None):
     header = "| " + " | ".join(_md(c.header) for c in columns) + " |"
     rule = "|" + "|".join("---:" if c.align == "right" else ":---" for c in columns) + "|"
     body = ["| " + " | ".join(_md(c.cell(row)) for c in columns) + " |" for row in rows]
-    notes = [_md(line) + "  " for line in comparison_notes(ranking, rows) + divergence_notes(rows)]
+    notes = [_md(line) + "  " for line in comparison_notes(ranking, rows) + divergence_notes(rows)
+             + damage_notes(rows)]
     failures = [f"- trial {_md(row['trial_id'])} ({row['status'].lower()}): {_md(row['message'])}"
                 for row in rows if row.get("message")]
     tail = [""] + _not_shown(ranking.rows, top) if _not_shown(ranking.rows, top) else []

@@ -8,7 +8,7 @@ The JSON form (README: "Claims") is
                  "n", "scores", "grids", "trials"}], "comparisons": [{"label", "diff", "low",
                  "high", "n", "level"}], "curves": [{"trial", "seed", "epochs", "values"}],
                  "seeds_needed"}]}],
-     "looks"}
+     "looks", "damaged": ["trial_3/evaluations.json: ...", ...]}
 """
 
 import json
@@ -31,7 +31,15 @@ def document(study, verdicts):
             "protocol": {k: protocol.get(k) for k in ("features", "eval_size", "n_real",
                                                         "n_fake", "holdout", "resize")},
             "claims": [v.as_dict() if hasattr(v, "as_dict") else v for v in verdicts],
-            "looks": study.looks}
+            "looks": study.looks,
+            "damaged": [row["damaged"] for row in study.rows if row.get("damaged")]}
+
+
+def damage_text(doc):
+    """"skipped, damaged: trial_3/evaluations.json: ..." (files that cannot be read), or ""."""
+    damaged = doc.get("damaged") or []
+    return f"skipped, damaged: {'; '.join(damaged)} (rerun them: `python -m tuner.search` " \
+           f"with the study's options and --repair)" if damaged else ""
 
 
 def render(study, verdicts, fmt="table", width=80):
@@ -87,6 +95,7 @@ def summary_line(claim):
 
 def format_text(doc, width=80):
     lines = textwrap.wrap(caption(doc), width, subsequent_indent="  ")
+    lines += textwrap.wrap(damage_text(doc), width, subsequent_indent="  ")
     for claim in doc["claims"]:
         lines += [""] + textwrap.wrap(f"{summary_line(claim)}  {claim['text']}", width,
                                       subsequent_indent="    ")
@@ -117,7 +126,8 @@ def _md(text):
 def format_markdown(doc):
     """A summary table (claim, verdict, its check's numbers or its checks' verdicts), then each
     check's numbers."""
-    lines = [_md(caption(doc)), "", "| claim | verdict | numbers |", "|:---|:---|:---|"]
+    lines = [_md(caption(doc)), *([_md(damage_text(doc))] if damage_text(doc) else []), "",
+             "| claim | verdict | numbers |", "|:---|:---|:---|"]
     for claim in doc["claims"]:
         checks = claim["checks"]
         numbers = checks[0]["why"] if len(checks) == 1 else "; ".join(

@@ -58,7 +58,8 @@ class Evidence:
                              tuple(r for r in load_runs(row["folder"]) if r["status"] in RUN_DONE),
                              row)
                        for row in study.rows if row["status"] == "COMPLETED"]
-        self.running = [row["trial_id"] for row in study.rows if row["status"] != "COMPLETED"]
+        self.running = [row["trial_id"] for row in study.rows
+                        if row["status"] != "COMPLETED" and not row.get("damaged")]
         self.in_progress = [row["trial_id"] for row in study.rows
                             if row["status"] in IN_PROGRESS + ("INTERRUPTED",)]
         # every configuration the study holds, finished or not: a check over part of them waits

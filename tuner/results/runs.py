@@ -11,6 +11,7 @@ from tuner.common.names import SCORES
 from tuner.results.intervals import standard_error
 
 RUN_DONE = ("completed", "diverged")  # a run's status once it trained no more
+EVALUATIONS = "evaluations.json"
 
 
 def read_json_or_none(path):
@@ -20,6 +21,48 @@ def read_json_or_none(path):
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+def json_problem(path):
+    """What is wrong with a JSON file that exists: "not valid JSON (truncated?): ...", "not
+    a JSON object"; None when it reads as an object or is absent (absent is not damage)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        return "not text (damaged)"
+    except ValueError as err:
+        return f"not valid JSON (truncated?): {err}"
+    except OSError as err:
+        return f"cannot be read ({err.strerror or err})"
+    return None if isinstance(doc, dict) else "not a JSON object"
+
+
+def _bad_score(value):
+    """Whether a stored score is neither a number nor null (JSON's NaN): damage, not a score."""
+    return value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)))
+
+
+def evaluations_problem(trial_dir):
+    """What makes a trial's evaluations.json unusable, or None: unreadable JSON, or a score
+    that is not a number (e.g. "kid": "abc"), named with its epoch."""
+    path = Path(trial_dir) / EVALUATIONS
+    problem = json_problem(path)
+    if problem:
+        return problem
+    doc = read_json_or_none(path) or {}
+    rows = doc.get("evaluations")
+    if rows is not None and not isinstance(rows, list):
+        return '"evaluations" is not a list'
+    for row in rows or []:
+        if not isinstance(row, dict):
+            return "an evaluation is not a JSON object"
+        for name in SCORES:
+            if _bad_score(row.get(name)):
+                return f"{name} {row[name]!r} at epoch {row.get('epoch')} is not a number"
+    return None
 
 
 def failure_reason(message):
@@ -47,7 +90,7 @@ def _mean(values):
 
 
 def evaluation_file(trial_dir):
-    doc = read_json_or_none(Path(trial_dir) / "evaluations.json")
+    doc = read_json_or_none(Path(trial_dir) / EVALUATIONS)
     return doc if isinstance(doc, dict) else {}
 
 

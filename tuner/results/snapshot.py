@@ -28,7 +28,9 @@ from tuner.common.names import HYPERPARAMETERS, RECORD_METRICS, objective_metric
 from tuner.results.decisions import MIN_SEEDS, TOLERANCE, advice, pairs, versus_best
 from tuner.results.runs import (
     evaluation_file,
+    evaluations_problem,
     failure_reason,
+    json_problem,
     load_runs,
     parse_rank_by,
     read_json_or_none,
@@ -37,8 +39,9 @@ from tuner.results.runs import (
 
 STUDY_FILE = "study.json"
 SPACE_COPY = "space.toml"  # the space file a study ran with, copied into its folder
+DAMAGED = "DAMAGED"  # a trial whose trial.json or evaluations.json cannot be read: never done
 STATUS_ORDER = {"COMPLETED": 0, "RUNNING": 1, "IDLE": 1, "INTERRUPTED": 1,
-                "FAILED": 2, "INVALID": 2, "STOPPED": 2}
+                "FAILED": 2, "INVALID": 2, "STOPPED": 2, DAMAGED: 3}
 IN_PROGRESS = ("RUNNING", "IDLE")
 FAILED = ("FAILED", "INVALID", "STOPPED")
 OLD_RANK_BY = "best"  # studies written before rank-by existed selected each trial's best evaluation
@@ -86,6 +89,8 @@ def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY
     running trial of a study whose search process has died shows as INTERRUPTED.
     """
     trial_dir = Path(trial_dir)
+    if damage := trial_damage(trial_dir):
+        return damaged_row(trial_dir, damage)
     runs = load_runs(trial_dir)
     worker = evaluation_file(trial_dir).get("worker")
     trial = _record(trial_dir, any(run["evaluations"] for run in runs))
@@ -101,6 +106,31 @@ def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY
            "folder": str(trial_dir), "worker": worker if isinstance(worker, str) else None}
     row.update({name: _metric(trial, name) for name in RECORD_METRICS})
     row.update(summarise_runs([] if status in FAILED else runs, rank_by, objective))
+    return row
+
+
+def trial_damage(trial_dir):
+    """"trial_3/evaluations.json: not valid JSON (truncated?): ..." for a trial whose files
+    cannot be read (or hold a score that is not a number), else None."""
+    trial_dir = Path(trial_dir)
+    for name, problem in (("trial.json", json_problem(trial_dir / "trial.json")),
+                          ("evaluations.json", evaluations_problem(trial_dir))):
+        if problem:
+            return f"{trial_dir.name}/{name}: {problem}"
+    return None
+
+
+def damaged_row(trial_dir, damage):
+    """A damaged trial's row: its configuration if trial.json still reads, no scores."""
+    trial = read_json_or_none(trial_dir / "trial.json")
+    trial = trial if isinstance(trial, dict) else {}
+    values = (trial.get("hyperparameters") or {}).get("values") or {}
+    row = {"trial_id": str(trial.get("trial_id") or trial_dir.name.removeprefix("trial_")),
+           "status": DAMAGED, "damaged": damage, "message": "",
+           "hyperparameters": {**{k: values.get(k) for k in HYPERPARAMETERS}, **values},
+           "folder": str(trial_dir), "worker": None}
+    row.update({name: None for name in RECORD_METRICS})
+    row.update(summarise_runs([], OLD_RANK_BY, "kid"))
     return row
 
 
@@ -133,8 +163,17 @@ def search_alive(study_dir):
 
 
 def load_study(study_dir):
-    """study.json of a study folder (empty dict if absent)."""
-    doc = read_json_or_none(Path(study_dir) / STUDY_FILE)
+    """study.json of a study folder (empty dict if absent).
+
+    Raises:
+        UsageError: study.json is there but cannot be read (its trials' scores cannot be
+            read right without its rank-by rule and protocol).
+    """
+    path = Path(study_dir) / STUDY_FILE
+    if problem := json_problem(path):
+        raise UsageError(f"{path}: {problem}; run the study's search again with --repair to "
+                         f"rewrite it (its trials are kept)")
+    doc = read_json_or_none(path)
     return doc if isinstance(doc, dict) else {}
 
 

@@ -4,6 +4,9 @@
 
 import io
 import json
+import logging
+import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,9 @@ CHECKPOINT_FILE = "checkpoint.npz"
 GENERATOR_FILE = "generator.keras"
 BEST_GENERATOR_FILE = "generator_best.keras"
 CURVE_FILE = "curve.png"
+DAMAGED_SUFFIX = ".damaged"  # a checkpoint that cannot be read is kept beside, under this name
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------
@@ -64,9 +70,22 @@ def save_checkpoint(path, model, state):
 
 
 def read_checkpoint_state(path):
-    """The JSON state of a checkpoint (epochs, history, identity), without loading weights."""
-    with np.load(path, allow_pickle=False) as saved:
-        return json.loads(str(saved["state"]))
+    """The JSON state of a checkpoint (epochs, history, identity), without loading weights;
+    None for a damaged one, which is set aside (`checkpoint.npz.damaged`, never deleted) so
+    its seed trains afresh."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            state = json.loads(str(saved["state"]))
+            if not isinstance(state, dict) or not isinstance(state.get("epochs"), int):
+                raise ValueError("its state holds no epochs")
+            return state
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        path = Path(path)
+        aside = path.with_name(path.name + DAMAGED_SUFFIX)
+        os.replace(path, aside)
+        log.warning("%s: damaged, cannot be read (%s); set aside as %s, this seed trains "
+                    "afresh", path, err or type(err).__name__, aside.name)
+        return None
 
 
 def restore_checkpoint(path, model):

@@ -13,6 +13,7 @@ import numpy as np
 from filelock import FileLock
 
 from tuner.common import files
+from tuner.common.errors import UsageError
 from tuner.data.images import to_uint8
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,14 @@ class TrialRecord:
 def _read_record(path):
     """The runs and evaluations already in `path` ({} while there is none); a file from before
     repeats holds one finished run."""
-    doc = files.read_json(path) if path.is_file() else {}
+    try:
+        doc = files.read_json(path) if path.is_file() else {}
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{path}: cannot be read ({err}); run the search again with --repair "
+                         f"to set it aside and rerun the trial") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: not a JSON object; run the search again with --repair to set "
+                         f"it aside and rerun the trial")
     rows = list(doc.get("evaluations") or [])
     if "repeats" not in doc and rows:
         return {**doc, "repeats": [{"repeat": 0, "status": "completed"}], "evaluations": rows}

@@ -185,6 +185,8 @@ def _checked_state(plan, seed):
     if not (seed_dir / CHECKPOINT_FILE).is_file():
         return None
     state = read_checkpoint_state(seed_dir / CHECKPOINT_FILE)
+    if state is None:  # damaged: set aside, the seed starts afresh
+        return None
     if state["identity"] != plan.identity():
         raise UsageError(f"{seed_dir} holds a retrain of another trial or with other settings; "
                          f"use another --out or delete that folder")

@@ -18,6 +18,7 @@ is taken over.
 
 
 import json
+import logging
 import os
 import socket
 import time
@@ -26,8 +27,9 @@ from pathlib import Path
 
 from tuner.common.lock import process_alive
 from tuner.common.names import HYPERPARAMETERS
-from tuner.results.runs import RUN_DONE, load_runs, read_json_or_none
+from tuner.results.runs import RUN_DONE, evaluations_problem, load_runs, read_json_or_none
 
+log = logging.getLogger(__name__)
 CLAIM = "run_{repeat}.claim"
 RUN_ENDED = RUN_DONE + ("failed",)  # a failed run is not trained again: its reason is the result
 WORKERS_DIR = "workers"             # `distributed.cluster`'s heartbeats: <worker id>.json
@@ -71,6 +73,10 @@ def completed_trials(study_dir):
     for path in sorted(Path(study_dir).glob("trial_*/trial.json")):
         doc = read_json_or_none(path)
         if not isinstance(doc, dict) or doc.get("status") != "COMPLETED":
+            continue
+        if problem := evaluations_problem(path.parent):  # never "done", never trained over
+            log.warning("%s: %s; its runs are left alone (--repair reruns the trial)",
+                        path.parent / "evaluations.json", problem)
             continue
         runs = load_runs(path.parent)
         trials.append(Trial(str(doc.get("trial_id") or path.parent.name[len("trial_"):]),

@@ -30,6 +30,7 @@ from tuner.results.runs import failure_reason, read_json_or_none
 from tuner.results.snapshot import STUDY_FILE
 from tuner.study.inputs import describe_data, resolve, validate
 from tuner.study.record import check_resumable, study_record, write_study_file
+from tuner.study.repair import check_study
 from tuner.study.run_queue import Claims, planned_looks
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
     with StudyLock(study_dir):
         if config.overwrite:
             _empty_folder(study_dir)
+        else:
+            check_study(study_dir, config.repair, inputs.tuner_name)
         describe_data(inputs)
 
         inputs = replace(inputs, settings=study_settings(study_dir, inputs))
