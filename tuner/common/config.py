@@ -125,8 +125,10 @@ class ScoringConfig:
     samples: int = 2000                 # generated images per evaluation
     eval_size: int | None = None        # evaluation resolution; None: largest image_size in the space
     latent_seed: int = 1234             # the one latent batch every trial is judged on
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
+    # KID: None, None is the unbiased MMD^2 over all samples at once (cheapest, least noisy);
+    # N, M the reference code's mean over N random subsets of M (studies before the U-statistic)
+    kid_subsets: int | None = None
+    kid_subset_size: int | None = None
     # reference-feature cache; None: $XDG_CACHE_HOME/dcgan-tuner, else ~/.cache/dcgan-tuner
     cache_dir: str | None = None
     swd_descriptors: int = 4096         # 7x7 patches per pyramid level and image set (SWD)
