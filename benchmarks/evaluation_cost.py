@@ -19,6 +19,14 @@ It prints the median of the warm evaluations per stage, the cold one's total, th
 epoch time (10th percentile of the epochs after the first, and the median), and the
 share of a lab-mini run spent scoring: 5 evaluations (one cold) against 100 epochs.
 
+With ``--noise K`` it measures instead how noisy the scores are between training
+seeds: K runs of lab-mini's baseline (32x32, lr 2e-4) train ``--noise-epochs``
+epochs each (or ``--generators`` gives saved generators), and every final generator
+is scored under each scoring variant (the defaults, the reference code's KID over
+100 subsets of 1000, and fewer samples), printing per variant the mean and the
+standard deviation over seeds of kid, kid_heldout, fd and swd, and the sd over 5
+latent seeds of the first generator (the estimator's own noise).
+
 Run it on an otherwise idle machine; the load average is printed. It runs against
 whatever `tuner` package is first on sys.path, so an older checkout can be measured
 by putting it first on PYTHONPATH. This script is not installed with the tool.
@@ -164,7 +172,14 @@ def main(argv=None):
     parser.add_argument("--eval-size", type=int, default=64,
                         help="the evaluation size (lab-mini's: 64, its largest image size)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--noise", type=int, default=0, metavar="K",
+                        help="measure the between-seed sd of K baseline runs instead")
+    parser.add_argument("--noise-epochs", type=int, default=100)
+    parser.add_argument("--generators", nargs="+", default=(),
+                        help="saved .keras generators to score instead of training --noise runs")
     args = parser.parse_args(argv)
+    if args.noise or args.generators:
+        return noise(args)
 
     import tuner
     from tuner.common.config import ScoringConfig, SearchConfig
@@ -221,6 +236,64 @@ def report(args, settings, scorer, runs, cold, warm):
         print(f"{size:>4} {p10:>9.3f} {median:>9.3f} {scoring:>10.2f} {shares[0]:>10.1%} "
               f"{shares[1]:>10.1%}")
     print(f"load average after {os.getloadavg() if hasattr(os, 'getloadavg') else 'unknown'}")
+
+
+NOISE_SCORES = ("kid", "kid_heldout", "fd", "swd")
+
+
+def scoring_variants():
+    from tuner.common.config import ScoringConfig
+
+    return {"default": ScoringConfig(),
+            "kid 100x1000": ScoringConfig(kid_subsets=100, kid_subset_size=1000),
+            "1000 samples": ScoringConfig(samples=1000)}
+
+
+def noise(args):
+    """Between-seed sd of the final scores of the baseline, per scoring variant."""
+    import keras
+
+    from tuner.common.config import SearchConfig
+    from tuner.data.face_sets import load_faces
+    from tuner.metrics.scoring import Scorer
+    from tuner.spaces.space import load_space
+    from tuner.study.inputs import train_settings
+
+    settings = train_settings(load_space("lab-mini"), SearchConfig())
+    faces = load_faces("lfw-subset")
+    pool, heldout = faces.split(0.2, 0)
+    generators = [keras.models.load_model(path, compile=False) for path in args.generators]
+    for seed in range(len(generators), args.noise):
+        from tuner.gan.dcgan import build_dcgan
+
+        keras.utils.set_random_seed(seed)
+        gan = build_dcgan(32, 2e-4, 0.5, settings.latent_dim, settings.precision, seed)
+        images = faces.training_images(32, 1.0, 0, settings.flip, pool=pool)
+        gan.fit(dataset(images, settings.batch_size, seed), epochs=args.noise_epochs, verbose=0)
+        generators.append(gan.generator)
+    cache = tempfile.mkdtemp(prefix="evaluation-noise-")
+    print(f"{len(generators)} generators; scores: mean, sd over seeds, sd over 5 latent seeds "
+          "of the first")
+    for name, config in scoring_variants().items():
+        config = replace(config, cache_dir=cache)
+        scorer = Scorer(faces, config, args.eval_size, flip=settings.flip, holdout=heldout,
+                        holdout_fraction=0.2, holdout_seed=0, rank_by=settings.rank_by)
+        start = time.perf_counter()
+        rows = [scorer.score_generator(g)[0] for g in generators]
+        seconds = (time.perf_counter() - start) / len(generators)
+        latent = []
+        for latent_seed in range(5):
+            other = Scorer(faces, replace(config, latent_seed=latent_seed), args.eval_size,
+                           flip=settings.flip, holdout=heldout, holdout_fraction=0.2,
+                           holdout_seed=0, extractor=scorer.extractor)
+            latent.append(other.score_generator(generators[0])[0])
+        cells = [f"{k} {statistics.fmean(r[k] for r in rows):.4g} "
+                 f"sd {statistics.stdev(r[k] for r in rows):.3g} "
+                 f"latent sd {statistics.stdev(r[k] for r in latent):.3g}"
+                 for k in NOISE_SCORES]
+        print(f"{name:<13} ({seconds:.2f} s each): " + "; ".join(cells), flush=True)
+        for index, row in enumerate(rows):
+            print(f"    seed {index}: " + "  ".join(f"{k} {row[k]:.5g}" for k in NOISE_SCORES))
 
 
 if __name__ == "__main__":
