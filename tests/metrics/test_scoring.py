@@ -230,6 +230,20 @@ def test_kid_subsets_in_the_config_give_the_subset_estimator_of_older_studies(
     assert (scores["kid"], scores["kid_std"]) == expected
 
 
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_generate_gives_the_images_predict_gives(scorer, dtype):
+    import keras
+
+    from tuner.gan.dcgan import build_generator
+
+    keras.utils.set_random_seed(3)
+    generator = build_generator(16, dtype=dtype)
+    images = scorer.generate(generator, batch_size=16)  # 40 samples: batches of 16, 16, 8
+    assert images.shape == (40, 16, 16, 1) and images.dtype == np.float32
+    expected = generator.predict(scorer.latents(100), batch_size=16, verbose=0)
+    np.testing.assert_array_equal(images, expected)
+
+
 def test_fixed_latents_are_the_same_for_every_trial(scorer):
     np.testing.assert_array_equal(scorer.latents(100), scorer.latents(100))
     assert scorer.latents(100).shape == (40, 100)

@@ -129,6 +129,21 @@ class Scorer:
 
         return latent_batch(self.config.samples, latent_dim, self.config.latent_seed)
 
+    def generate(self, generator, batch_size=500):
+        """The study's latent batch through `generator` (a keras Model): (N, S, S, 1) in [-1, 1].
+
+        The generator is called batch by batch: `predict` would trace a function
+        for every new model (once per training run) and run each call through a
+        dataset and callbacks, which cost more than the generator's few layers;
+        the images are the same.
+        """
+        import keras  # keras: only when a generator is scored
+
+        latent = self.latents(generator.input_shape[-1])
+        return np.concatenate([
+            keras.ops.convert_to_numpy(generator(latent[start:start + batch_size], training=False))
+            for start in range(0, len(latent), batch_size)])
+
     def score_generator(self, generator, train_indices=None, batch_size=500):
         """Generate the study's samples with `generator` (a keras Model) and score them.
 
@@ -136,8 +151,7 @@ class Scorer:
             (scores, images): the score dict (see `score_images`) and the
             generated images (N, S, S, 1) in [-1, 1].
         """
-        latent = self.latents(generator.input_shape[-1])
-        images = generator.predict(latent, batch_size=batch_size, verbose=0)
+        images = self.generate(generator, batch_size)
         return self.score_images(images, train_indices), images
 
     def score_images(self, images, train_indices=None):

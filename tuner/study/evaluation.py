@@ -188,10 +188,7 @@ class Evaluation(keras.callbacks.Callback):
 
     def _samples(self):
         """The study's latent batch through the generator; a diverged (NaN) one draws gray."""
-        generator = self.model.generator
-        images = generator.predict(self.scorer.latents(generator.input_shape[-1]),
-                                   batch_size=500, verbose=0)
-        return np.nan_to_num(images, nan=0.0)
+        return np.nan_to_num(self.scorer.generate(self.model.generator), nan=0.0)
 
     def _check_collapse(self, epoch, spread):
         self._peak_spread = max(self._peak_spread, spread)
