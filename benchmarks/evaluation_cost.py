@@ -171,6 +171,8 @@ def main(argv=None):
                         help="score as a half-data trial does (one more KID, against its images)")
     parser.add_argument("--eval-size", type=int, default=64,
                         help="the evaluation size (lab-mini's: 64, its largest image size)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="generated images per evaluation (default: the tool's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noise", type=int, default=0, metavar="K",
                         help="measure the between-seed sd of K baseline runs instead")
@@ -197,7 +199,9 @@ def main(argv=None):
     clock = StageClock()
     install(clock)
     scratch = Path(tempfile.mkdtemp(prefix="evaluation-cost-"))
-    scorer = Scorer(faces, ScoringConfig(cache_dir=str(scratch / "cache")), args.eval_size,
+    config = ScoringConfig(cache_dir=str(scratch / "cache"))
+    config = replace(config, samples=args.samples) if args.samples else config
+    scorer = Scorer(faces, config, args.eval_size,
                     flip=settings.flip, holdout=heldout, holdout_fraction=0.2, holdout_seed=0,
                     rank_by=settings.rank_by)
     scorer.extractor = TimedExtractor(scorer.extractor, clock)
