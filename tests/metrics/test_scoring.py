@@ -244,6 +244,25 @@ def test_generate_gives_the_images_predict_gives(scorer, dtype):
     np.testing.assert_array_equal(images, expected)
 
 
+def test_metrics_run_on_one_blas_thread_and_the_limit_is_lifted_after(scorer, faces,
+                                                                       monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from tuner.metrics import distances
+
+    def blas_threads():
+        return {info["filepath"]: info["num_threads"] for info in threadpool_info()
+                if info["user_api"] == "blas"}
+
+    before, seen = blas_threads(), []
+    frechet = distances.frechet_distance
+    monkeypatch.setattr(distances, "frechet_distance",
+                        lambda a, b: seen.append(blas_threads()) or frechet(a, b))
+    scorer.score_images(faces.at_size(32))
+    assert seen and all(set(threads.values()) == {1} for threads in seen)
+    assert blas_threads() == before
+
+
 def test_fixed_latents_are_the_same_for_every_trial(scorer):
     np.testing.assert_array_equal(scorer.latents(100), scorer.latents(100))
     assert scorer.latents(100).shape == (40, 100)

@@ -168,15 +168,16 @@ class Scorer:
         """
         pixels = self._pixels(images)
         fake = self.extractor(from_uint8(pixels)[..., None])
-        kid = self._kid_of(fake)
-        scores = self._against(None, fake, kid, fd="fd", kid_name="kid")
-        scores.update(distances.density_coverage(self.real_features, fake))
-        if len(self.heldout):
-            scores.update(self._against(self.heldout, fake, kid, fd="fd_heldout",
-                                        kid_name="kid_heldout"))
-        scores.update(self._per_trial(kid, train_indices))
-        scores = {k: float(v) for k, v in scores.items()}
-        scores.update(swd.distance(self.real_slices, self._slices(from_uint8(pixels))))
+        with single_threaded_blas():
+            kid = self._kid_of(fake)
+            scores = self._against(None, fake, kid, fd="fd", kid_name="kid")
+            scores.update(distances.density_coverage(self.real_features, fake))
+            if len(self.heldout):
+                scores.update(self._against(self.heldout, fake, kid, fd="fd_heldout",
+                                            kid_name="kid_heldout"))
+            scores.update(self._per_trial(kid, train_indices))
+            scores = {k: float(v) for k, v in scores.items()}
+            scores.update(swd.distance(self.real_slices, self._slices(from_uint8(pixels))))
         return scores
 
     def features(self, images):
@@ -238,6 +239,22 @@ class Scorer:
                 self._kernel_sums.pop(next(iter(self._kernel_sums)))
             self._kernel_sums[key] = distances.kernel_row_sums(self._rows(indices))
         return self._kernel_sums[key]
+
+
+def single_threaded_blas():
+    """A context in which numpy's and scipy's BLAS/LAPACK run on one thread.
+
+    The metrics' matrices are small (a few thousand rows of 256), and on a
+    machine shared with other jobs OpenBLAS's worker threads spin waiting for
+    a core: measured on 2 cores under a load average of 6, FD took 0.4-1.3 s
+    on two threads and 0.12-0.14 s on one, and all the metrics of one
+    evaluation 0.5-3.5 s against 0.3-0.9 s. Idle, one thread adds at most the
+    second core's share of the largest product (2000 x 2000 x 256, 2 GFLOP):
+    a few hundredths of a second.
+    """
+    from threadpoolctl import threadpool_limits  # scikit-learn's, which keras-tuner needs
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _with_mirrors(images, flip):
