@@ -35,7 +35,6 @@ LEARNED_STD = 10 * COLLAPSE_STD
 # A run's seconds per epoch is this percentile of its epoch times: on a shared machine other
 # jobs only ever slow an epoch down, so a low percentile is the machine's own speed.
 EPOCH_TIME_PERCENTILE = 10
-EPOCH_TIME_RULE = f"{EPOCH_TIME_PERCENTILE}th percentile of the epochs after the first"
 
 
 def epoch_time(epoch_seconds):
