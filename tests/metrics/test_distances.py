@@ -8,7 +8,13 @@ import pytest
 import scipy.linalg
 
 from tuner.metrics import distances
-from tuner.metrics.distances import density_coverage, frechet_distance, kernel_distance
+from tuner.metrics.distances import (
+    all_pairs_kid,
+    density_coverage,
+    frechet_distance,
+    kernel_distance,
+    kernel_row_sums,
+)
 
 
 @pytest.fixture
@@ -187,6 +193,88 @@ def test_kid_bad_inputs_raise_value_error():
         kernel_distance(np.zeros((5, 2)), np.zeros((1, 2)))
     with pytest.raises(ValueError, match="subsets must be >= 1"):
         kernel_distance(np.zeros((5, 2)), np.zeros((5, 2)), subsets=0)
+
+
+def _kernel(u, v):
+    return (float(np.dot(u, v)) / len(u) + 1.0) ** 3
+
+
+def _brute_force_u_statistic(x, y):
+    """The MMD^2 U-statistic of sets of any sizes, pair by pair."""
+    n, m = len(x), len(y)
+    xx = sum(_kernel(x[i], x[j]) for i, j in itertools.permutations(range(n), 2))
+    yy = sum(_kernel(y[i], y[j]) for i, j in itertools.permutations(range(m), 2))
+    xy = sum(_kernel(u, v) for u in x for v in y)
+    return xx / (n * (n - 1)) + yy / (m * (m - 1)) - 2 * xy / (n * m)
+
+
+def test_all_pairs_kid_by_hand():
+    # d = 1, k(u, v) = (u v + 1)^3: k(0, 1) = k(0, 2) = 1, k(0, 0) = 1, k(1, 2) = 27, so
+    # U = 2 / 2 + 2 / 2 - 2 (1 + 1 + 1 + 27) / 4 = -13
+    kid, _ = all_pairs_kid([[0.0], [1.0]], [[0.0], [2.0]])
+    assert kid == -13.0
+
+
+def test_all_pairs_kid_matches_brute_force_on_sets_of_different_sizes(rng):
+    x = rng.normal(size=(9, 3))
+    y = rng.normal(size=(14, 3)) * 1.5 + 0.5
+    kid, _ = all_pairs_kid(x, y)
+    assert kid == pytest.approx(_brute_force_u_statistic(x, y), rel=1e-12)
+    assert kernel_distance(x, y) == all_pairs_kid(x, y)  # the default estimator
+
+
+def test_all_pairs_kid_is_the_mean_of_every_subset_estimate(rng):
+    """The subset estimator's expectation: averaged over ALL subset pairs it is the U-statistic."""
+    x, y = rng.normal(size=(5, 2)), rng.normal(size=(6, 2)) + 0.4
+    estimates = [_brute_force_mmd2(x[list(a)], y[list(b)])
+                 for a in itertools.combinations(range(5), 3)
+                 for b in itertools.combinations(range(6), 3)]
+    assert all_pairs_kid(x, y)[0] == pytest.approx(np.mean(estimates), rel=1e-12)
+
+
+def test_all_pairs_kid_of_a_set_against_itself_in_closed_form(rng):
+    # Against itself the cross sum adds the diagonal: U = 2R / (n (n - 1)) - 2 (R + D) / n^2
+    x = rng.normal(size=(8, 4))
+    kernel = (x @ x.T / 4 + 1.0) ** 3
+    diagonal, off = np.trace(kernel), kernel.sum() - np.trace(kernel)
+    expected = 2 * off / (8 * 7) - 2 * (off + diagonal) / 64
+    assert all_pairs_kid(x, x)[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_all_pairs_kid_standard_error_is_the_two_sample_jackknife(rng):
+    x, y = rng.normal(size=(7, 3)), rng.normal(size=(10, 3)) + 0.3
+    without_x = np.array([_brute_force_u_statistic(np.delete(x, i, 0), y) for i in range(7)])
+    without_y = np.array([_brute_force_u_statistic(x, np.delete(y, j, 0)) for j in range(10)])
+    variance = (6 / 7 * np.sum((without_x - without_x.mean()) ** 2)
+                + 9 / 10 * np.sum((without_y - without_y.mean()) ** 2))
+    assert all_pairs_kid(x, y)[1] == pytest.approx(np.sqrt(variance), rel=1e-9)
+
+
+def test_all_pairs_kid_a_two_row_set_adds_no_jackknife_term(rng):
+    x, y = rng.normal(size=(2, 3)), rng.normal(size=(6, 3))
+    without_y = np.array([_brute_force_u_statistic(x, np.delete(y, j, 0)) for j in range(6)])
+    expected = np.sqrt(5 / 6 * np.sum((without_y - without_y.mean()) ** 2))
+    assert all_pairs_kid(x, y)[1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_kernel_row_sums_are_off_diagonal_row_sums_in_any_chunking(rng, monkeypatch):
+    x = rng.normal(size=(7, 3))
+    expected = [sum(_kernel(x[i], x[j]) for j in range(7) if j != i) for i in range(7)]
+    np.testing.assert_allclose(kernel_row_sums(x), expected, rtol=1e-12)
+    monkeypatch.setattr(distances, "_KERNEL_CHUNK", 3)
+    np.testing.assert_allclose(kernel_row_sums(x), expected, rtol=1e-12)
+    y = rng.normal(size=(5, 3))
+    assert all_pairs_kid(x, y) == pytest.approx(all_pairs_kid(x, y, kernel_row_sums(x)), rel=1e-12)
+
+
+def test_all_pairs_kid_given_row_sums_are_used_and_checked(rng):
+    x, y = rng.normal(size=(6, 2)), rng.normal(size=(5, 2))
+    assert all_pairs_kid(x, y, rows_a=kernel_row_sums(x), rows_b=kernel_row_sums(y)) == \
+        all_pairs_kid(x, y)
+    shifted = all_pairs_kid(x, y, rows_a=kernel_row_sums(x) + 30.0)[0]
+    assert shifted == pytest.approx(all_pairs_kid(x, y)[0] + 6 * 30.0 / (6 * 5), rel=1e-12)
+    with pytest.raises(ValueError, match=r"rows_b must hold one row sum per row of its set \(5\)"):
+        all_pairs_kid(x, y, rows_b=np.zeros(4))
 
 
 # ---------------------------------------------------------------- density / coverage

@@ -13,7 +13,7 @@ from tuner.metrics.scoring import Protocol, Scorer, reference_features, score_fo
 
 @pytest.fixture
 def scorer(faces, projection_extractor, tmp_path):
-    config = ScoringConfig(samples=40, cache_dir=str(tmp_path / "cache"), kid_subsets=20)
+    config = ScoringConfig(samples=40, cache_dir=str(tmp_path / "cache"))
     return Scorer(faces, config, eval_size=32, extractor=projection_extractor)
 
 
@@ -40,8 +40,8 @@ def test_protocol_records_every_setting_and_keys_differ_when_one_changes(scorer)
     assert protocol.as_dict() == {
         "features": "projection", "features_preprocessing": "uint8>16x16>projection",
         "features_weights": "seed0", "eval_size": 32, "n_real": 12, "n_fake": 40,
-        "resize": "pil-bicubic", "latent_seed": 1234, "kid_subsets": 20,
-        "kid_subset_size": 1000, "data_fingerprint": scorer.faces.fingerprint,
+        "resize": "pil-bicubic", "latent_seed": 1234, "kid_subsets": None,
+        "kid_subset_size": None, "data_fingerprint": scorer.faces.fingerprint,
         "reference_flips": True, "holdout": 0.0, "holdout_seed": 0, "swd_descriptors": 4096,
         "swd_projections": 512, "swd_seed": 0, "swd_patch": 7, "swd_min_resolution": 16,
         "rank_by": "final"}
@@ -49,7 +49,8 @@ def test_protocol_records_every_setting_and_keys_differ_when_one_changes(scorer)
     for field, value in [("eval_size", 64), ("n_fake", 41), ("features", "onet"),
                          ("latent_seed", 1), ("data_fingerprint", "0" * 16),
                          ("reference_flips", False), ("holdout", 0.2), ("holdout_seed", 1),
-                         ("swd_descriptors", 1024), ("swd_seed", 1), ("rank_by", "best")]:
+                         ("swd_descriptors", 1024), ("swd_seed", 1), ("rank_by", "best"),
+                         ("kid_subsets", 100), ("kid_subset_size", 1000)]:
         assert replace(protocol, **{field: value}).key() != protocol.key()
 
 
@@ -114,7 +115,7 @@ def test_smaller_generated_images_are_resized_to_the_evaluation_size(scorer, fac
 def test_a_subset_trial_also_gets_train_and_heldout_kid(asymmetric_faces, projection_extractor,
                                                          tmp_path):
     faces = asymmetric_faces
-    scorer = Scorer(faces, ScoringConfig(cache_dir=str(tmp_path), kid_subsets=20), 32,
+    scorer = Scorer(faces, ScoringConfig(cache_dir=str(tmp_path)), 32,
                     extractor=projection_extractor)
     train = faces.subset_indices(0.5, seed=0)
     scores = scorer.score_images(with_mirrors(faces.at_size(32)[train]), train_indices=train)
@@ -126,7 +127,7 @@ def test_a_subset_trial_also_gets_train_and_heldout_kid(asymmetric_faces, projec
 def test_the_training_distribution_beats_originals_only_and_five_faces(
         asymmetric_faces, tmp_path, projection_extractor):
     faces = asymmetric_faces
-    config = ScoringConfig(cache_dir=str(tmp_path / "cache"), kid_subsets=20)
+    config = ScoringConfig(cache_dir=str(tmp_path / "cache"))
     images = faces.at_size(32)
     copies = {"training": with_mirrors(images), "originals": images,
               "five": np.concatenate([images[:5]] * 10)}
@@ -143,7 +144,7 @@ def test_the_training_distribution_beats_originals_only_and_five_faces(
 
 def test_with_the_onet_network_on_the_embedded_faces(tmp_path):
     faces = load_faces("lfw-subset")
-    scorer = Scorer(faces, ScoringConfig(cache_dir=str(tmp_path), kid_subsets=10), 32)
+    scorer = Scorer(faces, ScoringConfig(cache_dir=str(tmp_path)), 32)
     images = faces.at_size(32)
     training = scorer.score_images(with_mirrors(images))
     for other in (images, np.concatenate([images[:5]] * 40)):
@@ -153,7 +154,7 @@ def test_with_the_onet_network_on_the_embedded_faces(tmp_path):
 
 def test_a_study_holdout_is_scored_against_its_own_images_and_mirrors(
         faces, projection_extractor, tmp_path):
-    config = ScoringConfig(cache_dir=str(tmp_path), kid_subsets=20)
+    config = ScoringConfig(cache_dir=str(tmp_path))
     pool, heldout = faces.split(0.25, seed=4)
     scorer = Scorer(faces, config, 32, extractor=projection_extractor, holdout=heldout,
                     holdout_fraction=0.25, holdout_seed=4)
@@ -167,7 +168,7 @@ def test_a_study_holdout_is_scored_against_its_own_images_and_mirrors(
 
 def test_with_a_study_holdout_a_subset_trial_keeps_the_study_heldout_score(
         faces, projection_extractor, tmp_path):
-    config = ScoringConfig(cache_dir=str(tmp_path), kid_subsets=20)
+    config = ScoringConfig(cache_dir=str(tmp_path))
     pool, heldout = faces.split(0.25, seed=4)
     scorer = Scorer(faces, config, 32, extractor=projection_extractor, holdout_fraction=0.25,
                     holdout_seed=4)
@@ -190,6 +191,76 @@ def test_holdout_indices_must_be_the_split_of_the_recorded_fraction_and_seed(
                holdout=faces.split(0.25, seed=4)[1], holdout_fraction=0.25, holdout_seed=5)
     with pytest.raises(ValueError, match="holdout_fraction=0.0"):
         Scorer(faces, config, 32, extractor=projection_extractor, holdout=[0, 1])
+
+
+def test_kid_is_the_all_pairs_u_statistic_against_each_reference(
+        faces, projection_extractor, tmp_path, rng, monkeypatch):
+    from tuner.metrics import distances
+
+    sums, all_pairs = [], distances.all_pairs_kid
+    counting = distances.kernel_row_sums
+    monkeypatch.setattr(distances, "kernel_row_sums", lambda x: sums.append(len(x)) or counting(x))
+    scorer = Scorer(faces, ScoringConfig(cache_dir=str(tmp_path)), 32,
+                    extractor=projection_extractor, holdout_fraction=0.25, holdout_seed=4)
+    train = faces.subset_indices(0.5, seed=0, pool=faces.split(0.25, 4)[0])
+    images = rng.uniform(-1, 1, (30, 32, 32, 1))
+    scores = scorer.score_images(images, train)
+    assert scorer.score_images(images, train) == scores
+    # the generated set's kernel sums once per evaluation, each reference's once per scorer
+    assert sums == [30, 24, 6, 8, 30]
+    fake = scorer.features(images)
+    for name, indices in (("kid", np.arange(12)), ("kid_heldout", scorer.heldout),
+                          ("kid_train", train)):
+        rows = faces.at_size(32)[indices]
+        expected = all_pairs(scorer.features(with_mirrors(rows)), fake)
+        assert (scores[name], scores[name + "_std"]) == pytest.approx(expected, rel=1e-9)
+
+
+def test_kid_subsets_in_the_config_give_the_subset_estimator_of_older_studies(
+        faces, projection_extractor, tmp_path, rng):
+    from tuner.metrics import distances
+
+    config = ScoringConfig(cache_dir=str(tmp_path), kid_subsets=5, kid_subset_size=10)
+    scorer = Scorer(faces, config, 32, extractor=projection_extractor)
+    assert (scorer.protocol.kid_subsets, scorer.protocol.kid_subset_size) == (5, 10)
+    images = rng.uniform(-1, 1, (30, 32, 32, 1))
+    scores = scorer.score_images(images)
+    expected = distances.kernel_distance(scorer.real_features, scorer.features(images),
+                                         subsets=5, subset_size=10, seed=config.latent_seed)
+    assert (scores["kid"], scores["kid_std"]) == expected
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_generate_gives_the_images_predict_gives(scorer, dtype):
+    import keras
+
+    from tuner.gan.dcgan import build_generator
+
+    keras.utils.set_random_seed(3)
+    generator = build_generator(16, dtype=dtype)
+    images = scorer.generate(generator, batch_size=16)  # 40 samples: batches of 16, 16, 8
+    assert images.shape == (40, 16, 16, 1) and images.dtype == np.float32
+    expected = generator.predict(scorer.latents(100), batch_size=16, verbose=0)
+    np.testing.assert_array_equal(images, expected)
+
+
+def test_metrics_run_on_one_blas_thread_and_the_limit_is_lifted_after(scorer, faces,
+                                                                       monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from tuner.metrics import distances
+
+    def blas_threads():
+        return {info["filepath"]: info["num_threads"] for info in threadpool_info()
+                if info["user_api"] == "blas"}
+
+    before, seen = blas_threads(), []
+    frechet = distances.frechet_distance
+    monkeypatch.setattr(distances, "frechet_distance",
+                        lambda a, b: seen.append(blas_threads()) or frechet(a, b))
+    scorer.score_images(faces.at_size(32))
+    assert seen and all(set(threads.values()) == {1} for threads in seen)
+    assert blas_threads() == before
 
 
 def test_fixed_latents_are_the_same_for_every_trial(scorer):

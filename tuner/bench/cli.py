@@ -27,7 +27,7 @@ def parser():
                    help="tiny settings: size 32, 64 images, 1 timed epoch, 200 samples")
     p.add_argument("--sizes", type=int, nargs="+", help="image sizes (default 32 64 128)")
     p.add_argument("--epochs", type=int, help="timed epochs per measurement after a warm-up (3)")
-    p.add_argument("--samples", type=int, help="generated images per scoring (2000)")
+    p.add_argument("--samples", type=int, help="generated images per scoring (the tool's default, 1000)")
     p.add_argument("--memory-trials", type=int, help="trials in the memory sequence (5)")
     p.add_argument("--quality", action="store_true", default=None,
                    help="train the quick space's best setting, float32 and mixed, "

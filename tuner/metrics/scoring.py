@@ -2,7 +2,8 @@
 
     latents (fixed per study) -> generator -> uint8 -> resize to the evaluation size
     (PIL bicubic, the same resizer as the real images) -> frozen network -> features
-    -> FD and KID against the cached features of the REFERENCE: all real images,
+    -> FD and KID (the unbiased MMD^2 over all samples at once, shared kernel
+       sums per evaluation) against the cached features of the REFERENCE: all real images,
        plus their mirror images when the study trains with flips (the training
        distribution), and against the study's held-out split when it has one
     -> and, without any network, the multi-scale SWD (`tuner.metrics.swd`) of the
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 RESIZE = "pil-bicubic"
 CACHE_VERSION = 2  # 2: the key covers mirror images in the reference
+_KEPT_KERNEL_SUMS = 8  # the reference and held-out sets and a few subset trials' training sets
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ class Protocol:
     n_fake: int
     resize: str
     latent_seed: int
-    kid_subsets: int
-    kid_subset_size: int
+    kid_subsets: int | None      # None: KID over all samples at once (the U-statistic)
+    kid_subset_size: int | None
     data_fingerprint: str
     reference_flips: bool
     holdout: float
@@ -108,6 +110,7 @@ class Scorer:
         self.real_features = reference_features(faces, eval_size, self.extractor,
                                                 Path(config.cache_dir or default_cache_dir()),
                                                 flip=flip)
+        self._kernel_sums = {}  # reference rows (None: all) -> their KID kernel row sums
         self.real_slices = self._slices(_with_mirrors(faces.at_size(eval_size), flip))
         self.protocol = Protocol(
             features=self.extractor.name, features_preprocessing=self.extractor.preprocessing,
@@ -126,6 +129,21 @@ class Scorer:
 
         return latent_batch(self.config.samples, latent_dim, self.config.latent_seed)
 
+    def generate(self, generator, batch_size=500):
+        """The study's latent batch through `generator` (a keras Model): (N, S, S, 1) in [-1, 1].
+
+        The generator is called batch by batch: `predict` would trace a function
+        for every new model (once per training run) and run each call through a
+        dataset and callbacks, which cost more than the generator's few layers;
+        the images are the same.
+        """
+        import keras  # keras: only when a generator is scored
+
+        latent = self.latents(generator.input_shape[-1])
+        return np.concatenate([
+            keras.ops.convert_to_numpy(generator(latent[start:start + batch_size], training=False))
+            for start in range(0, len(latent), batch_size)])
+
     def score_generator(self, generator, train_indices=None, batch_size=500):
         """Generate the study's samples with `generator` (a keras Model) and score them.
 
@@ -133,8 +151,7 @@ class Scorer:
             (scores, images): the score dict (see `score_images`) and the
             generated images (N, S, S, 1) in [-1, 1].
         """
-        latent = self.latents(generator.input_shape[-1])
-        images = generator.predict(latent, batch_size=batch_size, verbose=0)
+        images = self.generate(generator, batch_size)
         return self.score_images(images, train_indices), images
 
     def score_images(self, images, train_indices=None):
@@ -151,14 +168,16 @@ class Scorer:
         """
         pixels = self._pixels(images)
         fake = self.extractor(from_uint8(pixels)[..., None])
-        scores = self._against(self.real_features, fake, fd="fd", kid="kid")
-        scores.update(distances.density_coverage(self.real_features, fake))
-        if len(self.heldout):
-            scores.update(self._against(self._rows(self.heldout), fake,
-                                        fd="fd_heldout", kid="kid_heldout"))
-        scores.update(self._per_trial(fake, train_indices))
-        scores = {k: float(v) for k, v in scores.items()}
-        scores.update(swd.distance(self.real_slices, self._slices(from_uint8(pixels))))
+        with single_threaded_blas():
+            kid = self._kid_of(fake)
+            scores = self._against(None, fake, kid, fd="fd", kid_name="kid")
+            scores.update(distances.density_coverage(self.real_features, fake))
+            if len(self.heldout):
+                scores.update(self._against(self.heldout, fake, kid, fd="fd_heldout",
+                                            kid_name="kid_heldout"))
+            scores.update(self._per_trial(kid, train_indices))
+            scores = {k: float(v) for k, v in scores.items()}
+            scores.update(swd.distance(self.real_slices, self._slices(from_uint8(pixels))))
         return scores
 
     def features(self, images):
@@ -173,32 +192,69 @@ class Scorer:
                               self.config.swd_seed)
 
     def _rows(self, indices):
-        """Reference features of images `indices`, with their mirrors' when flipping."""
+        """Reference features of images `indices` (None: all), with their mirrors' when flipping."""
+        if indices is None:
+            return self.real_features
         indices = np.asarray(indices, dtype=np.int64)
         if self.flip:
             indices = np.concatenate([indices, indices + len(self.faces)])
         return self.real_features[indices]
 
-    def _against(self, real, fake, fd, kid):
-        scores = {fd: distances.frechet_distance(real, fake)}
-        scores[kid], scores[kid + "_std"] = self._kid(real, fake)
+    def _against(self, indices, fake, kid, fd, kid_name):
+        scores = {fd: distances.frechet_distance(self._rows(indices), fake)}
+        scores[kid_name], scores[kid_name + "_std"] = kid(indices)
         return scores
 
-    def _per_trial(self, fake, train_indices):
+    def _per_trial(self, kid, train_indices):
         """KID against a subset trial's training images, and its held-out rest if no study split."""
         if train_indices is None or not 2 <= len(train_indices) <= len(self.faces) - 2:
             return {}
         scores = {}
-        scores["kid_train"], scores["kid_train_std"] = self._kid(self._rows(train_indices), fake)
+        scores["kid_train"], scores["kid_train_std"] = kid(train_indices)
         if not len(self.heldout):
             rest = np.setdiff1d(np.arange(len(self.faces)), train_indices)
-            scores["kid_heldout"], scores["kid_heldout_std"] = self._kid(self._rows(rest), fake)
+            scores["kid_heldout"], scores["kid_heldout_std"] = kid(rest)
         return scores
 
-    def _kid(self, real, fake):
-        return distances.kernel_distance(real, fake, subsets=self.config.kid_subsets,
-                                       subset_size=self.config.kid_subset_size,
-                                       seed=self.config.latent_seed)
+    def _kid_of(self, fake):
+        """``kid(indices) -> (kid, spread)`` of `fake` against the reference images `indices`.
+
+        The generated set's kernel row sums are computed once for all the
+        references it is scored against, each reference's once per scorer.
+        """
+        config = self.config
+        if config.kid_subsets is not None:
+            return lambda indices: distances.kernel_distance(
+                self._rows(indices), fake, subsets=config.kid_subsets,
+                subset_size=config.kid_subset_size, seed=config.latent_seed)
+        fake_sums = distances.kernel_row_sums(fake)
+        return lambda indices: distances.all_pairs_kid(
+            self._rows(indices), fake, self._reference_sums(indices), fake_sums)
+
+    def _reference_sums(self, indices):
+        """`distances.kernel_row_sums` of the reference rows of `indices`, kept per scorer."""
+        key = None if indices is None else np.asarray(indices, dtype=np.int64).tobytes()
+        if key not in self._kernel_sums:
+            if len(self._kernel_sums) >= _KEPT_KERNEL_SUMS:  # a few subsets per study: bounded
+                self._kernel_sums.pop(next(iter(self._kernel_sums)))
+            self._kernel_sums[key] = distances.kernel_row_sums(self._rows(indices))
+        return self._kernel_sums[key]
+
+
+def single_threaded_blas():
+    """A context in which numpy's and scipy's BLAS/LAPACK run on one thread.
+
+    The metrics' matrices are small (a few thousand rows of 256), and on a
+    machine shared with other jobs OpenBLAS's worker threads spin waiting for
+    a core: measured on 2 cores under a load average of 6, FD took 0.4-1.3 s
+    on two threads and 0.12-0.14 s on one, and all the metrics of one
+    evaluation 0.5-3.5 s against 0.3-0.9 s. Idle, one thread adds at most the
+    second core's share of the largest product (2000 x 2000 x 256, 2 GFLOP):
+    a few hundredths of a second.
+    """
+    from threadpoolctl import threadpool_limits  # scikit-learn's, which keras-tuner needs
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _with_mirrors(images, flip):

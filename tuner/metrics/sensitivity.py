@@ -48,7 +48,7 @@ DEFAULT_VALIDATION_SIZE = 64
 def disturbance_study(images: np.ndarray, extractor: Callable[[np.ndarray], np.ndarray],
                       levels: Iterable[float] = LEVELS, families: Iterable[str] | None = None,
                       seed: int = 0, on_row: Callable[[dict], None] | None = None,
-                      kid_subsets: int = 100, kid_subset_size: int = 1000,
+                      kid_subsets: int | None = None, kid_subset_size: int | None = None,
                       swd_options: dict | None = None) -> list[dict]:
     """FD, KID and SWD between disturbed and undisturbed real images, per family and level.
 
@@ -65,8 +65,9 @@ def disturbance_study(images: np.ndarray, extractor: Callable[[np.ndarray], np.n
         families: Names from ``tuner.metrics.disturbances.FAMILIES``; all if None.
         seed: Seed of the disturbances and of the KID subsets.
         on_row: Called with each row as soon as it is computed (progress).
-        kid_subsets: Number of KID subsets (as the scoring protocol).
-        kid_subset_size: Largest KID subset size (cut to N).
+        kid_subsets: Number of KID subsets (as the scoring protocol); None: KID
+            over all samples at once (`tuner.metrics.distances.all_pairs_kid`).
+        kid_subset_size: Largest KID subset size (cut to N); with subsets only.
         swd_options: ``tuner.metrics.swd.set_slices`` settings (count, projections,
             seed); its defaults if None.
 

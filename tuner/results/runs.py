@@ -118,7 +118,7 @@ def _run(number, entry, evaluations):
     return {"repeat": number, "seed": seed, "status": entry.get("status") or "running",
             "diverged_at_epoch": entry.get("diverged_at_epoch"),
             "reason": entry.get("reason") or "", "seconds_per_epoch": entry.get("seconds_per_epoch"),
-            "evaluations": evaluations}
+            "epoch_seconds": entry.get("epoch_seconds"), "evaluations": evaluations}
 
 
 def load_runs(trial_dir):
@@ -186,7 +186,10 @@ def summarise_runs(runs, rank_by, objective):
 
     score_se = s / sqrt(K) over the K runs' objective values (None if K < 2);
     best = the mean of each run's best objective (optimistic: selected on the
-    numbers it reports); best_epoch = the median of their epochs.
+    numbers it reports); best_epoch = the median of their epochs. seconds_per_epoch = the
+    mean over the runs that record their epoch times (``epoch_seconds``) of each one's
+    ``seconds_per_epoch`` (the 10th percentile of its epochs after the first); absent for
+    studies from before, whose trial-level median then stands.
     """
     scored = [(run, run_scores(run, rank_by, objective)) for run in runs if run["evaluations"]]
     row = {name: _mean(v[name] for _, v in scored) for name in SCORES + ("best",)}
@@ -200,4 +203,8 @@ def summarise_runs(runs, rank_by, objective):
                                        if v["best_epoch"] is not None]),
                epochs=max((e["epoch"] for r in runs for e in r["evaluations"]), default=None))
     row.update(_divergence(runs))
+    timed = [r["seconds_per_epoch"] for r in runs
+             if r.get("epoch_seconds") and _number(r["seconds_per_epoch"]) is not None]
+    if timed:
+        row["seconds_per_epoch"] = _mean(timed)
     return row

@@ -1,10 +1,13 @@
 """The evaluation of a trial's runs: scores every few epochs, divergence, sample grids, evaluations.json.
+
+Each run's entry in evaluations.json records its training time apart from its
+scoring: ``epoch_seconds``, every epoch's seconds (ms), and ``seconds_per_epoch``,
+their load-robust summary `epoch_time`.
 """
 
 
 import logging
 import math
-import statistics
 import time
 from pathlib import Path
 
@@ -31,6 +34,23 @@ COLLAPSE_STD = 0.005
 # An untrained generator also draws one image for every z; a run has collapsed only
 # if it had learned variety (a spread this large at an earlier evaluation) and lost it.
 LEARNED_STD = 10 * COLLAPSE_STD
+# A run's seconds per epoch is this percentile of its epoch times: on a shared machine other
+# jobs only ever slow an epoch down, so a low percentile is the machine's own speed.
+EPOCH_TIME_PERCENTILE = 10
+
+
+def epoch_time(epoch_seconds):
+    """A run's seconds per epoch, robust to a shared machine: the 10th percentile of its epochs.
+
+    The first epoch is left out (it traces the training step); of the rest,
+    ``numpy.percentile(later, 10)``: linear interpolation at position
+    ``0.1 (k - 1)`` of the k sorted times. A run of one epoch gives that
+    epoch, a run of none None.
+    """
+    if not epoch_seconds:
+        return None
+    later = list(epoch_seconds[1:]) or list(epoch_seconds)
+    return float(np.percentile(later, EPOCH_TIME_PERCENTILE))
 
 
 class TrialRecord:
@@ -156,15 +176,20 @@ class Evaluation(keras.callbacks.Callback):
         return {"repeat": self.repeat, "seed": self.seed, **self._end_state(),
                 "evaluations": self.history}
 
+    def recorded_epoch_seconds(self):
+        """Each epoch's training time (scoring excluded), rounded to ms as evaluations.json holds it."""
+        return [round(seconds, 3) for seconds in self.epoch_seconds]
+
     def seconds_per_epoch(self):
-        """The median epoch's training time (the first epoch also traces the step)."""
-        return statistics.median(self.epoch_seconds) if self.epoch_seconds else None
+        """`epoch_time` of the recorded epoch times: what a reader of the file recomputes."""
+        return epoch_time(self.recorded_epoch_seconds())
 
     def _end_state(self):
-        """How the run ended: completed, or diverged (when and why), and its epoch time."""
+        """How the run ended: completed, or diverged (when and why), and its epoch times."""
         diverged = self.diverged or {}
         return {"status": "diverged" if self.diverged else "completed",
                 "diverged_at_epoch": diverged.get("epoch"), "reason": diverged.get("reason", ""),
+                "epoch_seconds": self.recorded_epoch_seconds(),
                 "seconds_per_epoch": self.seconds_per_epoch()}
 
     def _check_losses(self, epoch, logs):
@@ -205,10 +230,7 @@ class Evaluation(keras.callbacks.Callback):
 
     def _samples(self):
         """The study's latent batch through the generator; a diverged (NaN) one draws gray."""
-        generator = self.model.generator
-        images = generator.predict(self.scorer.latents(generator.input_shape[-1]),
-                                   batch_size=500, verbose=0)
-        return np.nan_to_num(images, nan=0.0)
+        return np.nan_to_num(self.scorer.generate(self.model.generator), nan=0.0)
 
     def _check_collapse(self, epoch, spread):
         self._peak_spread = max(self._peak_spread, spread)
