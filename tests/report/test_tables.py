@@ -44,6 +44,8 @@ def test_the_table_shows_mean_se_runs_and_the_comparison_with_the_best(repeated_
            "repeats: about 44 seeds (now 3) for 80% power if the difference held, more than 10" \
            in flat
     assert "  trial 4: 2 of 3 runs diverged (epochs 25, 50): g_loss not finite" in lines
+    assert "s/ep: seconds per training epoch, scoring excluded: each run's 10th-percentile " \
+           "epoch after the first (robust to a busy machine), mean over runs" in flat
     assert ONE_RUN not in text
 
 

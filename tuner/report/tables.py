@@ -491,6 +491,14 @@ def damage_notes(rows):
             *lines] if lines else []
 
 
+def timing_notes(rows):
+    """What `s/ep` is, under a table that shows it: a load-robust figure, so say which."""
+    if not any(row.get("seconds_per_epoch") is not None for row in rows):
+        return []
+    return ["s/ep: seconds per training epoch, scoring excluded: each run's 10th-percentile "
+            "epoch after the first (robust to a busy machine), mean over runs"]
+
+
 def _wrapped(lines, width):
     """Lines wrapped to `width`; continuation lines indented two more than the line's own."""
     return [part for line in lines for part in textwrap.wrap(
@@ -508,7 +516,8 @@ def format_text(ranking, top=None, width=80):
         head.append(f"same for every trial: {', '.join(folded)}")
     if dropped:
         head.append(f"not shown at this width: {', '.join(dropped)} (see --format markdown)")
-    notes = comparison_notes(ranking, rows) + divergence_notes(rows) + damage_notes(rows)
+    notes = comparison_notes(ranking, rows) + divergence_notes(rows) + damage_notes(rows) \
+        + timing_notes(rows)
     return "\n".join(_wrapped(head, width) + table + _not_shown(ranking.rows, top)
                      + _wrapped(notes, width) + _failures(rows, width))
 
@@ -527,7 +536,7 @@ def format_markdown(ranking, top=None):
     rule = "|" + "|".join("---:" if c.align == "right" else ":---" for c in columns) + "|"
     body = ["| " + " | ".join(_md(c.cell(row)) for c in columns) + " |" for row in rows]
     notes = [_md(line) + "  " for line in comparison_notes(ranking, rows) + divergence_notes(rows)
-             + damage_notes(rows)]
+             + damage_notes(rows) + timing_notes(rows)]
     failures = [f"- trial {_md(row['trial_id'])} ({row['status'].lower()}): {_md(row['message'])}"
                 for row in rows if row.get("message")]
     tail = [""] + _not_shown(ranking.rows, top) if _not_shown(ranking.rows, top) else []
