@@ -23,7 +23,8 @@ class Progress:
         self.max_trials = max_trials  # None: not known in advance (Hyperband)
         self.log_every = log_every
         self.repeats = repeats
-        self.run = 0  # the training run of the current trial, 0 .. repeats-1
+        self.run = 0  # the training run of the current unit of work (a trial, or one added run)
+        self.unit_runs = repeats  # the runs of the current unit of work
         self.started = time.perf_counter()
         self.trial_number = 0
         self.trial_started = self.started
@@ -32,7 +33,7 @@ class Progress:
     def trial_begin(self, trial_id, hyperparameters):
         self.trial_number += 1
         self.trial_started = time.perf_counter()
-        self.run = 0
+        self.run, self.unit_runs = -1, self.repeats
         values = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in hyperparameters.items() if not k.startswith("tuner/"))
         of = f" of {self.max_trials}" if self.max_trials else ""
@@ -51,18 +52,24 @@ class Progress:
     def _mean_trial(self):
         return sum(self.finished_trial_seconds) / len(self.finished_trial_seconds)
 
+    def added_run(self):
+        """A run added to a finished trial starts: a unit of work of its own (it says itself
+        which run it is)."""
+        self.trial_started = time.perf_counter()
+        self.run, self.unit_runs = -1, 1
+
     def run_begin(self, repeat, seed):
-        """Run `repeat` (0-based) of the trial's `repeats` training runs starts, with `seed`."""
-        self.run = repeat
-        if self.repeats > 1:
-            log.info("  run %d of %d (seed %d)", repeat + 1, self.repeats, seed)
+        """Run `repeat` (0-based) of the trial's training runs starts, with `seed`."""
+        self.run += 1
+        if self.unit_runs > 1:
+            log.info("  run %d of %d (seed %d)", repeat + 1, self.unit_runs, seed)
 
     def epoch(self, epoch, epochs, logs, seconds):
         if epoch % self.log_every and epoch != epochs:
             return
         elapsed = time.perf_counter() - self.trial_started
         done = self.run * epochs + epoch
-        eta = elapsed / done * (self.repeats * epochs - done)
+        eta = elapsed / done * (self.unit_runs * epochs - done)
         log.info("  epoch %d/%d  g_loss %.3f  d_loss %.3f  %.2fs/epoch  trial ETA %s",
                  epoch, epochs, logs.get("g_loss", float("nan")), logs.get("d_loss", float("nan")),
                  seconds, duration(eta))

@@ -207,6 +207,8 @@ class DCGANHyperModel(kt.HyperModel):
         record = TrialRecord(path, self.scorer.protocol.as_dict(), worker=worker)
         log_dir = board_dir(trial_dir.parent) / trial_dir.name
         board = TrialBoard(log_dir) if repeat == 0 else _BoardFolder(log_dir)
+        if self.progress:
+            self.progress.added_run()
         try:
             return self._fit_run(hp, self._build_run(hp, seed), repeat, seed, record, board, [],
                                  self.settings.epochs, 0, trial_dir)
