@@ -431,6 +431,26 @@ class LeaderboardConfig:
     width: int = 80                     # the table fits this many columns
 
 
+# The eye's session: pairs of sample grids, single faces (half real), and the face's exposure.
+EYE_PAIRS, EYE_FACES = 20, 20
+# HYPE (Zhou et al. 2019) shows each face for 100-1000 ms; 0 leaves it up until answered.
+EYE_EXPOSURE_MS = 0
+
+
+@dataclass(frozen=True)
+class EyeConfig:
+    """One `python -m tuner.eye` run."""
+
+    study: str | None = None            # a name under results_dir or a path; None = most recent
+    results_dir: str = DEFAULT_RESULTS_DIR
+    port: int = 0                       # 0: a free port
+    judge: str | None = None            # None: the page asks once
+    browser: bool = True                # open the page in the default browser
+    exposure_ms: int = EYE_EXPOSURE_MS  # a face shows this long, then a mask (0: no limit)
+    pairs: int = EYE_PAIRS              # pair judgements planned in a new session
+    faces: int = EYE_FACES              # face judgements planned in a new session
+
+
 @dataclass(frozen=True)
 class GenerateConfig:
     """One `python -m tuner.generate` run."""

@@ -1,0 +1,68 @@
+"""eye.json: a study's judgements by eye and the sessions that planned them. No TF.
+
+    {"format": 1,
+     "sessions": [{"id", "judge", "started", "settings", "items": [task, ...]}],
+     "judgements": [{"session", "item", "task", "answer", "judge", "time", ...}]}
+
+A pair judgement also holds `left` and `right` (the trials shown) and `runs`; a face
+judgement `trial` (None for a real face) and `truth`. Undoing an answer marks it `undone`
+(with the time) rather than deleting it. Every change is a read-modify-write under a lock,
+written atomically, so two pages or a stopped server never lose an answer.
+"""
+
+import time
+from pathlib import Path
+
+import filelock
+
+from tuner.common import files
+from tuner.common.errors import UsageError
+from tuner.results.runs import json_problem
+
+EYE_FILE = "eye.json"
+LOCK_NAME = ".eye.json.lock"
+FORMAT = 1
+
+
+def empty():
+    return {"format": FORMAT, "sessions": [], "judgements": []}
+
+
+def eye_path(study_dir):
+    return Path(study_dir) / EYE_FILE
+
+
+def read_eye(study_dir):
+    """The study's eye.json (an empty one if there is none).
+
+    Raises:
+        UsageError: eye.json cannot be read or is not in the format above.
+    """
+    path = eye_path(study_dir)
+    if not path.exists():
+        return empty()
+    problem = json_problem(path)
+    doc = None if problem else files.read_json(path)
+    if not problem and not (isinstance(doc, dict) and isinstance(doc.get("sessions"), list)
+                            and isinstance(doc.get("judgements"), list)
+                            and all(isinstance(j, dict) and "task" in j and "answer" in j
+                                    for j in doc["judgements"])):
+        problem = "not an eye.json (needs lists `sessions` and `judgements`)"
+    if problem:
+        raise UsageError(f"{path}: {problem}; restore it from a copy, or move it aside to "
+                         f"start the judgements over")
+    return doc
+
+
+def update(study_dir, change):
+    """Apply `change(doc)` to eye.json under its lock and write it atomically; returns what
+    `change` returned."""
+    with filelock.FileLock(Path(study_dir) / LOCK_NAME, timeout=30):
+        doc = read_eye(study_dir)
+        result = change(doc)
+        files.write_json(eye_path(study_dir), doc)
+        return result
+
+
+def now():
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
