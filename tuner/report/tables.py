@@ -30,7 +30,7 @@ FIELDS = ("rank", "group", "study", "trial_id", "status", "hyperparameters", "ob
           "kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train", "kid_heldout",
           "fd_heldout", "best", "best_epoch", "epochs", "diverged", "diverged_at_epoch",
           "diverged_reason", "seconds_per_epoch", "features", "eval_size", "protocol_key",
-          "message", "folder", "retrain", "worker", "out", "unscored", "damaged")
+          "message", "folder", "retrain", "worker", "out", "unscored", "damaged", "eye")
 VS_BEST = ("diff", "low", "high", "n", "settled", "method", "level", "pairs", "looks",
            "seeds_needed", "advice")
 SETTLED, NOT_SETTLED, OUT = "settled", "?", "out"
@@ -265,6 +265,7 @@ def leaderboard_columns(ranking, rows=None):
         Column("s/ep", lambda r: seconds(r.get("seconds_per_epoch"))),
         Column("features", lambda r: r.get("features") or "-", fold_as="features", align="left"),
         *([Column("retrained", retrained_cell)] if any(r.get("retrain") for r in rows) else []),
+        *([Column("eye", eye_cell)] if any(r.get("eye") is not None for r in rows) else []),
         *([Column("worker", lambda r: r.get("worker") or "-", align="left", optional=True)]
           if any(r.get("worker") for r in rows) else []),
     ]
@@ -277,6 +278,24 @@ def retrained_cell(row):
         return "-"
     spread = f"±{retrain['kid_seed_std']:.4f}" if retrain["kid_seed_std"] is not None else ""
     return f"{retrain['kid']:.4f}{spread} {retrain['seeds']}x{retrain['epochs']}"
+
+
+def eye_cell(row):
+    """The eye's Bradley-Terry preference score ± the half-width of its 95% interval: +0.52±0.61
+    (higher: preferred by the eye; 0 is the average configuration)."""
+    detail = row.get("eye_detail") or {}
+    if row.get("eye") is None:
+        return "-"
+    return f"{row['eye']:+.2f}±{(detail['high'] - detail['low']) / 2:.2f}"
+
+
+def eye_notes(rows):
+    """What the eye column is, under a table that shows it."""
+    if not any(row.get("eye") is not None for row in rows):
+        return []
+    return ["eye: preference by blind pairwise judgements (python -m tuner.eye), Bradley-Terry "
+            "log-strength, 0 = the average configuration, higher = preferred, ± its 95% "
+            "interval (observed information)"]
 
 
 def _lines(columns, cells, gap):
@@ -517,7 +536,7 @@ def format_text(ranking, top=None, width=80):
     if dropped:
         head.append(f"not shown at this width: {', '.join(dropped)} (see --format markdown)")
     notes = comparison_notes(ranking, rows) + divergence_notes(rows) + damage_notes(rows) \
-        + timing_notes(rows)
+        + timing_notes(rows) + eye_notes(rows)
     return "\n".join(_wrapped(head, width) + table + _not_shown(ranking.rows, top)
                      + _wrapped(notes, width) + _failures(rows, width))
 
@@ -536,7 +555,7 @@ def format_markdown(ranking, top=None):
     rule = "|" + "|".join("---:" if c.align == "right" else ":---" for c in columns) + "|"
     body = ["| " + " | ".join(_md(c.cell(row)) for c in columns) + " |" for row in rows]
     notes = [_md(line) + "  " for line in comparison_notes(ranking, rows) + divergence_notes(rows)
-             + damage_notes(rows) + timing_notes(rows)]
+             + damage_notes(rows) + timing_notes(rows) + eye_notes(rows)]
     failures = [f"- trial {_md(row['trial_id'])} ({row['status'].lower()}): {_md(row['message'])}"
                 for row in rows if row.get("message")]
     tail = [""] + _not_shown(ranking.rows, top) if _not_shown(ranking.rows, top) else []

@@ -25,6 +25,8 @@ import numpy as np
 from tuner.common.errors import UsageError
 from tuner.common.lock import LOCK_FILE, process_alive
 from tuner.common.names import HYPERPARAMETERS, RECORD_METRICS, objective_metric
+from tuner.judging.store import read_eye
+from tuner.results import eye_scores
 from tuner.results.decisions import MIN_SEEDS, TOLERANCE, advice, pairs, versus_best
 from tuner.results.runs import (
     evaluation_file,
@@ -307,6 +309,7 @@ class StudySnapshot:
     path: Path
     meta: dict
     rows: list
+    eye: dict | None = None  # the eye's numbers (tuner.results.eye_scores.summary), if judged
 
     @property
     def objective(self):
@@ -367,8 +370,34 @@ def spending_text(study):
 def read_study(study_dir):
     """Read a study folder (its name is the folder's: a copy may be renamed)."""
     study_dir = Path(study_dir)
+    rows = load_trials(study_dir)
     return StudySnapshot(name=study_dir.name, path=study_dir, meta=load_study(study_dir),
-                 rows=load_trials(study_dir))
+                         rows=rows, eye=attach_eye(study_dir, rows))
+
+
+def attach_eye(study_dir, rows):
+    """The eye's numbers from the study's eye.json (None without judgements); each compared
+    row gets `eye`, its Bradley-Terry preference score (higher: preferred), and `eye_detail`
+    (its interval, choices and fooled rate).
+
+    Raises:
+        UsageError: eye.json is damaged.
+    """
+    judgements = read_eye(study_dir)["judgements"]
+    if not any(not j.get("undone") for j in judgements):
+        for row in rows:
+            row["eye"], row["eye_detail"] = None, None
+        return None
+    scores = {row["trial_id"]: {m: row.get(m) for m in eye_scores.EYE_METRICS} for row in rows}
+    summary = eye_scores.summary(judgements, scores)
+    for row in rows:
+        detail = summary["preference"].of(row["trial_id"])
+        fooled = summary["fooled"].get(row["trial_id"])
+        if fooled:
+            detail = {**(detail or {}), "fooled": fooled}
+        row["eye"] = detail["score"] if detail and "score" in detail else None
+        row["eye_detail"] = detail
+    return summary
 
 
 def is_study(path):
