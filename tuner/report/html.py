@@ -2,7 +2,8 @@
 
     claims (each verdict with its numbers and figure, when the space file has
     claims) -> leaderboard (mean ± se over training runs, settled or not against #1) -> score
-    against each hyperparameter -> seconds per epoch per image size (beside the
+    against each hyperparameter -> the eye (blind judgements against the scores, when
+    judged) -> seconds per epoch per image size (beside the
     lab's) -> every trial's score curves (one per run) and sample grids over
     epochs -> provenance (data, scoring protocol, versions, command line)
 
@@ -25,6 +26,7 @@ from tuner.common import files
 from tuner.common.errors import UsageError
 from tuner.common.names import DECIMALS, HYPERPARAMETERS, LABELS
 from tuner.report import plots
+from tuner.report.eye_section import eye_section
 from tuner.report.page import GUTTER, escape, img_tag, page, thumbnail
 from tuner.report.tables import (
     best_cell,
@@ -67,7 +69,8 @@ def write_report(study, path=None):
 
 def render_report(study):
     """The report page of `study` as an HTML string."""
-    sections = [_summary(study), _claims(study), _leaderboard(study), _comparisons(study),
+    sections = [_summary(study), _claims(study), _leaderboard(study), eye_section(study),
+                _comparisons(study),
                 _epoch_times(study), _trials(study), _provenance(study)]
     return page(f"{study.name}: DCGAN tuner report", "\n".join(sections))
 
