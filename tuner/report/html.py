@@ -1,11 +1,11 @@
 """The HTML report of a study: one self-contained page a person opens in a browser.
 
     claims (each verdict with its numbers and figure, when the space file has
-    claims) -> leaderboard (mean ± se over training runs, settled or not against #1) -> score
-    against each hyperparameter -> the eye (blind judgements against the scores, when
-    judged) -> seconds per epoch per image size (beside the
-    lab's) -> every trial's score curves (one per run) and sample grids over
-    epochs -> provenance (data, scoring protocol, versions, command line)
+    claims) -> leaderboard (mean ± se over training runs, settled or not against #1) -> the
+    eye (blind judgements set against the scores, when judged) -> score against each
+    hyperparameter -> seconds per epoch per image size (beside the lab's) -> every
+    trial's score curves (one per run) and sample grids over epochs -> provenance (data,
+    scoring protocol, versions, command line)
 
 Every image is a PNG embedded as a data URI, so the page is one file that can be
 mailed or archived; every text from the study folder is HTML-escaped. A tiny
