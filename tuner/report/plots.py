@@ -219,7 +219,8 @@ def claim_sides(check):
     ax.set_xticks(range(len(sides)), [side["label"].replace("=", "\n") for side in sides],
                   fontsize=8)
     ax.set_xlim(-0.5, len(sides) - 0.5)
-    lower = "" if check["quantity"] == "seconds_per_epoch" else " (lower is better)"
+    lower = {"seconds_per_epoch": "", "eye": " (higher is better)"}.get(check["quantity"],
+                                                                         " (lower is better)")
     ax.set_ylabel(LABELS.get(check["quantity"], check["quantity"]) + lower, fontsize=9)
     ax.tick_params(axis="y", labelsize=8)
     return _png(figure)

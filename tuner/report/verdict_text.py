@@ -64,7 +64,8 @@ def side_text(side, quantity):
     """`label: 0.0180 ± 0.0007 (3 runs)`."""
     mean, se = side["mean"], side["se"]
     spread = f" ± {value_text(quantity, se)}" if se is not None and quantity != "runs" else ""
-    runs = f" ({side['n']} run{'s' * (side['n'] != 1)})"
+    unit = "choice" if quantity == "eye" else "run"  # the eye's sides count judgements
+    runs = f" ({side['n']} {unit}{'s' * (side['n'] != 1)})"
     return f"{side['label']}: {value_text(quantity, mean)}{spread}{runs}"
 
 

@@ -19,6 +19,11 @@ A check is
 
 and a claim is contradicted if any of its checks is, else not measured if any
 is, else not settled if any is, else supported.
+
+A check on `metric = "eye"` (better, best) reads the Bradley-Terry preference of blind
+pairwise judgements (tuner.results.eye_scores), where higher is better; the eye compares
+configurations, not seeded runs, so its intervals are Wald intervals from the observed
+information, not paired-t ones (see check_eye_better, check_eye_best).
 """
 
 
@@ -27,14 +32,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from tuner.common.config import DEFAULT_RESULTS_DIR
 from tuner.common.errors import UsageError
 from tuner.results import decisions
-from tuner.results.decisions import NO_SEED, TOLERANCE, Advice
+from tuner.results.decisions import NO_SEED, TOLERANCE, Advice, level_text
 from tuner.results.evidence import (
     Evidence,
     Side,
+    _last_grid,
     describe,
     fmt,
     missing,
@@ -52,6 +59,7 @@ from tuner.results.snapshot import (
     latest_study,
     read_study,
 )
+from tuner.spaces.claims import EYE
 from tuner.spaces.space import load_space
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
@@ -128,7 +136,8 @@ def study_claims(study_dir):
 
 
 def _verdict(claim, evidence):
-    results = [CHECKS[check.kind](check, evidence) for check in claim.checks]
+    results = [(EYE_CHECKS if check.metric == EYE else CHECKS)[check.kind](check, evidence)
+               for check in claim.checks]
     if evidence.in_progress:  # what is missing may be what these trials are training
         for result in (r for r in results if r.verdict == NOT_MEASURED):
             result.settle = (f"let the search finish (trial {', '.join(evidence.in_progress)} "
@@ -444,6 +453,108 @@ def check_increases(check, evidence):
     _, open_tips, contra = _open_one_sided(comps, tips)
     return _result("increases", statement, quantity, verdict, why, sides, comps,
                    _check_advice(open_tips, contra))
+
+
+# ---------------------------------------------------------------- the eye (metric = "eye")
+EYE_SETTLE = "more blind pairwise judgements of these configurations (python -m tuner.eye)"
+
+
+def _eye_side(label, evidence, assignment, where):
+    """A side read from the eye: the configurations matching `assignment` at `where` that the
+    eye compared, their mean Bradley-Terry score and its standard error (observed
+    information), and the weights that average them."""
+    preference = evidence.study.eye["preference"] if evidence.study.eye else None
+    trials = [t for t in evidence.matching({**where, **assignment})
+              if preference is not None and t.trial_id in preference.ids]
+    side = Side(label, {}, trials=[t.trial_id for t in trials],
+                grids=[str(p) for t in trials if (p := _last_grid(t.row["folder"]))][:1])
+    weights = np.zeros(len(preference.ids) if preference is not None else 0)
+    for t in trials:
+        weights[preference.ids.index(t.trial_id)] += 1.0 / len(trials)
+    if trials:
+        side.mean, side.se = preference.difference(weights)
+        side.n = int(sum(preference.games[preference.ids.index(t)] for t in side.trials))
+    return side, weights
+
+
+def _eye_interval(preference, w_claimed, w_other, level):
+    """(d, low, high) of d = theta(claimed) - theta(other) at `level`, Wald interval from the
+    observed information: d +- z sqrt((w_c - w_o)' C (w_c - w_o))."""
+    d, se = preference.difference(w_claimed - w_other)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return d, d - z * se, d + z * se
+
+
+def _eye_unjudged(kind, statement, sides):
+    empty = [s.label for s in sides if not s.trials]
+    return CheckResult(kind, statement, "eye", NOT_MEASURED,
+                       f"the eye has not compared {' and '.join(empty)}", EYE_SETTLE, sides)
+
+
+def _eye_comparison(label, d, low, high, n, level):
+    return {"label": label, "diff": d, "low": low, "high": high, "n": n, "level": level}
+
+
+def _eye_phrase(c):
+    return (f"{c['diff']:+.2f}, {level_text(c['level'])} interval {c['low']:+.2f} to "
+            f"{c['high']:+.2f}")
+
+
+def check_eye_better(check, evidence):
+    """a better than b by eye: the 95% Wald interval of theta_a - theta_b (Bradley-Terry,
+    observed information; no seeds to pair, the eye compares configurations, not runs)
+    above 0 supports, below 0 contradicts, else not settled."""
+    a, b = describe(check.a), describe(check.b)
+    statement = f"{a} looks better to the eye (higher preference) than {b}" + \
+        where_text(check.where)
+    (side_a, w_a), (side_b, w_b) = (_eye_side(label, evidence, assignment, check.where)
+                                    for label, assignment in ((a, check.a), (b, check.b)))
+    if not side_a.trials or not side_b.trials:
+        return _eye_unjudged("better", statement, [side_a, side_b])
+    d, low, high = _eye_interval(evidence.study.eye["preference"], w_a, w_b, 0.95)
+    c = _eye_comparison(f"{a} - {b}", d, low, high, min(side_a.n, side_b.n), 0.95)
+    verdict = SUPPORTED if low > 0 else CONTRADICTED if high < 0 else NOT_SETTLED
+    why = f"eye preference {a} - {b}: {_eye_phrase(c)}" + \
+        (", which includes 0" if verdict == NOT_SETTLED else "")
+    return CheckResult("better", statement, "eye", verdict, why,
+                       EYE_SETTLE if verdict == NOT_SETTLED else "", [side_a, side_b], [c])
+
+
+def check_eye_best(check, evidence):
+    """value best by eye: theta(value) - theta(other) for each other value, Wald intervals at
+    1 - 0.05/(k-1) (Bonferroni over the k-1 comparisons): all above 0 supports, any below 0
+    contradicts, else not settled."""
+    label = f"{check.param}={fmt(check.value)}"
+    statement = f"{label} looks best to the eye of the {check.param} values" + \
+        where_text(check.where)
+    others = [v for v in present_values(evidence, check) if not same_value(v, check.value)]
+    values = sorted([check.value, *others])
+    read = [_eye_side(f"{check.param}={fmt(v)}", evidence, {check.param: v}, check.where)
+            for v in values]
+    sides = [side for side, _ in read]
+    if not others or any(not s.trials for s in sides):
+        return _eye_unjudged("best", statement, sides) if others else CheckResult(
+            "best", statement, "eye", NOT_MEASURED,
+            f"the study has no other {check.param} to compare with", EYE_SETTLE)
+    claimed = values.index(check.value)
+    level = 1 - 0.05 / len(others)
+    comps = []
+    for i, (side, weights) in enumerate(read):
+        if i != claimed:
+            d, low, high = _eye_interval(evidence.study.eye["preference"], read[claimed][1],
+                                         weights, level)
+            comps.append(_eye_comparison(f"{label} - {side.label}", d, low, high,
+                                         min(side.n, sides[claimed].n), level))
+    verdict = CONTRADICTED if any(c["high"] < 0 for c in comps) else \
+        SUPPORTED if all(c["low"] > 0 for c in comps) else NOT_SETTLED
+    shown = comps if verdict == SUPPORTED else [
+        c for c in comps if (c["high"] < 0 if verdict == CONTRADICTED else c["low"] <= 0)]
+    why = "; ".join(f"eye preference {c['label']}: {_eye_phrase(c)}" for c in shown)
+    return CheckResult("best", statement, "eye", verdict, why,
+                       EYE_SETTLE if verdict == NOT_SETTLED else "", sides, comps)
+
+
+EYE_CHECKS = {"better": check_eye_better, "best": check_eye_best}
 
 
 CHECKS = {"better": check_better, "best": check_best, "similar": check_similar,

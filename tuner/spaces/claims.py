@@ -22,7 +22,9 @@ A space file may carry any number of claims:
     param = "learning_rate"
     values = [2e-4, 5e-4, 2e-3]
 
-The checks (lower scores are better; `metric` defaults to the study's objective):
+The checks (lower scores are better; `metric` defaults to the study's objective; `metric =
+"eye"`, for better and best, reads the eye's preference from blind judgements, where higher is
+better):
 
     better     a, b [, where, metric]          configuration a scores better than b
     best       param, value [, where, metric]  value is the best of param's values
@@ -56,6 +58,9 @@ KINDS = {
     "increases": ({"param", "quantity"}, {"where"}),
 }
 QUANTITIES = CLAIM_METRICS + RECORD_METRICS
+# The eye's preference (python -m tuner.eye): higher is better, and it compares configurations,
+# so it can back the checks that order them.
+EYE, EYE_KINDS = "eye", ("better", "best")
 CLAIM_KEYS = {"id", "text", "checks", "where"}
 
 
@@ -159,7 +164,11 @@ def _check(table, shared, path, where, check_assignment):
     if "values" in table:
         fields["values"] = _values(fields["param"], table["values"], path, where, check_assignment)
     if "metric" in table:
-        fields["metric"] = _choice(table["metric"], CLAIM_METRICS, path, f"{where} metric")
+        fields["metric"] = _choice(table["metric"], CLAIM_METRICS + (EYE,), path,
+                                   f"{where} metric")
+        if fields["metric"] == EYE and fields.get("kind") not in EYE_KINDS:
+            raise UsageError(f"{path}: {where} metric \"eye\" (blind pairwise judgements) "
+                             f"works with kind {' or '.join(EYE_KINDS)} only; use kid, fd or swd")
     if "quantity" in table:
         fields["quantity"] = _choice(table["quantity"], QUANTITIES, path, f"{where} quantity")
     if "margin" in table:
