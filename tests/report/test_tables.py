@@ -91,7 +91,8 @@ def test_json_and_csv_carry_the_runs_and_the_comparison(repeated_study):
         "vs_best_n", "vs_best_settled", "vs_best_method", "vs_best_level", "vs_best_pairs",
         "vs_best_looks", "vs_best_seeds_needed", "vs_best_advice", "repeat_seeds",
         "repeat_scores"]
-    assert header[-8:-5] == ["out", "unscored", "damaged"]
+    assert header[-9:-5] == ["out", "unscored", "damaged", "eye"]  # eye: null, never judged
+    assert all(line["eye"] == "" for line in lines)
     line = next(line for line in lines if line["trial_id"] == "2")
     assert line["repeat_seeds"] == "0;1;2" and line["repeat_scores"] == "0.0432;0.039;0.0363"
     assert float(line["vs_best_low"]) == third["vs_best"]["low"]

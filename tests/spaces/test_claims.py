@@ -30,7 +30,7 @@ from tuner.spaces.space import load_space
     ('[[claims]]\ntext = "x"\nkind = "best"\nparam = "image_size"\nvalue = 48\n',
      "[[claims]] #1 check 1 value image_size must be a power of two"),
     ('[[claims]]\ntext = "x"\nkind = "plateau"\nafter_epoch = 40\nmetric = "fid"\n',
-     "[[claims]] #1 check 1 metric must be one of kid, fd, swd, kid_heldout, fd_heldout, "
+     "[[claims]] #1 check 1 metric must be one of kid, fd, swd, kid_heldout, fd_heldout, eye, "
      "got 'fid'"),
     ('[[claims]]\ntext = "x"\nkind = "plateau"\nafter_epoch = 40\nepochs = 3\n',
      "[[claims]] #1 check 1 (plateau) unknown key 'epochs'"),
