@@ -92,9 +92,9 @@ class Racing:
         if labels == self.shown or not self.settings.settle:
             return
         self.shown = labels
-        if decisions:
+        if decisions:  # the labels alone: the end of the search gives each one's numbers
             log.info("open decisions (%d): %s", len(decisions),
-                     "; ".join(f"{d.label}: {d.measured}" for d in decisions))
+                     "; ".join(d.label.split(": ")[0] for d in decisions))
 
     def _left(self, trials, decisions):
         """The most runs the race may still train: its open configurations up to the cap."""

@@ -104,8 +104,9 @@ def race_runs(trials, settings, decisions, busy=()):
     below `max_repeats`."""
     reasons = {}
     for decision in decisions:
+        name = decision.label.split(": ")[0]  # a claim check's name, without its comparisons
         for trial_id in decision.trial_ids:
-            reasons.setdefault(str(trial_id), decision.label)
+            reasons.setdefault(str(trial_id), name)
     wanted = []
     for trial in sorted(trials, key=lambda t: len(t.started)):
         if trial.trial_id not in reasons or trial.trial_id in busy or trial.continued:
