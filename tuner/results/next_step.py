@@ -81,7 +81,8 @@ def next_step_lines(study_dir):
     if step is None:
         return []
     lines = [f"open decisions ({len(step.decisions)}):"]
-    lines += [f"  {d.label}: {d.measured}; {d.advice}" for d in step.decisions]
+    lines += [f"  {d.label.split(': ')[0]}: {d.measured}; {d.advice}"  # a claim's measured
+              for d in step.decisions]                           # text names its comparisons
     if not step.command:
         lines.append("the race reached --max-repeats; more seeds would hardly settle these: "
                      "the differences are small against the training noise")
