@@ -89,8 +89,12 @@ def test_the_table_has_every_column_when_the_terminal_is_wide(searched_study, mo
     assert first[best_column(searched_study)] == (
         f"{optimistic['epoch']}/2" if rank_by(searched_study) == "best"
         else f"{optimistic['kid']:.4f}@{optimistic['epoch']}")
-    assert " ".join(out.split()).endswith("one training run per configuration: the ranking "
-                                          "ignores training noise (use --repeats)")
+    flat = " ".join(out.split())
+    assert "one training run per configuration: the ranking ignores training noise (use " \
+           "--repeats)" in flat
+    assert flat.endswith("s/ep: seconds per training epoch, scoring excluded: each run's "
+                         "10th-percentile epoch after the first (robust to a busy machine), mean "
+                         "over runs")
 
 
 def test_in_80_columns_the_shared_settings_move_above_the_table(searched_study, monkeypatch, capsys):
