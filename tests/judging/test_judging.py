@@ -37,6 +37,15 @@ def test_plan_brings_in_every_configuration_then_the_closest_pairs(study):
     pairs = [tuple(sorted((i["left"], i["right"]))) for i in items]
     # KIDs 0.01, 0.02, 0.04: 0-1 is closest, then 1-2 brings in 2, then 0-2, then again
     assert pairs == [("0", "1"), ("1", "2"), ("0", "2"), ("0", "1")]
+    # each configuration shows every one of its runs before any again
+    shown = {}
+    for item in items:
+        for side in ("left", "right"):
+            shown.setdefault(item[side], []).append(item[f"{side}_run"])
+    for c in configs:
+        runs = {run for run, _ in c.grids}
+        first = shown[c.trial_id][:len(runs)]
+        assert len(set(first)) == len(first) and set(first) <= runs
 
 
 def test_faces_are_cut_from_the_grid_and_half_are_real(study):

@@ -100,17 +100,21 @@ def plan_pairs(configs, count, rng, objective="kid"):
             seen |= set(pair)
     rest = [pair for pair in ordered if pair not in first]
     chosen = list(itertools.islice(itertools.cycle(first + rest), count))
-    shown = {t: 0 for t in by_id}
+    queues = {t: [] for t in by_id}
+
+    def next_run(t):
+        """Each configuration's runs in a fresh random order each time they are used up, so a
+        pair of configurations meets again with other runs, not the grids it showed before."""
+        if not queues[t]:
+            queues[t] = [run for run, _ in by_id[t].grids]
+            rng.shuffle(queues[t])
+        return queues[t].pop()
+
     items = []
     for pair in chosen:
         a, b = (pair if rng.random() < 0.5 else pair[::-1])
-        runs = []
-        for t in (a, b):  # each configuration's runs in turn
-            grids = by_id[t].grids
-            runs.append(grids[shown[t] % len(grids)][0])
-            shown[t] += 1
-        items.append({"task": "pair", "left": a, "right": b, "left_run": runs[0],
-                      "right_run": runs[1]})
+        items.append({"task": "pair", "left": a, "right": b, "left_run": next_run(a),
+                      "right_run": next_run(b)})
     return items
 
 
