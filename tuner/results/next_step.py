@@ -8,13 +8,12 @@ reached its cap), with the runs it would train and their estimated time.
 
 
 import shlex
-import statistics
 from dataclasses import dataclass
 
 from tuner.common.config import MAX_REPEATS
 from tuner.common.progress import duration
 from tuner.results.race import open_decisions
-from tuner.results.runs import evaluation_file
+from tuner.results.runs import mean_run_seconds, run_entries
 from tuner.results.snapshot import read_study, train_setting
 
 RACE_FLAGS = ("--settle", "--max-repeats")
@@ -39,7 +38,7 @@ def next_step(study_dir):
     study = read_study(study_dir)
     settle = bool(train_setting(study.meta, "settle"))
     recorded_cap = cap = train_setting(study.meta, "max_repeats") or MAX_REPEATS
-    present = {row["trial_id"]: len(_entries(row["folder"])) for row in study.rows}
+    present = {row["trial_id"]: len(run_entries(row["folder"])) for row in study.rows}
     wanted = {}  # trial -> the runs its open decisions would need, if the differences held
     for decision in decisions:
         for trial in map(str, decision.trial_ids):
@@ -50,15 +49,10 @@ def next_step(study_dir):
         if cap <= recorded_cap:
             return NextStep(decisions, "", 0, None, True)
     runs = sum(max(0, min(n, cap) - present.get(t, 0)) for t, n in wanted.items())
-    times = [r["seconds"] for row in study.rows for r in _entries(row["folder"])
-             if isinstance(r.get("seconds"), (int, float))]
-    seconds = runs * statistics.mean(times) if times else None
+    per_run = mean_run_seconds(row["folder"] for row in study.rows)
+    seconds = runs * per_run if per_run else None
     command = _command(study.meta.get("command") or "", cap if at_cap else None)
     return NextStep(decisions, command, runs, seconds, at_cap)
-
-
-def _entries(folder):
-    return [r for r in evaluation_file(folder).get("repeats") or [] if isinstance(r, dict)]
 
 
 def _command(command, cap=None):

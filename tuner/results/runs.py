@@ -94,6 +94,19 @@ def evaluation_file(trial_dir):
     return doc if isinstance(doc, dict) else {}
 
 
+def run_entries(trial_dir):
+    """The run entries ("repeats") of a trial's evaluations.json: seed, status, worker, seconds."""
+    return [r for r in evaluation_file(trial_dir).get("repeats") or [] if isinstance(r, dict)]
+
+
+def mean_run_seconds(trial_dirs):
+    """The mean wall time (training and scoring) of the runs of `trial_dirs` that recorded one;
+    None before any has."""
+    times = [r["seconds"] for folder in trial_dirs for r in run_entries(folder)
+             if isinstance(r.get("seconds"), (int, float)) and r["seconds"] > 0]
+    return math.fsum(times) / len(times) if times else None
+
+
 def _evaluations(doc):
     return [e for e in doc.get("evaluations") or [] if isinstance(e, dict) and "epoch" in e]
 

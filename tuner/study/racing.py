@@ -10,14 +10,13 @@ together: each run is claimed by the process that trains it.
 
 
 import logging
-import statistics
 import time
 
 from tuner.common import interruption
 from tuner.common.config import IDLE_POLL, parse_duration
 from tuner.common.progress import duration
 from tuner.results.race import open_decisions
-from tuner.results.runs import evaluation_file
+from tuner.results.runs import mean_run_seconds, run_entries
 from tuner.study.run_queue import (
     completed_trials,
     configuration,
@@ -129,15 +128,12 @@ class Racing:
             raise RunsFailed(reason)
 
     def _run_seconds(self):
-        """The mean wall time of the study's ended runs (None before any has its time)."""
-        times = [r["seconds"] for t in completed_trials(self.study_dir)
-                 for r in _entries(t.folder) if r.get("seconds")]
-        return statistics.mean(times) if times else None
+        return mean_run_seconds(t.folder for t in completed_trials(self.study_dir))
 
     def _refusal(self, trials):
         """Why no further run may start (--time-budget, --max-epochs-total), or ""."""
         if self.config.max_epochs_total is not None:
-            spent = sum(r.get("epochs") or 0 for t in trials for r in _entries(t.folder))
+            spent = sum(r.get("epochs") or 0 for t in trials for r in run_entries(t.folder))
             if spent + self.settings.epochs > self.config.max_epochs_total:
                 return (f"epoch budget reached: {spent} of --max-epochs-total "
                         f"{self.config.max_epochs_total} epochs trained; the next run would "
@@ -151,7 +147,3 @@ class Racing:
                         f"spent; a run takes ~{seconds:.0f} s")
         return ""
 
-
-def _entries(folder):
-    """The run entries of a trial's evaluations.json."""
-    return [r for r in evaluation_file(folder).get("repeats") or [] if isinstance(r, dict)]
