@@ -14,7 +14,7 @@ from tuner.common.config import EyeConfig
 from tuner.common.errors import UsageError
 from tuner.judging import tasks
 from tuner.judging.run import open_page
-from tuner.judging.store import read_eye
+from tuner.results.eye_file import read_eye
 from tuner.results.snapshot import read_study
 from tuner.results.verdicts import weigh
 from tuner.spaces.claims import parse_claims

@@ -10,7 +10,8 @@ import numpy as np
 from PIL import Image
 
 from tuner.common.errors import UsageError
-from tuner.judging import store, tasks
+from tuner.judging import tasks
+from tuner.results import eye_file as store
 from tuner.results.snapshot import objective_of
 
 logger = logging.getLogger(__name__)

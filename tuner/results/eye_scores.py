@@ -3,7 +3,7 @@ each metric orders two configurations as the eye does. Pure numpy/scipy, float64
 
 A pairwise judgement shows grids of two configurations side by side and records which looks
 better, or "can't tell"; a face judgement shows one face, real or generated, and records which
-the judge takes it for. Both come from eye.json (tuner.judging.store).
+the judge takes it for. Both come from eye.json (tuner.results.eye_file).
 """
 
 import math

@@ -25,9 +25,9 @@ import numpy as np
 from tuner.common.errors import UsageError
 from tuner.common.lock import LOCK_FILE, process_alive
 from tuner.common.names import HYPERPARAMETERS, RECORD_METRICS, objective_metric
-from tuner.judging.store import read_eye
 from tuner.results import eye_scores
 from tuner.results.decisions import MIN_SEEDS, TOLERANCE, advice, pairs, versus_best
+from tuner.results.eye_file import read_eye
 from tuner.results.runs import (
     evaluation_file,
     evaluations_problem,
