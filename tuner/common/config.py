@@ -41,6 +41,10 @@ SEARCH_DEFAULTS = {"tuner": "random", "max_trials": 10, "hyperband_factor": 3, "
 # of seeds, which is a finding ("hardly by repeats" in the advice), not a budget to spend on a
 # laptop. At lab-mini's speed ten seeds of seven configurations are about an hour.
 MAX_REPEATS = 10
+# The smallest difference in the objective that matters, as a share of #1's score: a row
+# within it of #1 is a tie, not a loss (lab-mini's KID varies by about 15% of its mean
+# from one seed to the next).
+DEFAULT_MARGIN = 0.10
 # "mixed" picks the fastest mixed policy of this machine; the explicit names force one.
 PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
 # "one-at-a-time": the baseline, then each hyperparameter's other values alone (the lab's design).
