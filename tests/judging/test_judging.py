@@ -91,7 +91,7 @@ def test_only_requests_with_the_token_are_served(study):
         assert get(base + "/api/state?t=nope")[0] == 403
         status, body = get(f"{base}/api/state?t={token}")
         state = json.loads(body)
-        assert status == 200 and state["total"] == 12 and state["item"]["index"] == 0
+        assert status == 200 and state["total"] == 11 and state["item"]["index"] == 0  # 5 pairs held
         name = state["item"]["images"]["left"]
         status, png = get(f"{base}/img/{name}?t={token}")
         assert status == 200 and png.startswith(b"\x89PNG")
@@ -137,12 +137,14 @@ def claims(*checks):
                         "space.toml", lambda table, path, where: dict(table))
 
 
-def judge(study, winner_of):
-    """Answer every pair of a fresh 30-pair session by `winner_of(left, right)`."""
-    server = open_page(config(study, pairs=30, faces=0))
-    server.httpd.server_close()
-    for index, item in enumerate(server.session.items):
-        server.session.answer(index, winner_of(item["left"], item["right"]))
+def judge(study, winner_of, judges=6):
+    """Each of `judges` judges answers every pair of a fresh session (the study's 5 pairs of
+    grids) by `winner_of(left, right)`."""
+    for k in range(judges):
+        server = open_page(config(study, judge=f"judge {k}", pairs=30, faces=0))
+        server.httpd.server_close()
+        for index, item in enumerate(server.session.items):
+            server.session.answer(index, winner_of(item["left"], item["right"]))
 
 
 def test_eye_claims_are_decided_by_the_bradley_terry_intervals(study):

@@ -37,21 +37,28 @@ button{font-size:1.1em;margin:.6em .4em;padding:.5em 1.2em;border-radius:6px;bor
 <button id="generated">Generated (&rarr; or 2)</button></div></section>
 <section id="done" hidden><h2>All answered - thank you.</h2>
 <p class="hint">The results: <code>python -m tuner.leaderboard STUDY --html</code></p></section>
+<p id="message" class="hint"></p>
 <p class="hint">Answers are saved at once; reload or come back later to go on.</p>
 </main>
 <script>
 const token = new URLSearchParams(location.search).get("t");
-const q = "?t=" + encodeURIComponent(token);
+const kept = "eye-session-" + token;  // this tab's session: a reload goes on with it
+let sid = sessionStorage.getItem(kept) || "";
+const q = () => "?t=" + encodeURIComponent(token) + (sid ? "&s=" + encodeURIComponent(sid) : "");
 let state = null, busy = false, timer = null;
 const $ = id => document.getElementById(id);
 
 async function call(path, body) {
-  const r = await fetch(path + q, body === undefined ? {} :
+  const r = await fetch(path + q(), body === undefined ? {} :
     {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-  return r.json();
+  const s = await r.json();
+  $("message").textContent = s.error || "";
+  return s.item === undefined ? state || s : s;
 }
 
 function show(s) {
+  if (s.total === undefined) return;  // an error without a state: stay where we are
+  if (s.session) { sid = s.session; sessionStorage.setItem(kept, sid); }
   state = s;
   $("progress").textContent = s.answered + " / " + s.total + " answered";
   $("undo").disabled = s.answered === 0;
@@ -63,8 +70,8 @@ function show(s) {
   document.body.dataset.index = item.index;
   document.body.dataset.task = item.task;
   if (item.task === "pair") {
-    $("left-img").src = "/img/" + item.images.left + q;
-    $("right-img").src = "/img/" + item.images.right + q;
+    $("left-img").src = "/img/" + item.images.left + q();
+    $("right-img").src = "/img/" + item.images.right + q();
     $("pair").hidden = false;
   } else {
     const img = $("face-img");
@@ -73,7 +80,7 @@ function show(s) {
       if (s.exposure_ms > 0) timer = setTimeout(() => { img.hidden = true; $("mask").hidden = false; },
                                                s.exposure_ms);
     };
-    img.src = "/img/" + item.images.face + q;
+    img.src = "/img/" + item.images.face + q();
     $("face").hidden = false;
   }
 }
@@ -96,7 +103,7 @@ for (const a of ["left", "right", "tie", "real", "generated"]) $(a).onclick = ()
 $("undo").onclick = undo;
 $("judge-ok").onclick = async () => {
   const name = $("judge-name").value.trim();
-  if (name) show(await call("/api/judge", {name}));
+  if (name) { sid = ""; show(await call("/api/judge", {name})); }
 };
 $("judge-name").onkeydown = e => { if (e.key === "Enter") $("judge-ok").click(); };
 document.addEventListener("keydown", e => {

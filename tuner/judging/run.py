@@ -1,9 +1,15 @@
-"""The library call behind `python -m tuner.eye`: find the study, open or resume the judge's
-session, and make the server (not yet serving). No TF."""
+"""The library call behind `python -m tuner.eye`: find the study, open the judging room (and
+the session of a judge named up front), and make the server (not yet serving). No TF."""
 
+from tuner.judging.room import Room
 from tuner.judging.server import EyeServer
-from tuner.judging.session import Session
 from tuner.results.snapshot import find_study, latest_study, read_study
+
+
+def study_folder(config):
+    """The folder of `config.study` (an EyeConfig), else the most recent study."""
+    return find_study(config.study, config.results_dir) if config.study \
+        else latest_study(config.results_dir)
 
 
 def open_page(config):
@@ -13,7 +19,4 @@ def open_page(config):
         UsageError: no such study, no finished trial to judge, a damaged eye.json, the port
             in use.
     """
-    folder = find_study(config.study, config.results_dir) if config.study \
-        else latest_study(config.results_dir)
-    session = Session(read_study(folder), config)
-    return EyeServer(session, config.port)
+    return EyeServer(Room(read_study(study_folder(config)), config), config.port)

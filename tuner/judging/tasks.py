@@ -5,7 +5,8 @@ Pairs: every configuration's final sample grids (one per training run: run 0's i
 trial_<id>/samples/epoch_NNNNN.png, run k's samples/repeat_<k>/epoch_NNNNN.png), two
 configurations side by side, left and right drawn at random. The pairs closest in the
 study's objective come first (those the scores hardly separate are where the eye tells most),
-after a first round that brings in every configuration once.
+after a first round that brings in every configuration once. A session never shows the same
+two grids twice; asked for more pairs than the study holds, it plans those it has and says so.
 
 Faces: real training faces (the study's data source, resized as training resizes them) and
 generated ones cut out of the final sample grids, half and half, in random order.
@@ -79,43 +80,70 @@ def configurations(study):
     return found
 
 
+def grid_pairs(configs):
+    """How many distinct pairs of grids the study holds: two runs of two configurations,
+    in either order (a configuration is never set against itself)."""
+    runs = [len(c.grids) for c in configs]
+    return (sum(runs) ** 2 - sum(n * n for n in runs)) // 2
+
+
 def plan_pairs(configs, count, rng, objective="kid"):
-    """`count` pair items ({"task": "pair", "left", "right", "left_run", "right_run"}):
+    """Up to `count` pair items ({"task": "pair", "left", "right", "left_run", "right_run"}):
     first a round in which every configuration appears, then the pairs closest in
-    `objective`, cycling through all pairs again if `count` asks for more."""
+    `objective`, cycling through all pairs of configurations again if `count` asks for more.
+    A pair of configurations meets again with runs not yet set against each other, the
+    runs shown least so far first; no two grids are planned twice, so a study of M
+    distinct pairs of grids (`grid_pairs`) gives at most M items, and says so."""
     if len(configs) < 2 or count <= 0:
         return []
+    total = grid_pairs(configs)
+    if count > total:
+        logger.warning("--pairs %d: the study holds %d distinct pairs of grids (%d "
+                       "configurations' final grids), each shown once a session; planning %d",
+                       count, total, len(configs), total)
+        count = total
     objective = objective_metric(objective)
     by_id = {c.trial_id: c for c in configs}
+    order = _pair_order(by_id, objective)
+    unused = {pair: [(i, j) for i, _ in by_id[pair[0]].grids for j, _ in by_id[pair[1]].grids]
+              for pair in order}
+    shown = {(t, run): 0 for t, c in by_id.items() for run, _ in c.grids}
+    items = []
+    while len(items) < count:
+        for pair in order:
+            if unused[pair] and len(items) < count:
+                items.append(_pair_item(pair, unused[pair], shown, rng))
+    return items
 
+
+def _pair_order(by_id, objective):
+    """Pairs of configurations: the closest in `objective` that brings in a configuration not
+    yet shown, until all are in; then the others, closest first."""
     def gap(pair):
         a, b = (by_id[t].scores.get(objective) for t in pair)
         return math.inf if a is None or b is None else abs(a - b)
 
     ordered = sorted(itertools.combinations(by_id, 2), key=lambda p: (gap(p), p))
     first, seen = [], set()
-    for pair in ordered:  # the closest pair that brings in a configuration not yet shown
+    for pair in ordered:
         if not set(pair) <= seen:
             first.append(pair)
             seen |= set(pair)
-    rest = [pair for pair in ordered if pair not in first]
-    chosen = list(itertools.islice(itertools.cycle(first + rest), count))
-    queues = {t: [] for t in by_id}
+    return first + [pair for pair in ordered if pair not in first]
 
-    def next_run(t):
-        """Each configuration's runs in a fresh random order each time they are used up, so a
-        pair of configurations meets again with other runs, not the grids it showed before."""
-        if not queues[t]:
-            queues[t] = [run for run, _ in by_id[t].grids]
-            rng.shuffle(queues[t])
-        return queues[t].pop()
 
-    items = []
-    for pair in chosen:
-        a, b = (pair if rng.random() < 0.5 else pair[::-1])
-        items.append({"task": "pair", "left": a, "right": b, "left_run": next_run(a),
-                      "right_run": next_run(b)})
-    return items
+def _pair_item(pair, unused, shown, rng):
+    """Take from `unused` the runs of `pair` shown least so far (ties at random), sides at
+    random."""
+    a, b = pair
+    rng.shuffle(unused)
+    k = min(range(len(unused)), key=lambda n: shown[a, unused[n][0]] + shown[b, unused[n][1]])
+    i, j = unused.pop(k)
+    shown[a, i] += 1
+    shown[b, j] += 1
+    if rng.random() < 0.5:
+        return {"task": "pair", "left": a, "right": b, "left_run": i, "right_run": j}
+    return {"task": "pair", "left": b, "right": a, "left_run": j, "right_run": i}
 
 
 def cells(grid, size):
@@ -144,13 +172,19 @@ def plan_faces(configs, count, rng, real_count):
     generated ones spread over the configurations in turn, each face shown once."""
     if count <= 0:
         return []
-    n_real = min(count // 2, real_count) if real_count else 0
-    n_fake = count - n_real
     pools = {}
     for c in configs:
         pool = [(run, k) for run, path in c.grids for k in range(len(cells(read_grid(path),
                                                                                c.image_size)))]
         pools[c.trial_id] = [pool[i] for i in rng.permutation(len(pool))]
+    generated = sum(len(pool) for pool in pools.values())
+    if count > generated + min(real_count, count // 2):
+        held = generated + min(real_count, generated)
+        logger.warning("--faces %d: the study holds %d generated faces and %d real ones, each "
+                       "shown once a session; planning %d", count, generated, real_count, held)
+        count = held
+    n_real = min(count // 2, real_count) if real_count else 0
+    n_fake = min(count - n_real, generated)
     fakes = []
     order = [c for c in configs if pools[c.trial_id]]
     while len(fakes) < n_fake and any(pools[c.trial_id] for c in order):
