@@ -12,6 +12,7 @@ and its HTML report then show the eye's preference beside KID, FD and SWD.
 """
 
 import argparse
+import signal
 import sys
 
 from tuner import console
@@ -65,6 +66,7 @@ def main(argv=None):
         from tuner.judging.run import open_page
 
         config = config_from(args)
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the page as Ctrl-C does
         server = open_page(config)
         print(f"the eye: {server.url}  (Ctrl-C to stop; answers are saved as you go)",
               flush=True)
@@ -81,6 +83,10 @@ def main(argv=None):
         return 0
 
     return console.run_cli(job, args)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

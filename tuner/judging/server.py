@@ -149,6 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code, message=None, explain=None):
         """The stdlib's answer to a malformed request line or header, as JSON in one log line."""
         self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # answer with a status line all the same
+        if code == 501:  # an unknown method: the client's fault, so a 4xx
+            code, message = 405, f"method {self.command!r} not allowed: GET or POST"
         self._refuse(code, message or "bad request")
 
     def _get(self, path, session_id):
