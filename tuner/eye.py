@@ -3,15 +3,20 @@
     python -m tuner.eye                      # the most recent study in results/
     python -m tuner.eye quick --judge ann    # a study by name, the judge named up front
     python -m tuner.eye quick --exposure-ms 500 --pairs 30 --faces 40
+    python -m tuner.eye quick --agreement    # each feature network against the judgements
+    python -m tuner.eye quick --judge ann --pairs 50 --export-pairs pairs/    # image files
+    python -m tuner.eye quick --judge ann --import-answers answers.txt       # ... answered
 
 Starts a page on this machine only (127.0.0.1, a secret token in its address) that asks two
 blind questions about the study's finished trials: which of two configurations' sample grids
 looks better, and whether single faces are real or generated. Answers go to <study>/eye.json
 at once; stop with Ctrl-C and run the same command to go on where you left. The leaderboard
-and its HTML report then show the eye's preference beside KID, FD and SWD.
+and its HTML report then show the eye's preference beside KID, FD and SWD. Several judges can
+judge at once, each on their own page (one server or several); each has their own session.
 """
 
 import argparse
+import json
 import signal
 import sys
 
@@ -38,6 +43,21 @@ def parser():
                    help=f"pair judgements in a new session (default {EYE_PAIRS})")
     p.add_argument("--faces", type=int, default=EYE_FACES, metavar="N",
                    help=f"face judgements in a new session, half real (default {EYE_FACES})")
+    p.add_argument("--agreement", action="store_true",
+                   help="print each feature network's agreement with the judgements so far "
+                        "(the judged runs rescored from their final samples; needs the "
+                        "study's data) instead of serving the page")
+    p.add_argument("--networks", metavar="A,B",
+                   help="with --agreement: these feature networks (default: every one whose "
+                        "weights are here offline)")
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="with --agreement: a table (default) or JSON")
+    p.add_argument("--export-pairs", metavar="DIR",
+                   help="instead of serving the page, write --judge's --pairs pairs as "
+                        "numbered PNGs (left grid | right grid) into DIR, a new folder")
+    p.add_argument("--import-answers", metavar="FILE",
+                   help="record FILE (lines `<number> left|right|tie`) as --judge's answers "
+                        "to the pairs exported to them")
     console.add_common_flags(p)
     return p
 
@@ -52,9 +72,28 @@ def config_from(args):
     if args.pairs == 0 and args.faces == 0:
         raise UsageError("--pairs 0 and --faces 0 leave nothing to judge; give either a count")
     judge = " ".join((args.judge or "").split()) or None
+    _check_modes(args, judge)
+    networks = tuple(n.strip().lower() for n in args.networks.split(",") if n.strip()) \
+        if args.networks else None
     return EyeConfig(study=args.study, results_dir=args.results_dir, port=args.port, judge=judge,
                      browser=not args.no_browser, exposure_ms=args.exposure_ms,
-                     pairs=args.pairs, faces=args.faces)
+                     pairs=args.pairs, faces=args.faces, export_pairs=args.export_pairs,
+                     import_answers=args.import_answers, agreement=args.agreement,
+                     networks=networks, format=args.format)
+
+
+def _check_modes(args, judge):
+    modes = [flag for flag, on in (("--agreement", args.agreement),
+                                   ("--export-pairs", args.export_pairs),
+                                   ("--import-answers", args.import_answers)) if on]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} are separate steps; give one of them")
+    if modes and modes[0] != "--agreement" and judge is None:
+        raise UsageError(f"{modes[0]} needs --judge NAME (whose pairs they are)")
+    if args.export_pairs and args.pairs == 0:
+        raise UsageError("--export-pairs with --pairs 0 writes nothing; give --pairs N")
+    if (args.networks or args.format != "table") and not args.agreement:
+        raise UsageError("--networks and --format go with --agreement")
 
 
 def main(argv=None):
@@ -63,9 +102,13 @@ def main(argv=None):
     console.setup_logging(verbose=not args.quiet)
 
     def job():
+        config = config_from(args)
+        if config.agreement:
+            return _agreement(config)
+        if config.export_pairs or config.import_answers:
+            return _files(config)
         from tuner.judging.run import open_page
 
-        config = config_from(args)
         signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the page as Ctrl-C does
         server = open_page(config)
         print(f"the eye: {server.url}  (Ctrl-C to stop; answers are saved as you go)",
@@ -83,6 +126,32 @@ def main(argv=None):
         return 0
 
     return console.run_cli(job, args)
+
+
+def _agreement(config):
+    from tuner.judging.agreement import measure
+    from tuner.judging.run import study_folder
+    from tuner.report.eye_section import agreement_text
+
+    result = measure(study_folder(config), config.networks)
+    print(json.dumps(result) if config.format == "json" else "\n".join(agreement_text(result)))
+    return 0
+
+
+def _files(config):
+    from tuner.judging.run import export_pairs, import_answers
+
+    if config.export_pairs:
+        done = export_pairs(config)
+        print(f"wrote {done['pairs']} pairs for {config.judge} to {done['folder']} "
+              f"(0001.png, ...: left grid | right grid); answers file: one line "
+              f"`<number> left|right|tie` each, then --import-answers FILE --judge "
+              f"{config.judge!r}; which is which: {done['mapping']}")
+    else:
+        done = import_answers(config)
+        print(f"recorded {done['recorded']} answers of {config.judge}: {done['answered']} of "
+              f"{done['pairs']} pairs answered (session {done['session']})")
+    return 0
 
 
 def _interrupt(signum, frame):

@@ -453,6 +453,11 @@ class EyeConfig:
     exposure_ms: int = EYE_EXPOSURE_MS  # a face shows this long, then a mask (0: no limit)
     pairs: int = EYE_PAIRS              # pair judgements planned in a new session
     faces: int = EYE_FACES              # face judgements planned in a new session
+    export_pairs: str | None = None     # write the judge's pairs as numbered PNGs here
+    import_answers: str | None = None   # record the judge's answers to exported pairs
+    agreement: bool = False             # print each network's agreement with the eye
+    networks: tuple | None = None       # networks for agreement (None: every one offline)
+    format: str = "table"               # agreement as a table or json
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ several, on one study) serves them. No TF."""
 import threading
 
 from tuner.judging import tasks
-from tuner.judging.session import Session
+from tuner.judging.session import Session, judge_name
+from tuner.results import eye_file as store
 
 
 class Room:
@@ -36,6 +37,19 @@ class Room:
         session = Session(self, judge, self.config, export=export)
         with self._lock:
             return self.sessions.setdefault(session.id, session)
+
+    def exported(self, judge):
+        """`judge`'s latest session of exported pairs, answered or not; None if none.
+
+        Raises:
+            ValueError: no name.
+        """
+        name = judge_name(judge)
+        doc = store.read_eye(self.folder)
+        for entry in reversed(doc["sessions"]):
+            if entry.get("judge") == name and (entry.get("settings") or {}).get("export"):
+                return Session(self, name, self.config, export=True, entry=entry)
+        return None
 
     def session(self, session_id):
         """The session `session_id` opened here, else the default one (None if neither)."""

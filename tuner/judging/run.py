@@ -1,6 +1,8 @@
 """The library call behind `python -m tuner.eye`: find the study, open the judging room (and
 the session of a judge named up front), and make the server (not yet serving). No TF."""
 
+from dataclasses import replace
+
 from tuner.judging.room import Room
 from tuner.judging.server import EyeServer
 from tuner.results.snapshot import find_study, latest_study, read_study
@@ -20,3 +22,24 @@ def open_page(config):
             in use.
     """
     return EyeServer(Room(read_study(study_folder(config)), config), config.port)
+
+
+def export_pairs(config):
+    """Plan (or resume) `config.judge`'s session of `config.pairs` exported pairs and write
+    them as numbered PNGs into `config.export_pairs` (tuner.judging.export)."""
+    from tuner.judging.export import export_pairs as write
+
+    room = _room(config)
+    return write(room, config.judge, config.export_pairs)
+
+
+def import_answers(config):
+    """Record `config.import_answers` as `config.judge`'s answers to their exported pairs."""
+    from tuner.judging.export import import_answers as record
+
+    return record(_room(config), config.judge, config.import_answers)
+
+
+def _room(config):
+    """A room with no session opened yet, asking pairs only (files show no single faces)."""
+    return Room(read_study(study_folder(config)), replace(config, judge=None, faces=0))

@@ -31,11 +31,14 @@ class Session:
     EyeConfig). Sessions made for exported pairs (`export=True`) are resumed only by
     `import_answers`, never by the page."""
 
-    def __init__(self, room, judge, config, export=False):
+    def __init__(self, room, judge, config, export=False, entry=None):
         self.room, self.folder = room, room.folder
         self.exposure_ms = config.exposure_ms
         self.export = export
         judge = judge_name(judge)
+        if entry is not None:  # a session of eye.json as it stands (see Room.exported)
+            self._keep(entry, judge)
+            return
         created = []
 
         def open_session(doc):
@@ -48,10 +51,13 @@ class Session:
             return found
 
         session = store.update(self.folder, open_session)
-        self.id, self.items, self.judge = session["id"], session["items"], judge
+        self._keep(session, judge)
         if not created:
             logger.info("resuming session %s of %s (%d of %d answered)", self.id, judge,
                         self.answered(), len(self.items))
+
+    def _keep(self, session, judge):
+        self.id, self.items, self.judge = session["id"], session["items"], judge
         # opaque names for the images: nothing in a URL tells which trial or file it is
         self.names = [{side: secrets.token_hex(8) for side in _sides(item)}
                       for item in self.items]
@@ -124,6 +130,31 @@ class Session:
             entry.update(trial=item["trial"],
                          truth="real" if item["trial"] is None else "generated")
         return entry
+
+    def record(self, answers, source):
+        """Record `answers` to items 0, 1, ... at once (from an answers file `source`): those
+        already recorded must be the same; returns how many were new.
+
+        Raises:
+            UsageError: an answer differs from the one recorded, or is not the item's kind;
+                nothing is recorded then.
+        """
+        def change(doc):
+            kept = [j for j in doc["judgements"] if j.get("session") == self.id
+                    and not j.get("undone")]
+            for index, (old, new) in enumerate(zip(kept, answers)):
+                if old["answer"] != new:
+                    raise UsageError(f"{source}: pair {index + 1} was answered {old['answer']} "
+                                     f"before, now {new}; keep the first answer")
+            try:
+                entries = [self._entry(i, answers[i]) for i in range(len(kept), len(answers))]
+            except ValueError as err:
+                raise UsageError(f"{source}: {err}") from None
+            for entry in entries:
+                entry["source"] = "files"
+            doc["judgements"].extend(entries)
+            return len(entries)
+        return store.update(self.folder, change)
 
     def undo(self):
         """Mark this session's last answer undone; False if there is none."""

@@ -66,3 +66,34 @@ def update(study_dir, change):
 
 def now():
     return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# The judged runs rescored by each feature network (tuner.judging.agreement writes it):
+#   {"format": 1,
+#    "networks": {name: {"features", "weights", "preprocessing"}},
+#    "runs": {"<trial>/<run>": {"samples": sha256 of its final_samples.npz (16 hex digits),
+#                               "swd": v, name: {"kid": v, "fd": v}, ...}},
+#    "missing": ["<trial>/<run>", ...]}   # judged runs without final samples
+# A few hundred bytes per run and network.
+RESCORES_FILE = "eye_rescores.json"
+
+
+def rescores_path(study_dir):
+    return Path(study_dir) / RESCORES_FILE
+
+
+def empty_rescores():
+    return {"format": FORMAT, "networks": {}, "runs": {}, "missing": []}
+
+
+def read_rescores(study_dir):
+    """The study's eye_rescores.json, or None when there is none or it is not of the shape
+    above (it is a cache: made again by `python -m tuner.eye STUDY --agreement`)."""
+    path = rescores_path(study_dir)
+    if json_problem(path) or not path.exists():
+        return None
+    doc = files.read_json(path)
+    ok = isinstance(doc.get("networks"), dict) and isinstance(doc.get("runs"), dict) and \
+        all(isinstance(v, dict) for v in doc["runs"].values()) and \
+        isinstance(doc.get("missing", []), list)
+    return doc if ok else None

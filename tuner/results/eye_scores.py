@@ -177,3 +177,119 @@ def summary(judgements, scores):
 
 def _trial_key(trial):
     return (0, int(trial), "") if str(trial).isdigit() else (1, 0, str(trial))
+
+
+# --- agreement at the run level: the score of the very run whose grid the judge saw ---------
+
+NETWORK_FREE = "pixels"  # SWD's row: it compares pixel patches, no network
+OUTCOME = {"left": 1.0, "right": 0.0, "tie": 0.5}
+
+
+def run_key(trial, run):
+    """A run's key in the rescored numbers: "<trial>/<run>"."""
+    return f"{trial}/{run}"
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """One kept pair judgement at the run level: the runs shown (left a, right b), the
+    outcome (1 left preferred, 0 right, 0.5 can't tell), the judge."""
+
+    a: str
+    b: str
+    outcome: float
+    judge: str
+    trials: tuple  # (left trial, right trial)
+
+
+def run_choices(judgements):
+    """The kept (not undone) pair judgements that name their runs, as `RunChoice`s; older
+    judgements without `runs` are left out."""
+    out = []
+    for j in judgements:
+        runs = j.get("runs")
+        if j.get("undone") or j.get("task") != "pair" or not (isinstance(runs, list)
+                                                               and len(runs) == 2):
+            continue
+        out.append(RunChoice(run_key(j["left"], runs[0]), run_key(j["right"], runs[1]),
+                             OUTCOME[j["answer"]], j.get("judge") or "", (j["left"], j["right"])))
+    return out
+
+
+def judged_runs(judgements):
+    """The runs shown in kept pair judgements, sorted: (trial, run) pairs."""
+    keys = {k for c in run_choices(judgements) for k in (c.a, c.b)}
+    return sorted((tuple(k.rsplit("/", 1)) for k in keys),
+                  key=lambda tr: (_trial_key(tr[0]), int(tr[1])))
+
+
+def run_agreement(choices, rescored, metric):
+    """`agreement` of `metric` at the run level: `rescored` {run key: {metric: value}}."""
+    return agreement([(c.a, c.b, c.outcome) for c in choices], rescored, metric)
+
+
+def judges_agreement(choices):
+    """How often two judges chose the same side of the same pair, the ceiling a score can
+    reach: {"level", "agree", "compared", "rate", "low", "high"}, Wilson 95% interval.
+
+    Each judge's first decided answer (not "can't tell") to a pair is set against every other
+    judge's first decided answer to it; a pair is the same two runs in either order
+    ("runs"), or, when no two judges ever saw the same two runs, the same two configurations
+    ("configurations"). One comparison per pair and two judges: agree when both preferred
+    the same run (configuration)."""
+    for level in ("runs", "configurations"):
+        first = {}  # pair -> {judge: the preferred one}
+        for c in choices:
+            if c.outcome == 0.5:
+                continue
+            a, b = (c.a, c.b) if level == "runs" else c.trials
+            if a == b:
+                continue
+            first.setdefault(frozenset((a, b)), {}).setdefault(
+                c.judge, a if c.outcome == 1.0 else b)
+        compared = agree = 0
+        for picks in first.values():
+            chosen = list(picks.values())
+            for i in range(len(chosen)):
+                for k in range(i + 1, len(chosen)):
+                    compared += 1
+                    agree += chosen[i] == chosen[k]
+        if compared:
+            break
+    rate, low, high = wilson(agree, compared)
+    return {"level": level, "agree": agree, "compared": compared, "rate": rate, "low": low,
+            "high": high}
+
+
+def agreement_table(judgements, rescores, metrics=("kid", "fd"), networks=None):
+    """Each network's agreement with the eye at the run level, pooled and per judge, SWD's
+    (network-free), the judges' agreement with each other, and what was left out.
+
+    `rescores`: eye_file.read_rescores' {"runs": {run key: {"swd": v, network: {"kid": v,
+    "fd": v}}}, "missing": [run keys without final samples]}. Returns {"rows": [{"network",
+    "metric", "judge" (None: pooled), "agree", "decided", "rate", "low", "high"}] (networks
+    in the order of `networks`, else by name),
+    "judges_agree": `judges_agreement`, "runs", "missing", "choices", "decided"}."""
+    choices = run_choices(judgements)
+    runs = rescores.get("runs") or {}
+    held = {n for numbers in runs.values() for n, v in numbers.items() if isinstance(v, dict)}
+    networks = [n for n in networks if n in held] if networks else sorted(held)
+    judges = sorted({c.judge for c in choices})
+    columns = [(n, m, {k: (v.get(n) or {}).get(m) for k, v in runs.items()
+                       if isinstance(v.get(n), dict)}) for n in networks for m in metrics]
+    columns.append((NETWORK_FREE, "swd", {k: v.get("swd") for k, v in runs.items()}))
+    rows = []
+    for network, metric, values in columns:
+        scores = {k: {metric: float(v)} for k, v in values.items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        for judge in [None, *judges]:
+            mine = [c for c in choices if judge is None or c.judge == judge]
+            rows.append({"network": network, "judge": judge,
+                         **run_agreement(mine, scores, metric)})
+    missing = set(rescores.get("missing") or ())
+    return {"rows": rows, "judges_agree": judges_agreement(choices),
+            "runs": len({k for c in choices for k in (c.a, c.b)}),
+            "missing": len(missing),
+            "choices": len(choices), "decided": sum(c.outcome != 0.5 for c in choices),
+            "decided_without_samples": sum(c.outcome != 0.5 and bool({c.a, c.b} & missing)
+                                           for c in choices)}
