@@ -217,10 +217,11 @@ def run_choices(judgements):
 
 
 def judged_runs(judgements):
-    """The runs shown in kept pair judgements, sorted: (trial, run) pairs."""
+    """The runs shown in kept pair judgements, sorted: (trial, run number) pairs."""
     keys = {k for c in run_choices(judgements) for k in (c.a, c.b)}
-    return sorted((tuple(k.rsplit("/", 1)) for k in keys),
-                  key=lambda tr: (_trial_key(tr[0]), int(tr[1])))
+    runs = [(trial, int(run)) for trial, run in (k.rsplit("/", 1) for k in keys)
+            if run.lstrip("-").isdigit()]
+    return sorted(runs, key=lambda tr: (_trial_key(tr[0]), tr[1]))
 
 
 def run_agreement(choices, rescored, metric):
