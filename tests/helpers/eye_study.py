@@ -46,3 +46,42 @@ def write_eye_study(folder, real_faces=14):
     writer.trial("3", {"learning_rate": 1e-1, "image_size": SIZE}, status="FAILED",
                  message="boom")
     return folder
+
+
+def write_scored_eye_study(folder, cache_dir, samples=40, without=()):
+    """`write_eye_study` with what rescoring needs: study.json's data, scoring and protocol as
+    a search at 16 pixels with ONet writes them, each judged run's final_samples.npz (written
+    here; left out for the (trial, run) pairs in `without`, as an older study lacks them) and
+    each run's recorded final KID, FD and SWD computed from those samples. Needs TF."""
+    import json
+    from dataclasses import asdict
+
+    from tuner.common import files
+    from tuner.common.config import DataConfig, ScoringConfig
+    from tuner.data.face_sets import load_faces
+    from tuner.data.images import from_uint8
+    from tuner.metrics.scoring import Scorer
+
+    write_eye_study(folder)
+    source = str(folder.parent / "faces")
+    scoring = ScoringConfig(samples=samples, cache_dir=str(cache_dir))
+    scorer = Scorer(load_faces(source), scoring, eval_size=SIZE, flip=True, rank_by="final")
+    meta = json.loads((folder / "study.json").read_text())
+    meta.update(config={"data": asdict(DataConfig(data=source)), "scoring": asdict(scoring)},
+                protocol=scorer.protocol.as_dict())
+    files.write_json(folder / "study.json", meta)
+    for trial_id, (*_, shift) in TRIALS.items():
+        trial_dir = folder / f"trial_{trial_id}"
+        doc = json.loads((trial_dir / "evaluations.json").read_text())
+        for row in doc["evaluations"]:
+            run = row["repeat"]
+            pixels = faces(100 * int(trial_id) + run, shift, count=samples)
+            row.update({k: v for k, v in scorer.score_images(from_uint8(pixels)[..., None]).items()
+                        if k in ("kid", "fd", "swd")})
+            if (trial_id, run) not in without:
+                npz = trial_dir / "samples" / (f"repeat_{run}" if run else "") / \
+                    "final_samples.npz"
+                npz.parent.mkdir(parents=True, exist_ok=True)
+                np.savez_compressed(npz, samples=pixels)
+        files.write_json(trial_dir / "evaluations.json", doc)
+    return folder

@@ -55,3 +55,62 @@ def test_the_studys_own_network_reproduces_the_recorded_scores_exactly(tiny_stud
     assert out["judges_agree"]["level"] == "runs"
     assert (out["judges_agree"]["agree"], out["judges_agree"]["compared"]) == (1, 1)
     assert out["missing"] == 0 and out["decided"] == 2 and out["choices"] == 3
+
+
+def test_agreement_cli_on_a_made_study_counts_runs_without_samples_and_reads_its_cache(
+        tmp_path, run_without_tensorflow):
+    from tests.helpers.eye_study import write_scored_eye_study
+    from tuner.eye import main
+    from tuner.report.eye_section import eye_section
+    from tuner.results.snapshot import read_study
+
+    study = write_scored_eye_study(tmp_path / "study", tmp_path / "cache", without={("2", 0)})
+    eye = {"format": 1, "sessions": [], "judgements": [
+        judgement("0", "1", "left", "ann"), judgement("0", "2", "left", "ann", runs=(1, 0)),
+        judgement("1", "2", "right", "ann"), judgement("1", "0", "tie", "ann"),
+        judgement("1", "0", "right", "bo"), judgement("1", "2", "left", "bo"),
+        {**judgement("2", "1", "left", "bo"), "undone": "t"}]}
+    (study / "eye.json").write_text(json.dumps(eye))
+    argv = [str(study), "--agreement", "--networks", "onet", "--format", "json"]
+    assert json.loads(run(main, argv))["reproduced"] == {"checked": 3, "equal": 3}
+    cache = json.loads((study / RESCORES_FILE).read_text())
+    assert sorted(cache["runs"]) == ["0/0", "0/1", "1/0"] and cache["missing"] == ["2/0"]
+    kid = {k: v["onet"]["kid"] for k, v in cache["runs"].items()}
+
+    def pooled(out, network, metric, judge=None):
+        return next(r for r in out["rows"] if (r["network"], r["metric"], r["judge"])
+                    == (network, metric, judge))
+
+    out = json.loads(run(main, argv))
+    assert out["reproduced"] == {"checked": 0, "equal": 0}  # nothing rescored: all cached
+    # decided choices with both runs' samples: ann's and bo's 0/0 against 1/0, both for 0
+    first = 2 if kid["0/0"] < kid["1/0"] else 0
+    row = pooled(out, "onet", "kid")
+    assert (row["agree"], row["decided"]) == (first, 2)
+    assert (pooled(out, "onet", "kid", "ann")["decided"], pooled(out, "onet", "kid", "bo")
+            ["decided"]) == (1, 1)
+    # judges: 0/0-1/0 both for 0 (agree), 1/0-2/0 ann for 2, bo for 1 (disagree)
+    assert out["judges_agree"] == {**out["judges_agree"], "level": "runs", "agree": 1,
+                                   "compared": 2}
+    assert (out["missing"], out["decided_without_samples"], out["decided"]) == (1, 3, 5)
+    # the numbers come from the cache: change one and the count follows
+    cache["runs"]["0/0"]["onet"]["kid"] = 1e9
+    (study / RESCORES_FILE).write_text(json.dumps(cache))
+    assert pooled(json.loads(run(main, argv)), "onet", "kid")["agree"] == 0
+    text = run(main, argv[:-2])
+    assert "judges   each other" in text and "1/2   50%" in text
+    assert "1 judged runs have no final_samples.npz" in text
+    assert "Which feature network agrees with the eye?" in eye_section(read_study(study))
+    status, _, err, heavy = run_without_tensorflow("tuner.leaderboard", [str(study), "--html"])
+    assert status == 0 and heavy == "[]", err
+    assert "0/2" in (study / "report.html").read_text()
+
+
+def run(main, argv):
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return out.getvalue()
