@@ -8,8 +8,12 @@ import pytest
 from tuner.results.eye_scores import (
     Z95,
     agreement,
+    agreement_table,
     bradley_terry,
     fooled_rates,
+    judged_runs,
+    judges_agreement,
+    run_choices,
     summary,
     wilson,
 )
@@ -109,3 +113,69 @@ def test_summary_leaves_undone_judgements_out():
     assert out["preference"].theta[0] > 0
     assert out["agreement"][0]["agree"] == 1 and out["agreement"][0]["decided"] == 1
     assert out["fooled"]["1"]["fooled"] == 1.0 and out["fooled"][None]["fooled"] == 0.0
+
+
+# --- agreement at the run level ---------------------------------------------------------------
+
+def pair(left, right, answer, judge, runs=(0, 0), **more):
+    return {"task": "pair", "left": left, "right": right, "answer": answer, "judge": judge,
+            "runs": list(runs), **more}
+
+
+def test_run_choices_keep_the_runs_shown_and_leave_out_undone_and_older_judgements():
+    judgements = [pair("0", "1", "left", "ann", runs=(2, 0)),
+                  pair("1", "0", "tie", "bo"),
+                  pair("0", "1", "right", "ann", undone="t"),
+                  {"task": "pair", "left": "0", "right": "1", "answer": "left"},  # no runs
+                  {"task": "face", "trial": "0", "answer": "real"}]
+    choices = run_choices(judgements)
+    assert [(c.a, c.b, c.outcome, c.judge) for c in choices] == [("0/2", "1/0", 1.0, "ann"),
+                                                                 ("1/0", "0/0", 0.5, "bo")]
+    assert judged_runs(judgements) == [("0", 0), ("0", 2), ("1", 0)]
+
+
+def test_judges_agree_on_the_same_two_runs_in_either_order_first_answers_only():
+    choices = run_choices([
+        pair("a", "b", "left", "ann"), pair("b", "a", "right", "bo"),   # both a: agree
+        pair("a", "b", "right", "ann"),                                   # ann's second: ignored
+        pair("a", "b", "left", "cy"),                                     # cy a: agrees twice
+        pair("a", "c", "left", "ann"), pair("a", "c", "right", "bo"),    # disagree
+        pair("a", "c", "tie", "cy"),                                      # not decided
+        pair("a", "b", "left", "ann", runs=(1, 0))])                      # other runs: alone
+    # pairs of judges per pair of runs: a-b: (ann, bo), (ann, cy), (bo, cy) all agree; a-c: 1
+    assert judges_agreement(choices) == {"level": "runs", "agree": 3, "compared": 4,
+                                         **dict(zip(("rate", "low", "high"), wilson(3, 4)))}
+
+
+def test_judges_agreement_falls_back_to_configurations_when_runs_never_coincide():
+    choices = run_choices([pair("a", "b", "left", "ann", runs=(0, 0)),
+                           pair("b", "a", "left", "bo", runs=(1, 1)),
+                           pair("a", "b", "left", "bo", runs=(2, 2))])
+    out = judges_agreement(choices)
+    assert (out["level"], out["agree"], out["compared"]) == ("configurations", 0, 1)
+    assert judges_agreement([])["compared"] == 0 and judges_agreement([])["rate"] is None
+
+
+def test_agreement_table_pools_and_splits_by_judge_and_counts_runs_without_samples():
+    judgements = [pair("a", "b", "left", "ann"), pair("a", "c", "left", "ann"),
+                  pair("b", "a", "left", "bo"), pair("b", "c", "tie", "bo"),
+                  pair("c", "b", "right", "bo")]
+    rescores = {"runs": {"a/0": {"swd": 3.0, "onet": {"kid": 0.1, "fd": 5.0},
+                                 "fer": {"kid": 2.0, "fd": 9.0}},
+                         "b/0": {"swd": 1.0, "onet": {"kid": 0.2, "fd": 5.0},
+                                 "fer": {"kid": 1.0, "fd": "x"}}},
+                "missing": ["c/0"]}
+    out = agreement_table(judgements, rescores, networks=["onet", "fer"])
+    rows = {(r["network"], r["metric"], r["judge"]): (r["agree"], r["decided"])
+            for r in out["rows"]}
+    # decided choices between a/0 and b/0: ann a (left), bo b (left)
+    assert rows["onet", "kid", None] == (1, 2) and rows["onet", "kid", "ann"] == (1, 1)
+    assert rows["onet", "kid", "bo"] == (0, 1)
+    assert rows["onet", "fd", None] == (0, 0)  # equal scores decide nothing
+    assert rows["fer", "kid", None] == (1, 2) and rows["fer", "fd", None] == (0, 0)
+    assert rows["pixels", "swd", None] == (1, 2)
+    assert [r["network"] for r in out["rows"] if r["judge"] is None] == \
+        ["onet", "onet", "fer", "fer", "pixels"]
+    assert (out["runs"], out["missing"], out["choices"], out["decided"],
+            out["decided_without_samples"]) == (3, 1, 5, 4, 2)
+    assert out["judges_agree"]["compared"] == 1 and out["judges_agree"]["agree"] == 0
