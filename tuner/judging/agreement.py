@@ -156,7 +156,7 @@ class Scorers:
             why = _not_offline(name)
             if why:
                 self.skipped[name] = why
-                logger.info("network %s left out: %s", name, why)
+                logger.debug("network %s left out: %s", name, why)
             else:
                 self.names.append(name)
         self._made = {}

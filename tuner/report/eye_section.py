@@ -105,7 +105,8 @@ def agreement_text(result):
     lines += _aligned([head, *rows])
     lines.append(f"judges/each other: two judges' first decided answers to the same two "
                  f"{ceiling['level']} (either order), one comparison per pair and two judges: "
-                 f"the ceiling a score can reach")
+                 f"the ceiling a score can reach" if ceiling["compared"] else
+                 "judges/each other: no two judges decided the same pair yet, so no ceiling")
     for judge in judges:
         lines.append(f"judge {judge}:")
         lines += ["  " + line for line in _aligned([head, *agreement_rows(result, judge)])]
