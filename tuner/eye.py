@@ -129,6 +129,9 @@ def main(argv=None):
 
 
 def _agreement(config):
+    from tuner.gan.devices import quiet_tensorflow
+
+    quiet_tensorflow()  # before TensorFlow loads
     from tuner.judging.agreement import measure
     from tuner.judging.run import study_folder
     from tuner.report.eye_section import agreement_text

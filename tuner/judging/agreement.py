@@ -24,9 +24,9 @@ from tuner.common.errors import UsageError
 from tuner.results import eye_file as store
 from tuner.results.eye_scores import agreement_table, judged_runs, run_key
 from tuner.results.snapshot import read_study
+from tuner.study.evaluation import FINAL_SAMPLES_FILE
 
 logger = logging.getLogger(__name__)
-FINAL_SAMPLES_FILE = "final_samples.npz"  # tuner.study.evaluation writes it
 
 
 def samples_path(trial_dir, run):
@@ -59,9 +59,6 @@ def measure(study_dir, networks=None):
 
 def _rescore(study, runs, folders, asked):
     """The cache brought up to date for `runs` ((trial, run) pairs) and the networks."""
-    from tuner.gan.devices import quiet_tensorflow
-
-    quiet_tensorflow()
     scorers = Scorers(study.meta, asked)
     cache = store.read_rescores(study.path) or store.empty_rescores()
     scorers.forget_changed(cache)

@@ -60,7 +60,7 @@ function show(s) {
   if (s.total === undefined) return;  // an error without a state: stay where we are
   if (s.session) { sid = s.session; sessionStorage.setItem(kept, sid); }
   state = s;
-  $("progress").textContent = s.answered + " / " + s.total + " answered";
+  $("progress").textContent = s.judge ? s.answered + " / " + s.total + " answered" : "";
   $("undo").disabled = s.answered === 0;
   for (const id of ["judge", "pair", "face", "done"]) $(id).hidden = true;
   clearTimeout(timer);

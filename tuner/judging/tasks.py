@@ -105,12 +105,14 @@ def plan_pairs(configs, count, rng, objective="kid"):
     objective = objective_metric(objective)
     by_id = {c.trial_id: c for c in configs}
     order = _pair_order(by_id, objective)
-    unused = {pair: [(i, j) for i, _ in by_id[pair[0]].grids for j, _ in by_id[pair[1]].grids]
-              for pair in order}
+    unused = {}  # a pair of configurations' run pairs not yet planned, made when first needed
     shown = {(t, run): 0 for t, c in by_id.items() for run, _ in c.grids}
     items = []
     while len(items) < count:
         for pair in order:
+            if pair not in unused:
+                unused[pair] = [(i, j) for i, _ in by_id[pair[0]].grids
+                                for j, _ in by_id[pair[1]].grids]
             if unused[pair] and len(items) < count:
                 items.append(_pair_item(pair, unused[pair], shown, rng))
     return items
