@@ -121,3 +121,16 @@ def test_an_older_eye_json_loads_and_its_unnamed_session_is_adopted(study):
     assert server.session.answer(1, "right")
     doc = read_eye(study)
     assert doc["sessions"][0]["judge"] == "Cy" and doc["judgements"][1]["judge"] == "Cy"
+
+
+@pytest.mark.parametrize("doc, problem", [
+    ({"sessions": [{"id": "a"}], "judgements": []}, "session 0 is not an object with an `id`"),
+    ({"sessions": [], "judgements": [{"task": "pair", "answer": "up", "left": "0",
+                                      "right": "1"}]}, "judgement 0 is not an object"),
+    ({"sessions": [], "judgements": [{"task": "pair", "answer": "left"}]},
+     "judgement 0 \\(a pair\\) lacks the trials shown"),
+])
+def test_an_eye_json_of_the_wrong_shape_is_named_in_one_line(study, doc, problem):
+    (study / "eye.json").write_text(json.dumps(doc))
+    with pytest.raises(UsageError, match=f"eye.json: {problem}.*move it aside"):
+        read_eye(study)

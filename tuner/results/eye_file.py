@@ -22,6 +22,7 @@ from tuner.results.runs import json_problem
 EYE_FILE = "eye.json"
 LOCK_NAME = ".eye.json.lock"
 FORMAT = 1
+ANSWERS = {"pair": ("left", "right", "tie"), "face": ("real", "generated")}
 
 
 def empty():
@@ -43,15 +44,33 @@ def read_eye(study_dir):
         return empty()
     problem = json_problem(path)
     doc = None if problem else files.read_json(path)
-    if not problem and not (isinstance(doc, dict) and isinstance(doc.get("sessions"), list)
-                            and isinstance(doc.get("judgements"), list)
-                            and all(isinstance(j, dict) and "task" in j and "answer" in j
-                                    for j in doc["judgements"])):
-        problem = "not an eye.json (needs lists `sessions` and `judgements`)"
+    if not problem:
+        problem = shape_problem(doc)
     if problem:
         raise UsageError(f"{path}: {problem}; restore it from a copy, or move it aside to "
                          f"start the judgements over")
     return doc
+
+
+def shape_problem(doc):
+    """What makes `doc` not an eye.json of the format above, or None."""
+    if not (isinstance(doc, dict) and isinstance(doc.get("sessions"), list)
+            and isinstance(doc.get("judgements"), list)):
+        return "not an eye.json (needs lists `sessions` and `judgements`)"
+    for n, session in enumerate(doc["sessions"]):
+        if not (isinstance(session, dict) and isinstance(session.get("id"), str)
+                and isinstance(session.get("items"), list)
+                and all(isinstance(i, dict) and i.get("task") in ANSWERS
+                        for i in session["items"])):
+            return f"session {n} is not an object with an `id` and a list of `items`"
+    for n, entry in enumerate(doc["judgements"]):
+        if not (isinstance(entry, dict) and entry.get("task") in ANSWERS
+                and entry.get("answer") in ANSWERS[entry["task"]]):
+            return f"judgement {n} is not an object with a `task` and its `answer`"
+        if entry["task"] == "pair" and not all(isinstance(entry.get(k), str)
+                                               for k in ("left", "right")):
+            return f"judgement {n} (a pair) lacks the trials shown, `left` and `right`"
+    return None
 
 
 def update(study_dir, change):
