@@ -52,6 +52,10 @@ def parser():
                         "weights are here offline)")
     p.add_argument("--format", choices=("table", "json"), default="table",
                    help="with --agreement: a table (default) or JSON")
+    p.add_argument("--same-pairs-as", metavar="JUDGE",
+                   help="a new session shows the same pairs of grids as JUDGE's latest one, "
+                        "in a new order with sides drawn again (so judges can be compared "
+                        "pair by pair)")
     p.add_argument("--export-pairs", metavar="DIR",
                    help="instead of serving the page, write --judge's --pairs pairs as "
                         "numbered PNGs (left grid | right grid) into DIR, a new folder")
@@ -79,6 +83,7 @@ def config_from(args):
                      browser=not args.no_browser, exposure_ms=args.exposure_ms,
                      pairs=args.pairs, faces=args.faces, export_pairs=args.export_pairs,
                      import_answers=args.import_answers, agreement=args.agreement,
+                     same_pairs_as=" ".join((args.same_pairs_as or "").split()) or None,
                      networks=networks, format=args.format)
 
 

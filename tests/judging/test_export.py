@@ -134,3 +134,19 @@ def test_an_eye_json_of_the_wrong_shape_is_named_in_one_line(study, doc, problem
     (study / "eye.json").write_text(json.dumps(doc))
     with pytest.raises(UsageError, match=f"eye.json: {problem}.*move it aside"):
         read_eye(study)
+
+
+def test_a_second_judge_gets_the_same_pairs_in_a_new_order(study, tmp_path, capsys):
+    cli(study, "--judge", "Ann", "--pairs", "5", "--export-pairs", tmp_path / "ann")
+    assert cli(study, "--judge", "Bo", "--same-pairs-as", "Ann", "--export-pairs",
+               tmp_path / "bo") == 0
+    ann, bo = read_eye(study)["sessions"]
+    assert bo["settings"]["same_pairs_as"] == "Ann"
+
+    def grids(items):
+        return sorted(sorted([(i["left"], i["left_run"]), (i["right"], i["right_run"])])
+                      for i in items)
+    assert len(bo["items"]) == 5 and grids(bo["items"]) == grids(ann["items"])
+    assert cli(study, "--judge", "Cy", "--same-pairs-as", "Dee", "--export-pairs",
+               tmp_path / "cy") == 2
+    assert "--same-pairs-as Dee: no session of this judge with pairs" in capsys.readouterr().err

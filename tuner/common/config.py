@@ -454,6 +454,7 @@ class EyeConfig:
     pairs: int = EYE_PAIRS              # pair judgements planned in a new session
     faces: int = EYE_FACES              # face judgements planned in a new session
     export_pairs: str | None = None     # write the judge's pairs as numbered PNGs here
+    same_pairs_as: str | None = None    # a new session shows this judge's pairs (new order)
     import_answers: str | None = None   # record the judge's answers to exported pairs
     agreement: bool = False             # print each network's agreement with the eye
     networks: tuple | None = None       # networks for agreement (None: every one offline)

@@ -67,7 +67,11 @@ class Session:
     def _new(self, doc, config, judge):
         rng = np.random.default_rng(secrets.randbits(64))
         room = self.room
-        items = tasks.plan_pairs(room.configs, config.pairs, rng, objective_of(room.study.meta))
+        if config.same_pairs_as:
+            items = tasks.replan_pairs(_pairs_of(doc, config.same_pairs_as, self.folder), rng)
+        else:
+            items = tasks.plan_pairs(room.configs, config.pairs, rng,
+                                     objective_of(room.study.meta))
         if config.faces:
             items += tasks.plan_faces(room.configs, config.faces, rng, len(room.real_faces()))
         if not items:
@@ -75,6 +79,8 @@ class Session:
                              f"and --faces 0); give --faces N or let the study finish more trials")
         settings = {"pairs": config.pairs, "faces": config.faces,
                     "exposure_ms": config.exposure_ms}
+        if config.same_pairs_as:
+            settings["same_pairs_as"] = config.same_pairs_as
         if self.export:
             settings["export"] = True
         session = {"id": secrets.token_hex(4), "judge": judge, "started": store.now(),
@@ -195,6 +201,20 @@ def judge_name(name):
     if not name:
         raise ValueError("a judge's name is needed")
     return name
+
+
+def _pairs_of(doc, judge, folder):
+    """The pair items of `judge`'s latest session that has any.
+
+    Raises:
+        UsageError: `judge` has no such session.
+    """
+    for session in reversed(doc["sessions"]):
+        pairs = [i for i in session["items"] if i["task"] == "pair"]
+        if session.get("judge") == judge and pairs:
+            return pairs
+    raise UsageError(f"--same-pairs-as {judge}: no session of this judge with pairs in "
+                     f"{store.eye_path(folder)}; name a judge who has judged pairs here")
 
 
 def _sides(item):

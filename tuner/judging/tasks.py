@@ -118,6 +118,20 @@ def plan_pairs(configs, count, rng, objective="kid"):
     return items
 
 
+def replan_pairs(items, rng):
+    """The same pairs of grids as `items` (pair items), in a new random order, each with its
+    sides drawn again: another judge's view of exactly the pairs a first judge saw, so the
+    two can be compared pair by pair."""
+    out = []
+    for k in rng.permutation(len(items)):
+        item = items[k]
+        if rng.random() < 0.5:
+            item = {"task": "pair", "left": item["right"], "right": item["left"],
+                    "left_run": item["right_run"], "right_run": item["left_run"]}
+        out.append(dict(item))
+    return out
+
+
 def _pair_order(by_id, objective):
     """Pairs of configurations: the closest in `objective` that brings in a configuration not
     yet shown, until all are in; then the others, closest first."""

@@ -5,7 +5,10 @@
      "judgements": [{"session", "item", "task", "answer", "judge", "time", ...}]}
 
 A pair judgement also holds `left` and `right` (the trials shown) and `runs`; a face
-judgement `trial` (None for a real face) and `truth`. Undoing an answer marks it `undone`
+judgement `trial` (None for a real face) and `truth`; one recorded from an answers file
+`"source": "files"`. A session's `settings` may hold `"export": true` (its pairs were written
+as image files) and `same_pairs_as` (a judge whose pairs it repeats). Older files lack
+`settings`, `runs` and a session's judge; they load all the same. Undoing an answer marks it `undone`
 (with the time) rather than deleting it. Every change is a read-modify-write under a lock,
 written atomically, so two pages or a stopped server never lose an answer.
 """
