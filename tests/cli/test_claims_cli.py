@@ -77,3 +77,21 @@ def test_the_command_imports_no_tensorflow(claims_study, run_without_tensorflow)
     assert status == 0, err[-2000:]
     assert heavy == "[]"
     assert json.loads(out)["study"] == "made"
+
+
+def test_a_self_comparison_or_a_deep_nesting_exits_2_with_one_line(claims_study, tmp_path,
+                                                                     capsys):
+    same = space_with(tmp_path, '[[claims]]\ntext = "x"\nkind = "better"\n'
+                                'a = {learning_rate = 2e-4}\nb = {learning_rate = 2e-4}\n')
+    assert claims_cli.main([str(claims_study), "--claims", str(same)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {same}: [[claims]] #1 check 1 (better) a and b must differ in a "
+                   f"hyperparameter they both name (now one configuration can match both, and it "
+                   f"would be compared with itself); e.g. a = {{learning_rate = 2e-4}}, "
+                   f"b = {{learning_rate = 5e-4}}")
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert claims_cli.main([str(claims_study), "--claims", str(deep)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {deep}: tables or arrays nested more than 16 deep") \
+        and "\n" not in err
