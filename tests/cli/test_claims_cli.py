@@ -4,6 +4,8 @@ JSON; one-line errors (tests/helpers/claims_study.py)."""
 import json
 import re
 
+import pytest
+
 from tests.helpers.claims_study import (
     CLAIMS,
     GRID,
@@ -35,8 +37,12 @@ def test_the_json_form_is_the_documented_one(claims_study, capsys):
     assert list(check) == ["kind", "statement", "quantity", "verdict", "why", "settle", "sides",
                            "comparisons", "curves", "seeds_needed"]
     assert list(check["sides"][0]) == ["label", "by_seed", "mean", "se", "n", "scores", "grids",
-                                       "trials"]
-    assert list(check["comparisons"][0]) == ["label", "diff", "low", "high", "n", "level"]
+                                       "trials", "runs", "diverged", "diverged_up_to"]
+    assert list(check["comparisons"][0]) == ["label", "diff", "low", "high", "n", "level",
+                                             "tie_low", "margin"]
+    side = check["sides"][0]  # 6 configurations at full data, 3 runs each, none diverged
+    assert (side["runs"], side["diverged"]) == (18, 0)
+    assert side["diverged_up_to"] == pytest.approx(1 - 0.05 ** (1 / 18))  # Clopper-Pearson
     assert check["comparisons"][0]["level"] == 0.95
     assert {c["verdict"] for c in doc["claims"]} == {"supported", "contradicted",
                                                      "not settled", "not measured"}

@@ -133,8 +133,10 @@ def test_seconds_per_epoch_come_from_each_run(verdicts):
 
 
 @pytest.mark.parametrize("diverged, verdict", [
-    ((0, 1, 2), "supported"), ((), "contradicted"), ((1,), "not settled")])
+    ((0, 1, 2), "supported"), ((), "contradicted"), ((1,), "contradicted"),
+    ((0, 2), "contradicted")])
 def test_divergence_claims(tmp_path, diverged, verdict):
+    """One completed run contradicts "every run diverges"; all of 3 diverged supports it."""
     claim = """
 [[claims]]
 text = "8e-3 never learns."
@@ -240,8 +242,9 @@ def test_a_rounding_difference_does_not_settle_a_claim(tmp_path):
         (config(lr=1e-4), {s: 0.1 + 0.2 for s in range(3)}),
         (config(lr=2e-4), {s: 0.3 for s in range(3)})])
     check = weigh(folder)[0].checks[0]
-    assert check.verdict == "not settled"
-    assert check.settle == "hardly by repeats: the difference is nil to rounding"
+    assert check.verdict == "tied"  # within the margin, and never separable
+    assert check.why.startswith("learning_rate=0.0002 is tied with learning_rate=0.0001 "
+                                "within 10%: ")
 
 
 def test_disjoint_seeds_are_named_as_the_problem(tmp_path):
@@ -255,11 +258,31 @@ def test_disjoint_seeds_are_named_as_the_problem(tmp_path):
 
 
 def test_similar_margin_is_relative_to_the_mean_of_the_configurations(tmp_path):
-    """Means 0.020 and 0.024: margin 0.2 x 0.022 = 0.0044 (not 0.2 x the minimum, 0.004),
-    so a constant difference of 0.0042 is inside it."""
-    folder = study_of_scores(tmp_path, SIMILAR, [
-        (config(lr=1e-4), {0: 0.0200, 1: 0.0190, 2: 0.0210}),
-        (config(lr=2e-4), {0: 0.0242, 1: 0.0232, 2: 0.0252})])
+    """Seed by seed y - x = 0.2 x (x + y)/2 - 0.00001: inside the margin against the pair's
+    mean at every seed (the contrast is constant), though 0.2 x the smaller, x, is beyond."""
+    x = {0: 0.0200, 1: 0.0190, 2: 0.0210}
+    y = {s: (1.1 * v - 0.00001) / 0.9 for s, v in x.items()}
+    folder = study_of_scores(tmp_path, SIMILAR + "margin = 0.2\n",
+                             [(config(lr=1e-4), x), (config(lr=2e-4), y)])
     check = weigh(folder)[0].checks[0]
+    assert all(y[s] - x[s] > 0.2 * x[s] for s in x)
     assert check.verdict == "supported"
-    assert check.why == "every pairwise interval lies within ±0.00442"
+    margin = 0.2 * (sum(x.values()) + sum(y.values())) / 6
+    assert check.why == f"every pairwise interval lies within ±{margin:.4g}"
+
+
+def test_similar_reads_the_studys_margin_when_the_claim_gives_none(tmp_path):
+    """y is 4.6% above x at every seed: inside the study's default margin (10% of their
+    mean), beyond a margin of 2% written in study.json's train.margin."""
+    x = {0: 0.0200, 1: 0.0190, 2: 0.0210}
+    y = {s: v * 1.046 for s, v in x.items()}
+    folder = study_of_scores(tmp_path, SIMILAR, [(config(lr=1e-4), x), (config(lr=2e-4), y)])
+    check = weigh(folder)[0].checks[0]
+    assert "do not differ by more than 10% of their mean kid" in check.statement
+    assert check.verdict == "supported"
+    study = folder / "study.json"
+    doc = json.loads(study.read_text())
+    doc.setdefault("train", {})["margin"] = 0.02
+    study.write_text(json.dumps(doc))
+    check = weigh(folder)[0].checks[0]
+    assert "by more than 2% of" in check.statement and check.verdict == "contradicted"

@@ -5,10 +5,15 @@ The JSON form (README: "Claims") is
     {"study", "folder", "objective", "rank_by", "repeats", "protocol",
      "claims": [{"id", "text", "verdict", "checks": [{"kind", "statement", "quantity",
                  "verdict", "why", "settle", "sides": [{"label", "by_seed", "mean", "se",
-                 "n", "scores", "grids", "trials"}], "comparisons": [{"label", "diff", "low",
-                 "high", "n", "level"}], "curves": [{"trial", "seed", "epochs", "values"}],
+                 "n", "scores", "grids", "trials", "runs", "diverged", "diverged_up_to"}],
+                 "comparisons": [{"label", "diff", "low", "high", "n", "level"
+                 [, "tie_low", "margin"]}], "curves": [{"trial", "seed", "epochs", "values"}],
                  "seeds_needed"}]}],
      "looks", "damaged": ["trial_3/evaluations.json: ...", ...]}
+
+A verdict is "supported", "tied", "contradicted", "not settled" or "not measured"
+(`tuner.results.verdicts`); `tie_low` and `margin` (better and best) are the one-sided
+bound on the difference and the margin the tie is read against.
 """
 
 import json
@@ -19,8 +24,8 @@ from tuner.results.decisions import ALPHA
 
 FORMATS = ("table", "markdown", "json")
 ERROR = f"{ALPHA:.0%}"
-MARKS = {"supported": "SUPPORTED", "contradicted": "CONTRADICTED", "not settled": "NOT SETTLED",
-         "not measured": "NOT MEASURED"}
+MARKS = {"supported": "SUPPORTED", "tied": "TIED", "contradicted": "CONTRADICTED",
+         "not settled": "NOT SETTLED", "not measured": "NOT MEASURED"}
 
 
 def document(study, verdicts):

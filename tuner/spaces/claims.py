@@ -30,11 +30,13 @@ better):
     best       param, value [, where, metric]  value is the best of param's values
     similar    param, values [, where, metric, margin]
                                                the values' scores differ by less than
-                                               margin x their mean score (default 0.2)
+                                               margin x their mean score (default: the
+                                               study's margin, 10% unless --margin)
     diverges   where                           every run of that configuration diverges
     plateau    after_epoch [, where, metric, margin]
                                                the score improves by less than margin x
-                                               its value at that epoch after it
+                                               its value at that epoch after it (default
+                                               0.2)
     increases  param, quantity [, where]       quantity (seconds_per_epoch or a score)
                                                grows with param
 
@@ -54,7 +56,7 @@ that contradicts its claim's; a claim that states the same check twice.
 import math
 from dataclasses import dataclass, field
 
-from tuner.common.config import CLAIM_MARGIN, LAB_HYPERPARAMETERS
+from tuner.common.config import LAB_HYPERPARAMETERS
 from tuner.common.errors import UsageError
 from tuner.common.names import CLAIM_METRICS, RECORD_METRICS, objective_metric
 
@@ -85,7 +87,7 @@ class Check:
     param: str | None = None
     value: float | int | None = None
     values: tuple = ()
-    margin: float = CLAIM_MARGIN
+    margin: float | None = None    # None: the study's margin (similar), CLAIM_MARGIN (plateau)
     after_epoch: int | None = None
     quantity: str | None = None
 
