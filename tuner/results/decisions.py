@@ -21,26 +21,43 @@ Families, per look (a' = alpha/looks):
                   true difference, which has chance <= a' (Bonferroni), even though #1 was
                   picked from the same numbers (the maximum over pairs covers that choice).
     better        one comparison, g = a': supported iff it lies above 0, contradicted iff
-                  below.
+                  the interval at g = a'/C lies below (C: the claim's checks, which share the
+                  error of "contradicted": a claim is contradicted if any check is).
     best          supported iff every other value's interval against the claimed one lies
                   above 0, each at g = a' (an intersection-union test needs no correction);
                   contradicted iff some other value's interval lies below 0, each at
-                  g = a'/(k-1) (Bonferroni over the k-1 comparisons).
-    increases     the same over the k-1 steps (each next value minus the previous).
-    similar       equivalence within +-margin, margin = check.margin x the mean of the
-                  compared configurations' means (the mean, not the minimum: the minimum of
-                  sample means is biased low by selecting it). Supported iff every pair's
-                  interval at g = 2a' lies inside +-margin: two one-sided tests at a' each
-                  (TOST), intersection-union over the pairs; contradicted iff some pair's
-                  interval at g = a'/m (Bonferroni over the m = k(k-1)/2 pairs) lies wholly
-                  beyond the margin.
-    plateau       the improvement (value at the epoch - value at the end) at g = a':
-                  supported iff its interval lies below the margin (check.margin x the value
-                  at the epoch), contradicted iff above it.
+                  g = a'/((k-1) C) (Bonferroni over the k-1 comparisons and the checks).
+    tied          (better and best, with a margin fraction f) the claimed configuration x
+                  is within the margin of each other y, mu_x <= (1 + f) mu_y, shown by the
+                  per-seed contrast e_s = (1 + f) y_s - x_s: its interval at g = 2a'
+                  (one-sided a') above 0, for every other (intersection-union); tied iff
+                  that holds and neither supported nor contradicted does. Supported also
+                  needs it, so "supported or tied" when x is worse than some y by more than
+                  the margin errs at most a'. The margin is a share of the other's (the
+                  better one's) score, tested seed by seed, never a number computed from
+                  the same data and then treated as fixed.
+    increases     the same as best over the k-1 steps (each next value minus the previous).
+    similar       equivalence within +-margin, margin = f x the mean of the compared
+                  configurations' scores (the mean, not the minimum: the minimum of sample
+                  means is biased low by selecting it), tested on the per-seed contrasts
+                  d_s -+ f m_s (m_s the mean over the configurations at seed s), so that a
+                  seed effect shared by all moves the margin with the difference. Supported
+                  iff for every pair both contrasts' intervals at g = 2a' lie on the inside
+                  (TOST, one-sided a' each; intersection-union over the pairs); contradicted
+                  iff some pair's interval at g = a'/(m C) (Bonferroni over the m =
+                  k(k-1)/2 pairs and the checks) lies wholly beyond.
+    plateau       the improvement (value at the epoch - value at the end): supported iff
+                  its interval at g = a' lies below the margin (f x the value at the epoch),
+                  contradicted iff its interval at g = a'/C lies above it.
+
+A configuration that diverged in some run is never the winner of a comparison (`prone`):
+it is not supported or tied as better or best, and it does not contradict as better.
 
 Each verdict's error is then at most alpha across the planned looks: a false "supported"
-when the claim is false, a false "contradicted" when it holds (for `similar` both are
-counted at a true difference exactly at the margin, the worst case of each).
+(or "supported or tied") when the claim is false, a false "contradicted" when it holds, for
+the claim as a whole (for `similar` both are counted at a true difference exactly at the
+margin, the worst case of each). Measured on simulated studies: tests/results/
+test_claim_calibration.py and benchmarks/claim_calibration.py.
 
 Fewer than 3 seeds decide nothing (MIN_SEEDS). An interval of 1 degree of freedom is valid
 under normal noise, but at these levels it is useless (t_{1-0.05/42, 1} = 535: the interval

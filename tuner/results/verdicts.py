@@ -8,17 +8,54 @@ compared, and the per-seed differences are averaged over those pairs ("contexts"
 Which intervals decide, and at which levels so that each verdict is wrong at most
 5% of the time across the study's planned looks, is `tuner.results.decisions`.
 
-A check is
+Outcomes. Every check reads one of
 
-    supported      the claim's side is settled (for "similar" and "plateau":
-                   inside the margin)
-    contradicted   the other side is settled (outside the margin)
-    not settled    neither, or fewer than 3 paired runs; `settle` says what
-                   would decide it
-    not measured   the study lacks the configurations (or the epochs) it needs
+    supported      the claim's side is settled
+    tied           (better, best) the claimed configuration is within the study's margin of
+                   every other (train.margin, a share of the better one's score; 10% when
+                   the study kept none) and no other is better by more than it, but some
+                   other cannot be separated from it: "2e-4 is best: tied with 5e-4 within
+                   10%". A settled tie is an answer: no number of seeds is owed to it.
+    contradicted   the other side is settled
+    not settled    neither, or fewer than 3 paired runs; `settle` says what would decide it
+                   (or "hardly by repeats" when seeds would not)
+    not measured   the study lacks the configurations (or the epochs) it needs, or every
+                   run of them diverged before a score
 
-and a claim is contradicted if any of its checks is, else not measured if any
-is, else not settled if any is, else supported.
+and, kind by kind (checked in this order: the first that holds is the verdict):
+
+    better     contradicted: b settled better (a side that diverged in a run never is);
+               a diverged in every run before a score while b scored
+               supported: a settled better, and within the margin; or b diverged in every
+               run before a score while a scored
+               tied: a within the margin of b, neither settled better
+               not measured: both diverged in every run before a score
+    best       contradicted: another value settled better (one that diverged in a run never
+               is), or the claimed one diverged in every run before a score while another
+               scored; supported: settled better than every other (values that diverged in
+               every run count as worse) and within the margin of each; tied: within the
+               margin of every other, some not separated
+    similar    contradicted: some pair settled beyond the margin (the check's `margin`, else
+               the study's), or some value diverged in every run while another scored;
+               supported: every pair settled inside it
+    increases  contradicted: some step settled downward; supported: every step upward
+    plateau    contradicted: improvement settled beyond the margin (the check's, else 20%);
+               supported: settled within it
+    diverges   contradicted: one completed run (whatever the number of runs); supported:
+               at least 2 runs, every one diverged; not settled: a single diverged run
+
+A configuration that diverged in some run (but not all) is never called better or best
+(supported or tied), nor contradicts a claim as better: its mean over the runs that
+survived says nothing of the runs that did not. Its sides show the divergence rate's 95%
+upper bound (Clopper-Pearson: 0 of 3 runs diverged still allows 63%), and a supported or
+tied check names it for the winner.
+
+A claim reads, of its checks' verdicts, the first of contradicted, not measured, not
+settled, tied, supported (PRECEDENCE): contradicted if any check is, tied if some check is
+tied and none is worse. A claim of several checks is contradicted if any check is, so its
+checks share the 5% of "contradicted" (Bonferroni over the checks but `diverges`, which
+risks no error; for "any check contradicted" Holm's procedure makes the same decision).
+Supported and tied need every check: an intersection-union test, which needs no correction.
 
 A check on `metric = "eye"` (better, best) reads the Bradley-Terry preference of blind
 pairwise judgements (tuner.results.eye_scores), where higher is better; the eye compares
