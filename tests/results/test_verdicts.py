@@ -286,3 +286,125 @@ def test_similar_reads_the_studys_margin_when_the_claim_gives_none(tmp_path):
     study.write_text(json.dumps(doc))
     check = weigh(folder)[0].checks[0]
     assert "by more than 2% of" in check.statement and check.verdict == "contradicted"
+
+
+BEST_LR = """
+[[claims]]
+text = "2e-4 is best."
+kind = "best"
+param = "learning_rate"
+value = 2e-4
+"""
+TEN = range(10)
+
+
+def lab_mini_rates(worse=0.0):
+    """Ten seeds of 2e-4 and 5e-4 as after lab-mini's race (means 0.0244 and 0.0242: 5e-4
+    ahead by 0.0002, sd of the paired difference about 0.0006), and 1e-4 far behind."""
+    rng = np.random.default_rng(26)
+    seed_effect = 0.003 * rng.standard_normal(10)
+    noise = 0.0004 * rng.standard_normal((3, 10))
+    base = 0.0243 + seed_effect
+    return {1e-4: dict(enumerate(base + 0.010 + noise[0])),
+            2e-4: dict(enumerate(base + 0.0001 + worse + noise[1])),
+            5e-4: dict(enumerate(base - 0.0001 + noise[2]))}
+
+
+def test_a_best_that_cannot_be_separated_but_is_within_the_margin_is_tied(tmp_path):
+    rates = lab_mini_rates()
+    folder = study_of_scores(tmp_path, BEST_LR, [(config(lr=lr), kids)
+                                                 for lr, kids in rates.items()])
+    verdict = weigh(folder)[0]
+    assert verdict.verdict == "tied" and verdict.checks[0].verdict == "tied"
+    why = verdict.checks[0].why
+    assert why.startswith("0.0002 is best: tied with 0.0005 within 10%: learning_rate=0.0005 - "
+                          "learning_rate=0.0002 at least -0.0")
+    margin = 0.1 * np.mean(list(rates[5e-4].values()))
+    assert f"above the margin {-margin:+.4f}; " in why
+    assert why.endswith("; learning_rate=0.0002 diverged in 0 of 10 runs (a rate up to 26%)")
+    c = verdict.checks[0].comparisons[1]
+    assert c["label"] == "learning_rate=0.0005 - learning_rate=0.0002"
+    assert -c["margin"] < c["tie_low"] < 0 < c["high"]
+    assert c["margin"] == pytest.approx(0.1 * np.mean(list(rates[5e-4].values())))
+
+
+def test_a_best_worse_than_another_by_more_than_the_margin_is_not_tied(tmp_path):
+    rates = lab_mini_rates(worse=0.004)  # 2e-4 worse than 5e-4 by 0.0042, 17%: contradicted
+    folder = study_of_scores(tmp_path, BEST_LR, [(config(lr=lr), kids)
+                                                 for lr, kids in rates.items()])
+    assert weigh(folder)[0].verdict == "contradicted"
+
+
+def test_a_claim_with_a_tied_check_and_nothing_worse_reads_tied(tmp_path):
+    rates = lab_mini_rates()
+    claims = BEST_LR.replace('kind = "best"\nparam = "learning_rate"\nvalue = 2e-4\n', "") + \
+        '[[claims.checks]]\nkind = "best"\nparam = "learning_rate"\nvalue = 2e-4\n' \
+        '[[claims.checks]]\nkind = "better"\na = {learning_rate = 2e-4}\n' \
+        'b = {learning_rate = 1e-4}\n'
+    folder = study_of_scores(tmp_path, claims, [(config(lr=lr), kids)
+                                                for lr, kids in rates.items()])
+    (verdict,) = weigh(folder)
+    assert [c.verdict for c in verdict.checks] == ["tied", "supported"]
+    assert verdict.verdict == "tied"
+
+
+def test_the_checks_of_a_claim_share_the_error_of_contradicted(tmp_path):
+    """Alone, "contradicted" reads the 95% interval; as one of 2 checks, the 97.5% one."""
+    (tmp_path / "1").mkdir()
+    one = study_of_scores(tmp_path / "1", BETTER, [
+        (config(lr=1e-4), {0: 0.020, 1: 0.021, 2: 0.019}),
+        (config(lr=2e-4), {0: 0.030, 1: 0.0305, 2: 0.031})])
+    assert weigh(one)[0].checks[0].comparisons[0]["level"] == 0.95
+    two = BETTER.replace('kind = "better"\na = { learning_rate = 2e-4 }\n'
+                         'b = { learning_rate = 1e-4 }\n', "") + \
+        '[[claims.checks]]\nkind = "better"\na = { learning_rate = 2e-4 }\n' \
+        'b = { learning_rate = 1e-4 }\n[[claims.checks]]\nkind = "plateau"\nafter_epoch = 10\n'
+    (tmp_path / "2").mkdir()
+    folder = study_of_scores(tmp_path / "2", two, [
+        (config(lr=1e-4), {0: 0.020, 1: 0.021, 2: 0.019}),
+        (config(lr=2e-4), {0: 0.030, 1: 0.0305, 2: 0.031})])
+    check = weigh(folder)[0].checks[0]
+    assert check.comparisons[0]["level"] == 1 - 0.025
+    expected = stats.ttest_rel([0.020, 0.021, 0.019], [0.030, 0.0305, 0.031])
+    interval = expected.confidence_interval(1 - 0.025)
+    assert check.comparisons[0]["high"] == pytest.approx(interval.high)
+
+
+def test_a_configuration_that_sometimes_diverges_is_not_called_better(tmp_path):
+    """2e-4 wins on its two scored runs, but its third diverged: not supported, the rate's
+    upper bound is named, and more seeds could only contradict."""
+    folder = study_of_scores(tmp_path, BETTER, [
+        (config(lr=2e-4), {0: 0.010, 1: 0.011, 2: 0.012, 3: None}, (3,)),
+        (config(lr=1e-4), {0: 0.030, 1: 0.031, 2: 0.032, 3: 0.030})])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "not settled" and check.seeds_needed is None
+    assert check.why.endswith("; learning_rate=0.0002 diverged in 1 of 4 runs (a rate up to "
+                              "75%): a configuration that diverges is not called better on the "
+                              "mean of its other runs")
+    assert check.settle.startswith("hardly by repeats: learning_rate=0.0002 diverged in a run")
+    assert check.sides[0].diverged_up_to == pytest.approx(stats.beta.ppf(0.95, 2, 3))
+
+
+def test_a_configuration_diverging_before_any_score_loses_and_is_not_raced(tmp_path):
+    from tuner.results.race import open_decisions
+
+    claims = BETTER + BEST_LR.replace("2e-4 is best.", "8e-3 is best.").replace(
+        "value = 2e-4", "value = 8e-3")
+    folder = study_of_scores(tmp_path, claims, [
+        (config(lr=2e-4), {0: 0.010, 1: 0.011, 2: 0.012}),
+        (config(lr=1e-4), {0: 0.030, 1: 0.031, 2: 0.032}),
+        (config(lr=8e-3), {0: None, 1: None, 2: None}, (0, 1, 2))])
+    better, best = weigh(folder)
+    assert better.verdict == "supported"
+    assert best.verdict == "contradicted"
+    assert best.checks[0].why == ("learning_rate=0.008 diverged in every run (3 of 3) before a "
+                                  "score; the others scored")
+    assert not any("8e-3" in d.label or "2" in d.trial_ids for d in open_decisions(folder))
+    reverse = BETTER.replace("a = { learning_rate = 2e-4 }", "a = { learning_rate = 8e-3 }")
+    (tmp_path / "r").mkdir()
+    folder = study_of_scores(tmp_path / "r", reverse, [
+        (config(lr=1e-4), {0: 0.030, 1: 0.031, 2: 0.032}),
+        (config(lr=8e-3), {0: None, 1: None, 2: None}, (0, 1, 2))])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "contradicted"
+    assert check.why.startswith("learning_rate=0.008 diverged in every run (3 of 3)")
