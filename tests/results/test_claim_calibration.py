@@ -153,3 +153,17 @@ def test_a_configuration_that_diverges_is_not_called_better_on_its_other_runs(n)
     assert np.isin(blind, (decisions.SUPPORTED, decisions.TIED)).mean() > called.mean()
     best, _ = decisions.decide_best(values, 0, margin=F, prone=prone)
     assert not (np.isin(best, (decisions.SUPPORTED, decisions.TIED)) & ~unseen).any()
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_a_tie_stays_honest_over_a_races_looks(k):
+    """Looking after every round of seeds from 3 to 10 (8 looks, each spending 5%/8): a
+    value worse than another by exactly the margin is called tied or best at any look in at
+    most 5% of studies."""
+    looks = 8
+    values = runs(1600 + k, edge_means(k), 3 + looks - 1, "shared", MANY)
+    wrong = np.zeros(MANY, dtype=bool)
+    for n in range(3, 3 + looks):
+        verdict, _ = decisions.decide_best(values[..., :n], 0, looks, margin=F)
+        wrong |= np.isin(verdict, (decisions.TIED, decisions.SUPPORTED))
+    assert wrong.mean() <= bound(MANY)

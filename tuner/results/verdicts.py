@@ -11,7 +11,8 @@ Which intervals decide, and at which levels so that each verdict is wrong at mos
 Outcomes. Every check reads one of
 
     supported      the claim's side is settled
-    tied           (better, best) the claimed configuration is within the study's margin of
+    tied           (better, best; not by eye, whose preference has no margin in the score's
+                   units) the claimed configuration is within the study's margin of
                    every other (train.margin, a share of the better one's score; 10% when
                    the study kept none) and no other is better by more than it, but some
                    other cannot be separated from it: "2e-4 is best: tied with 5e-4 within
