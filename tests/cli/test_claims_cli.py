@@ -39,7 +39,7 @@ def test_the_json_form_is_the_documented_one(claims_study, capsys):
     assert list(check["sides"][0]) == ["label", "by_seed", "mean", "se", "n", "scores", "grids",
                                        "trials", "runs", "diverged", "diverged_up_to"]
     assert list(check["comparisons"][0]) == ["label", "diff", "low", "high", "n", "level",
-                                             "tie_low", "margin"]
+                                             "tie_low", "tie_high", "margin_low", "margin_high"]
     side = check["sides"][0]  # 6 configurations at full data, 3 runs each, none diverged
     assert (side["runs"], side["diverged"]) == (18, 0)
     assert side["diverged_up_to"] == pytest.approx(1 - 0.05 ** (1 / 18))  # Clopper-Pearson

@@ -69,16 +69,18 @@ def test_better_worse_by_the_margin_is_rarely_tied(noise):
 
 
 def test_a_tie_is_the_answer_for_equal_configurations():
-    """The power of the tie between equal configurations (the margin 0.002 is half a run's
-    sd): at 10 seeds about 23% tied (independent noise), where the strict reading can only
-    stay open or err (<= 5%); it grows with the seeds (about 55% at 30)."""
-    rates = []
-    for n in (10, 30):
-        values = runs(1200 + n, [LEVEL, LEVEL], n, studies=STUDIES)
-        verdict, _ = decisions.decide_best(values, 0, margin=F)
-        rates.append((verdict == decisions.TIED).mean())
-        assert np.isin(verdict, (decisions.SUPPORTED, decisions.CONTRADICTED)).mean() <= bound(STUDIES)
-    assert 0.15 < rates[0] < rates[1]
+    """The power of the tie where pairing leaves little noise (lab-mini's 2e-4 and 5e-4: a
+    seed effect of sd 0.003, 0.0004 of each run's own, a difference of 0.0002 at 0.0243):
+    tied in most studies, where the strict reading can only stay open or err (<= 5%)."""
+    rng = np.random.default_rng(1200)
+    values = 0.0243 + 0.003 * rng.standard_normal((STUDIES, 1, 10)) \
+        + 0.0004 * rng.standard_normal((STUDIES, 2, 10))
+    values[:, 0] += 0.0001
+    values[:, 1] -= 0.0001
+    verdict, _ = decisions.decide_best(values, 0, margin=F)
+    assert (verdict == decisions.TIED).mean() > 0.5
+    strict, _ = decisions.decide_best(values, 0)
+    assert (strict == decisions.SUPPORTED).mean() <= bound(STUDIES)
 
 
 @pytest.mark.parametrize("share", [0.5, 0.9])

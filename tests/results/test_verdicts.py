@@ -317,15 +317,15 @@ def test_a_best_that_cannot_be_separated_but_is_within_the_margin_is_tied(tmp_pa
     verdict = weigh(folder)[0]
     assert verdict.verdict == "tied" and verdict.checks[0].verdict == "tied"
     why = verdict.checks[0].why
-    assert why.startswith("0.0002 is best: tied with 0.0005 within 10%: learning_rate=0.0005 - "
-                          "learning_rate=0.0002 at least -0.0")
-    margin = 0.1 * np.mean(list(rates[5e-4].values()))
-    assert f"above the margin {-margin:+.4f}; " in why
-    assert why.endswith("; learning_rate=0.0002 diverged in 0 of 10 runs (a rate up to 26%)")
     c = verdict.checks[0].comparisons[1]
     assert c["label"] == "learning_rate=0.0005 - learning_rate=0.0002"
-    assert -c["margin"] < c["tie_low"] < 0 < c["high"]
-    assert c["margin"] == pytest.approx(0.1 * np.mean(list(rates[5e-4].values())))
+    assert -c["margin_low"] < c["tie_low"] < 0 < c["tie_high"] < c["margin_high"]
+    assert c["margin_low"] == pytest.approx(0.1 * np.mean(list(rates[5e-4].values())))
+    assert c["margin_high"] == pytest.approx(0.1 * np.mean(list(rates[2e-4].values())))
+    assert why == (f"0.0002 is best: tied with 0.0005 within 10%: learning_rate=0.0005 - "
+                   f"learning_rate=0.0002 between {c['tie_low']:+.4f} and {c['tie_high']:+.4f}, "
+                   f"inside {-c['margin_low']:+.4f} to {c['margin_high']:+.4f}; "
+                   f"learning_rate=0.0002 diverged in 0 of 10 runs (a rate up to 26%)")
 
 
 def test_a_best_worse_than_another_by_more_than_the_margin_is_not_tied(tmp_path):

@@ -7,13 +7,14 @@ The JSON form (README: "Claims") is
                  "verdict", "why", "settle", "sides": [{"label", "by_seed", "mean", "se",
                  "n", "scores", "grids", "trials", "runs", "diverged", "diverged_up_to"}],
                  "comparisons": [{"label", "diff", "low", "high", "n", "level"
-                 [, "tie_low", "margin"]}], "curves": [{"trial", "seed", "epochs", "values"}],
+                 [, "tie_low", "tie_high", "margin_low", "margin_high"]}],
+                 "curves": [{"trial", "seed", "epochs", "values"}],
                  "seeds_needed"}]}],
      "looks", "damaged": ["trial_3/evaluations.json: ...", ...]}
 
 A verdict is "supported", "tied", "contradicted", "not settled" or "not measured"
-(`tuner.results.verdicts`); `tie_low` and `margin` (better and best) are the one-sided
-bound on the difference and the margin the tie is read against.
+(`tuner.results.verdicts`); `tie_low` and `tie_high` (better and best) are the one-sided
+bounds on the difference the tie reads against -`margin_low` and `margin_high`.
 """
 
 import json

@@ -30,8 +30,10 @@ Families, per look (a' = alpha/looks):
     tied          (better and best, with a margin fraction f) the claimed configuration x
                   is within the margin of each other y, mu_x <= (1 + f) mu_y, shown by the
                   per-seed contrast e_s = (1 + f) y_s - x_s: its interval at g = 2a'
-                  (one-sided a') above 0, for every other (intersection-union); tied iff
-                  that holds and neither supported nor contradicted does. Supported also
+                  (one-sided a') above 0; and each y is settled worse than x or within the
+                  margin of it, mu_y <= (1 + f) mu_x (the mirror contrast), for every other
+                  (intersection-union); tied iff that holds and neither supported nor
+                  contradicted does (`Tie`). Supported also
                   needs it, so "supported or tied" when x is worse than some y by more than
                   the margin errs at most a'. The margin is a share of the other's (the
                   better one's) score, tested seed by seed, never a number computed from
@@ -243,32 +245,71 @@ def _side(prone, index):
 
 @dataclass(frozen=True)
 class Tie:
-    """Each comparison's non-inferiority reading (..., c): the contrast
-    e_s = (1 + f) y_s - x_s (x the claimed configuration, y the other) at one-sided a', as a
-    lower bound on d = y - x to read against -margin (low > -margin iff the contrast's
-    interval lies above 0), and margin = f x the other's mean over the shared seeds."""
+    """Each comparison's tie reading (..., c), x the claimed configuration, y the other, d =
+    y - x, one-sided a' each (intervals at g = 2a'):
+
+        within   x is not worse than y by more than the margin: mu_x <= (1 + f) mu_y, the
+                 interval of (1 + f) y_s - x_s above 0; as a bound on d, low > -margin_low
+        close    y is not worse than x by more than it: mu_y <= (1 + f) mu_x, the interval
+                 of (1 + f) x_s - y_s above 0; as a bound on d, high < margin_high
+        settled  y settled worse than x (the strict reading, g = a')
+
+    and tied = within and (settled or close): x is within the margin of the best, and each
+    other is settled worse or within the margin of x. margin_low = f x y's mean, margin_high
+    = f x x's mean over the shared seeds."""
 
     low: np.ndarray
-    margin: np.ndarray
-    within: np.ndarray  # low > -margin: the claimed one is not worse by more than the margin
+    high: np.ndarray
+    margin_low: np.ndarray
+    margin_high: np.ndarray
+    within: np.ndarray
+    close: np.ndarray
+    settled: np.ndarray
+    contrasts: tuple = ()  # the Paired numbers of within's and close's contrasts
+
+    @property
+    def tied(self):
+        return self.within & (self.settled | self.close)
+
+
+def _mean_where(ok, y):
+    with np.errstate(invalid="ignore"):
+        return np.where(ok, y, 0.0).sum(axis=-1) / np.maximum(ok.sum(axis=-1), 1)
 
 
 def tie(x, y, fraction, looks=1, alpha=ALPHA):
-    """`Tie` of x against y (..., c, N) at margin `fraction` of y's score: the claimed x is
-    within the margin of y iff the paired interval of e_s = (1 + f) y_s - x_s at g = 2a'
-    (one-sided a') lies above 0, i.e. mu_x <= (1 + f) mu_y. The margin is a share of the
-    other's score (the better one when the claim is wrong), and it is tested seed by seed,
-    never as a random quantity computed from the same data."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    x, y = np.broadcast_arrays(x, y)
+    """`Tie` of the claimed x (..., 1, N) against others y (..., c, N) at margin `fraction`:
+    a share of the better one's score, tested seed by seed on linear contrasts (never a
+    random quantity computed from the same data and then taken as fixed)."""
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     ok = np.isfinite(x) & np.isfinite(y)
-    contrast = interval(paired(np.where(ok, x, np.nan), (1 + fraction) * y),
-                        2 * look_alpha(looks, alpha))
-    with np.errstate(invalid="ignore"):
-        n = ok.sum(axis=-1)
-        margin = fraction * np.where(ok, y, 0.0).sum(axis=-1) / np.maximum(n, 1)
-    low = contrast.low - margin
-    return Tie(low, margin, _above(contrast.low, 0))
+    x, y = np.where(ok, x, np.nan), np.where(ok, y, np.nan)
+    g = 2 * look_alpha(looks, alpha)
+    within = interval(paired(x, (1 + fraction) * y), g)
+    close = interval(paired(y, (1 + fraction) * x), g)
+    strict = interval(paired(x, y), look_alpha(looks, alpha))
+    m_low, m_high = fraction * _mean_where(ok, y), fraction * _mean_where(ok, x)
+    return Tie(within.low - m_low, m_high - close.low, m_low, m_high, _above(within.low, 0),
+               _above(close.low, 0), _above(strict.low, 0), (within.p, close.p))
+
+
+def tie_advice(tie, looks=1, alpha=ALPHA):
+    """The seeds per configuration that would show the tie with 80% power if its contrasts'
+    means and sds held (`seeds_for_power`, one-sided error a', the most over the contrasts
+    not yet shown), as an Advice; no seeds if some contrast is out of reach."""
+    needed, now = [], []
+    for shown, p in ((tie.within, tie.contrasts[0]), (tie.close | tie.settled, tie.contrasts[1])):
+        for i in np.flatnonzero(~np.asarray(shown).reshape(-1)):
+            n, sd = int(p.n.reshape(-1)[i]), float(p.sd.reshape(-1)[i])
+            needed.append(seeds_for_power(float(p.diff.reshape(-1)[i]), sd, n,
+                                          look_alpha(looks, alpha))
+                          if n >= 2 and math.isfinite(sd) else MIN_SEEDS)
+            now.append(n)
+    seeds = max(needed, default=math.inf)
+    if not math.isfinite(seeds) or seeds > MAX_REPEATS:
+        return Advice(None, "")
+    return Advice(seeds, f"about {seeds} seeds (now {min(now)}) for 80% power to show the tie, "
+                         f"if the differences held")
 
 
 def _strict(values, claimed, prone, looks, alpha, checks, c):
@@ -304,7 +345,7 @@ def decide_better(a, b, looks=1, alpha=ALPHA, margin=None, checks=1, prone=None)
     if margin is None:
         return code, iv
     t = tie(values[..., :1, :], values[..., 1:, :], margin, looks, alpha)
-    return _with_tie(code == SUPPORTED, iv, code == CONTRADICTED, t.within.all(-1),
+    return _with_tie(code == SUPPORTED, iv, code == CONTRADICTED, t.tied.all(-1),
                      _side(prone, 0))
 
 
@@ -338,7 +379,7 @@ def decide_best(values, claimed, looks=1, alpha=ALPHA, margin=None, checks=1, pr
         return code, iv
     others = [j for j in range(k) if j != claimed]
     t = tie(values[..., [claimed], :], values[..., others, :], margin, looks, alpha)
-    return _with_tie(code == SUPPORTED, iv, code == CONTRADICTED, t.within.all(-1),
+    return _with_tie(code == SUPPORTED, iv, code == CONTRADICTED, t.tied.all(-1),
                      _side(prone, claimed))
 
 

@@ -14,9 +14,10 @@ Outcomes. Every check reads one of
     tied           (better, best; not by eye, whose preference has no margin in the score's
                    units) the claimed configuration is within the study's margin of
                    every other (train.margin, a share of the better one's score; 10% when
-                   the study kept none) and no other is better by more than it, but some
-                   other cannot be separated from it: "2e-4 is best: tied with 5e-4 within
-                   10%". A settled tie is an answer: no number of seeds is owed to it.
+                   the study kept none), so no other is better by more than it, and each
+                   other not settled worse is within the margin of it too: "2e-4 is best:
+                   tied with 5e-4 within 10%". A settled tie is an answer: no number of
+                   seeds is owed to it.
     contradicted   the other side is settled
     not settled    neither, or fewer than 3 paired runs; `settle` says what would decide it
                    (or "hardly by repeats" when seeds would not)
@@ -29,13 +30,14 @@ and, kind by kind (checked in this order: the first that holds is the verdict):
                a diverged in every run before a score while b scored
                supported: a settled better, and within the margin; or b diverged in every
                run before a score while a scored
-               tied: a within the margin of b, neither settled better
+               tied: a and b within the margin of each other, neither settled better
                not measured: both diverged in every run before a score
     best       contradicted: another value settled better (one that diverged in a run never
                is), or the claimed one diverged in every run before a score while another
                scored; supported: settled better than every other (values that diverged in
                every run count as worse) and within the margin of each; tied: within the
-               margin of every other, some not separated
+               margin of every other, and each other settled worse or within the margin of
+               it
     similar    contradicted: some pair settled beyond the margin (the check's `margin`, else
                the study's), or some value diverged in every run while another scored;
                supported: every pair settled inside it
@@ -312,22 +314,33 @@ def _all_out(kind, statement, metric, sides):
 
 
 def _tie_phrase(c, metric):
-    """`learning_rate=5e-4 - learning_rate=2e-4 at least -0.0011, above the margin -0.0024`:
-    the one-sided bound (95% over the planned looks) the tie reads."""
-    if c["tie_low"] is None or c["margin"] is None:
+    """`learning_rate=5e-4 - learning_rate=2e-4 between -0.0011 and +0.0009, inside -0.0024
+    to +0.0024`: the one-sided bounds (each 95% over the planned looks) the tie reads."""
+    if c["tie_low"] is None or c["tie_high"] is None:
         return f"{c['label']}: too few shared seeds for a bound"
     digits = DECIMALS.get(metric, 4)
-    return (f"{c['label']} at least {c['tie_low']:+.{digits}f}, above the margin "
-            f"{-c['margin']:+.{digits}f}")
+    return (f"{c['label']} between {c['tie_low']:+.{digits}f} and {c['tie_high']:+.{digits}f}, "
+            f"inside {-c['margin_low']:+.{digits}f} to {c['margin_high']:+.{digits}f}")
+
+
+def _finite(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def _with_ties(comps, tie):
     """Each comparison dict with its tie's numbers (`decisions.Tie` of shape (c,))."""
     for i, c in enumerate(comps):
-        low = float(tie.low[i])
-        c["tie_low"] = low if math.isfinite(low) else None
-        c["margin"] = float(tie.margin[i]) if math.isfinite(float(tie.margin[i])) else None
+        c.update(tie_low=_finite(tie.low[i]), tie_high=_finite(tie.high[i]),
+                 margin_low=_finite(tie.margin_low[i]), margin_high=_finite(tie.margin_high[i]))
     return comps
+
+
+def _sooner(tip, tie_tip):
+    """The advice that needs fewer seeds: the strict decision's or the tie's."""
+    if tie_tip.seeds is None or tip.text == NO_SEED:
+        return tip
+    return tie_tip if tip.seeds is None or tie_tip.seeds < tip.seeds else tip
 
 
 def check_better(check, evidence, checks=1):
@@ -370,6 +383,8 @@ def check_better(check, evidence, checks=1):
     else:
         why = f"{b} - {a}: {interval_phrase(c, metric)}" + (", which includes 0" if c["low"] is not None
                                                             else "")
+    if verdict == NOT_SETTLED:
+        tip = _sooner(tip, decisions.tie_advice(tie, evidence.looks))
     note = _prone_note(sides)
     if note and verdict == NOT_SETTLED:
         why += f"; {note}"
@@ -440,8 +455,8 @@ def check_best(check, evidence, checks=1):
     verdict = VERDICTS[int(code)]
     rest = [j for j in range(len(sides)) if j != claimed]
     comps, tips = _comparisons(iv, [f"{sides[j].label} - {label}" for j in rest])
-    comps = _with_ties(comps, decisions.tie(table[[claimed]], table[rest], evidence.margin,
-                                            evidence.looks))
+    tie = decisions.tie(table[[claimed]], table[rest], evidence.margin, evidence.looks)
+    comps = _with_ties(comps, tie)
     if verdict == CONTRADICTED:
         why = "; ".join(f"{c['label'].split(' - ')[0]} is better: {interval_phrase(c, metric)}"
                         for c in comps if c["high"] is not None and c["high"] < 0)
@@ -460,6 +475,8 @@ def check_best(check, evidence, checks=1):
             why += ": an interval includes 0"
     _, open_tips, contra = _open_one_sided(comps, tips)
     tip = _check_advice(open_tips, contra)
+    if verdict == NOT_SETTLED:
+        tip = _sooner(tip, decisions.tie_advice(tie, evidence.looks))
     note = _prone_note(everything)
     if note and verdict == NOT_SETTLED:
         why += f"; {note}"
