@@ -19,6 +19,7 @@ from tests.helpers.claims_study import (
     study_of_scores,
 )
 from tuner.common import files
+from tuner.results import decisions
 from tuner.results.verdicts import weigh
 
 
@@ -408,3 +409,18 @@ def test_a_configuration_diverging_before_any_score_loses_and_is_not_raced(tmp_p
     check = weigh(folder)[0].checks[0]
     assert check.verdict == "contradicted"
     assert check.why.startswith("learning_rate=0.008 diverged in every run (3 of 3)")
+
+
+def test_an_open_best_is_told_the_seeds_that_would_show_the_tie(tmp_path):
+    rng = np.random.default_rng(0)
+    base = 0.024 + 0.003 * rng.standard_normal(3)
+    x, y = (dict(enumerate(base + 0.0008 * rng.standard_normal(3))) for _ in range(2))
+    folder = study_of_scores(tmp_path, BEST_LR, [(config(lr=2e-4), x), (config(lr=5e-4), y)])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "not settled" and check.seeds_needed == 5
+    assert check.settle == ("about 5 seeds (now 3) for 80% power to show the tie, if the "
+                            "differences held")
+    d = np.array([y[s] - x[s] for s in range(3)])  # the strict decision would need more
+    c = check.comparisons[0]
+    strict = decisions.advice(c["diff"], float(d.std(ddof=1)), 3, c["level"])
+    assert strict.seeds is None or strict.seeds > 5
