@@ -398,8 +398,8 @@ def test_a_configuration_diverging_before_any_score_loses_and_is_not_raced(tmp_p
     better, best = weigh(folder)
     assert better.verdict == "supported"
     assert best.verdict == "contradicted"
-    assert best.checks[0].why == ("learning_rate=0.008 diverged in every run (3 of 3) before a "
-                                  "score; the others scored")
+    assert best.checks[0].why == ("learning_rate=0.008 diverged in every run (3 of 3); the "
+                                  "others completed runs")
     assert not any("8e-3" in d.label or "2" in d.trial_ids for d in open_decisions(folder))
     reverse = BETTER.replace("a = { learning_rate = 2e-4 }", "a = { learning_rate = 8e-3 }")
     (tmp_path / "r").mkdir()
@@ -424,3 +424,19 @@ def test_an_open_best_is_told_the_seeds_that_would_show_the_tie(tmp_path):
     c = check.comparisons[0]
     strict = decisions.advice(c["diff"], float(d.std(ddof=1)), 3, c["level"])
     assert strict.seeds is None or strict.seeds > 5
+
+
+def test_a_value_that_diverged_in_every_run_after_scoring_is_left_out_of_best(tmp_path):
+    """Its runs scored before diverging (0.001, far "better"), but every one diverged: out,
+    as on the leaderboard; the claimed value is best of the rest, and no seed goes to it."""
+    from tuner.results.race import open_decisions
+
+    folder = study_of_scores(tmp_path, BEST_LR, [
+        (config(lr=2e-4), {0: 0.010, 1: 0.011, 2: 0.012}),
+        (config(lr=1e-4), {0: 0.030, 1: 0.031, 2: 0.032}),
+        (config(lr=8e-3), {0: 0.001, 1: 0.001, 2: 0.002}, (0, 1, 2))])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "supported"
+    assert [c["label"] for c in check.comparisons] == ["learning_rate=0.0001 - learning_rate=0.0002"]
+    assert check.why.endswith("; learning_rate=0.008 diverged in every run (3 of 3)")
+    assert not any("2" in d.trial_ids for d in open_decisions(folder))

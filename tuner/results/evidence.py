@@ -36,8 +36,9 @@ class Side:
 
     @property
     def out(self):
-        """Every run diverged and none has a score: nothing to compare, and no seed helps."""
-        return self.runs > 0 and self.diverged == self.runs and self.n == 0
+        """Every run diverged: out of the comparisons, as the leaderboard has it (its
+        divergence is its result), and no seed is owed to it."""
+        return self.runs > 0 and self.diverged == self.runs
 
     def __post_init__(self):
         values = list(self.by_seed.values())

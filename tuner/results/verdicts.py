@@ -22,24 +22,24 @@ Outcomes. Every check reads one of
     not settled    neither, or fewer than 3 paired runs; `settle` says what would decide it
                    (or "hardly by repeats" when seeds would not)
     not measured   the study lacks the configurations (or the epochs) it needs, or every
-                   run of them diverged before a score
+                   run of them diverged
 
 and, kind by kind (checked in this order: the first that holds is the verdict):
 
     better     contradicted: b settled better (a side that diverged in a run never is);
-               a diverged in every run before a score while b scored
+               a diverged in every run while b completed a run
                supported: a settled better, and within the margin; or b diverged in every
-               run before a score while a scored
+               run while a completed one
                tied: a and b within the margin of each other, neither settled better
-               not measured: both diverged in every run before a score
+               not measured: both diverged in every run
     best       contradicted: another value settled better (one that diverged in a run never
-               is), or the claimed one diverged in every run before a score while another
-               scored; supported: settled better than every other (values that diverged in
+               is), or the claimed one diverged in every run while another
+               completed; supported: settled better than every other (values that diverged in
                every run count as worse) and within the margin of each; tied: within the
                margin of every other, and each other settled worse or within the margin of
                it
     similar    contradicted: some pair settled beyond the margin (the check's `margin`, else
-               the study's), or some value diverged in every run while another scored;
+               the study's), or some value diverged in every run while another completed;
                supported: every pair settled inside it
     increases  contradicted: some step settled downward; supported: every step upward
     plateau    contradicted: improvement settled beyond the margin (the check's, else 20%);
@@ -303,8 +303,8 @@ def _reliability(side):
 
 
 def _out_note(sides):
-    return "; ".join(f"{side.label} diverged in every run ({side.runs} of {side.runs}) "
-                     f"before a score" for side in sides if side.out)
+    return "; ".join(f"{side.label} diverged in every run ({side.runs} of {side.runs})"
+                     for side in sides if side.out)
 
 
 def _all_out(kind, statement, metric, sides):
@@ -346,7 +346,7 @@ def _sooner(tip, tie_tip):
 def check_better(check, evidence, checks=1):
     """a better than b, paired by seed: supported, tied (a within the study's margin of b),
     contradicted or not settled (`decisions.decide_better`); a side that diverged in a run
-    is never called better, and one that diverged in every run before a score loses."""
+    is never called better, and one that diverged in every run loses."""
     metric = evidence.metric(check)
     a, b = describe(check.a), describe(check.b)
     statement = f"{a} scores better (lower {metric}) than {b}" + where_text(check.where)
@@ -360,8 +360,8 @@ def check_better(check, evidence, checks=1):
     if sides[0].out or sides[1].out:
         verdict = CONTRADICTED if sides[0].out else SUPPORTED
         return CheckResult("better", statement, metric, verdict,
-                           f"{_out_note(sides)}; a configuration that never scores is worse "
-                           f"than one that does", "", sides)
+                           f"{_out_note(sides)}; a configuration that always diverges is worse "
+                           f"than one that completes", "", sides)
     if _unscored(sides, metric):
         return _not_scored("better", statement, metric, sides)
     values = _values(sides)
@@ -405,16 +405,18 @@ def _open_one_sided(comps, tips):
 
 
 def _best_out(check, statement, metric, sides, claimed):
-    """A best check some of whose values diverged in every run before a score: those lose;
-    None if the scored ones still need comparing."""
+    """A best check some of whose values diverged in every run: those lose;
+    None if the others still need comparing."""
     if all(side.out for side in sides):
         return _all_out("best", statement, metric, sides)
     if sides[claimed].out:
         return CheckResult("best", statement, metric, CONTRADICTED,
-                           f"{_out_note([sides[claimed]])}; the others scored", "", sides)
+                           f"{_out_note([sides[claimed]])}; the others completed runs", "",
+                           sides)
     if all(side.out for i, side in enumerate(sides) if i != claimed):
         return CheckResult("best", statement, metric, SUPPORTED,
-                           f"{_out_note(sides)}; {sides[claimed].label} scored", "", sides)
+                           f"{_out_note(sides)}; {sides[claimed].label} completed runs", "",
+                           sides)
     return None
 
 
@@ -422,7 +424,7 @@ def check_best(check, evidence, checks=1):
     """value best of param's values, paired by seed: supported (settled better than every
     other), tied (within the study's margin of every other, not separated from some),
     contradicted (another settled better) or not settled (`decisions.decide_best`). Values
-    that diverged in every run before a score lose; one that diverged in some run is never
+    that diverged in every run lose; one that diverged in some run is never
     called best, and never contradicts the claimed one."""
     metric = evidence.metric(check)
     label = f"{check.param}={fmt(check.value)}"
@@ -492,7 +494,7 @@ def check_best(check, evidence, checks=1):
 def check_similar(check, evidence, checks=1):
     """No two values differ by more than the margin (the check's, else the study's) x their
     mean score, on per-seed contrasts (`decisions.decide_similar`); a value that diverged in
-    every run before a score differs from those that scored."""
+    every run differs from those that completed."""
     metric = evidence.metric(check)
     names = ", ".join(fmt(v) for v in check.values)
     fraction = evidence.margin if check.margin is None else check.margin
@@ -506,7 +508,7 @@ def check_similar(check, evidence, checks=1):
         return _all_out("similar", statement, metric, sides)
     if any(side.out for side in sides):
         return CheckResult("similar", statement, metric, CONTRADICTED,
-                           f"{_out_note(sides)}; the others scored", "", sides)
+                           f"{_out_note(sides)}; the others completed runs", "", sides)
     if _unscored(sides, metric):
         return _not_scored("similar", statement, metric, sides)
     code, iv, margin = decisions.decide_similar(_values(sides), fraction, evidence.looks,
