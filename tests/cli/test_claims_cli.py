@@ -101,3 +101,18 @@ def test_a_self_comparison_or_a_deep_nesting_exits_2_with_one_line(claims_study,
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {deep}: tables or arrays nested more than 16 deep") \
         and "\n" not in err
+
+
+def test_the_json_stays_finite_when_a_run_scores_1e300(tmp_path, capsys):
+    from tests.helpers.claims_study import config, study_of_scores
+
+    claim = ('[[claims]]\ntext = "x"\nkind = "better"\na = {learning_rate = 2e-4}\n'
+             'b = {learning_rate = 1e-4}\n')
+    folder = study_of_scores(tmp_path, claim, [
+        (config(lr=2e-4), {0: 1e300, 1: -1e300, 2: 0.01}),
+        (config(lr=1e-4), {0: 0.02, 1: 0.03, 2: 1e300})])
+    assert claims_cli.main([str(folder), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert "Infinity" not in out and "NaN" not in out
+    check = json.loads(out)["claims"][0]["checks"][0]
+    assert check["verdict"] == "not settled" and check["comparisons"][0]["low"] is None

@@ -18,6 +18,7 @@ bounds on the difference the tie reads against -`margin_low` and `margin_high`.
 """
 
 import json
+import math
 import textwrap
 
 from tuner.report.tables import score_text, seconds
@@ -41,6 +42,18 @@ def document(study, verdicts):
             "damaged": [row["damaged"] for row in study.rows if row.get("damaged")]}
 
 
+def finite(value):
+    """`value` with every float that is not finite (a score of 1e300 overflows a variance)
+    as None: JSON has no Infinity or NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def damage_text(doc):
     """"skipped, damaged: trial_3/evaluations.json: ..." (files that cannot be read), or ""."""
     damaged = doc.get("damaged") or []
@@ -52,7 +65,7 @@ def render(study, verdicts, fmt="table", width=80):
     """`verdicts` (from `tuner.results.verdicts.weigh`) on `study` in format `fmt`."""
     doc = document(study, verdicts)
     if fmt == "json":
-        return json.dumps(doc, indent=2)
+        return json.dumps(finite(doc), indent=2, allow_nan=False)
     if fmt == "markdown":
         return format_markdown(doc)
     return format_text(doc, width)

@@ -168,7 +168,9 @@ def weigh(study_dir, claims=None):
     study = read_study(study_dir)
     claims = study_claims(study_dir) if claims is None else claims
     evidence = Evidence(study)
-    return [_verdict(claim, evidence) for claim in claims]
+    # a run scoring 1e300 overflows a variance: its interval is then none, without a warning
+    with np.errstate(over="ignore", invalid="ignore"):
+        return [_verdict(claim, evidence) for claim in claims]
 
 
 def study_claims(study_dir):
@@ -210,9 +212,10 @@ def _comparisons(iv, labels):
     for i, label in enumerate(labels):
         n = int(iv.p.n[i])
         has = n >= decisions.MIN_SEEDS
-        c = {"label": label, "diff": float(iv.p.diff[i]) if n else None,
-             "low": float(iv.low[i]) if has else None,
-             "high": float(iv.high[i]) if has else None, "n": n,
+        # None, not Infinity, where a score of 1e300 overflows the arithmetic: JSON stays valid
+        c = {"label": label, "diff": _finite(iv.p.diff[i]) if n else None,
+             "low": _finite(iv.low[i]) if has else None,
+             "high": _finite(iv.high[i]) if has else None, "n": n,
              "level": float(iv.level[i])}
         comps.append(c)
         tips.append(decisions.advice(c["diff"] or 0.0, float(iv.p.sd[i]) if n >= 2 else None,
