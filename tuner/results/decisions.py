@@ -336,7 +336,8 @@ def decide_better(a, b, looks=1, alpha=ALPHA, margin=None, checks=1, prone=None)
 
     supported iff the interval at g = a' lies above 0 (and, with a margin, a is tied with
     b: `tie`); contradicted iff the interval at g = a'/checks lies below 0; tied (with a
-    `margin` fraction) iff a is within the margin of b and neither of those holds. `prone`
+    `margin` fraction) iff a and b are within the margin of each other (`Tie.tied`) and
+    neither of those holds. `prone`
     (..., 2): whether a, b diverged in some run: such a side is never called better.
     Returns (verdict (...), Intervals (..., 1))."""
     values = np.stack(np.broadcast_arrays(np.asarray(a, dtype=np.float64),
@@ -369,8 +370,8 @@ def decide_best(values, claimed, looks=1, alpha=ALPHA, margin=None, checks=1, pr
 
     supported iff every d_j's interval at g = a' lies above 0 (and, with a margin, the tie
     holds); contradicted iff some d_j's interval at g = a'/((k-1) checks) lies below 0; tied
-    (with a `margin` fraction) iff the claimed one is within the margin of every other
-    (`tie`, one-sided a' each: intersection-union) and neither holds.
+    (with a `margin` fraction) iff `Tie.tied` holds against every other (one-sided a' each:
+    intersection-union) and neither of those does.
     Returns (verdict (...), Intervals (..., k-1))."""
     values = np.asarray(values, dtype=np.float64)
     k = values.shape[-2]

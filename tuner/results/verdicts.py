@@ -347,7 +347,8 @@ def _sooner(tip, tie_tip):
 
 
 def check_better(check, evidence, checks=1):
-    """a better than b, paired by seed: supported, tied (a within the study's margin of b),
+    """a better than b, paired by seed: supported, tied (a and b within the study's margin
+    of each other),
     contradicted or not settled (`decisions.decide_better`); a side that diverged in a run
     is never called better, and one that diverged in every run loses."""
     metric = evidence.metric(check)
@@ -425,7 +426,8 @@ def _best_out(check, statement, metric, sides, claimed):
 
 def check_best(check, evidence, checks=1):
     """value best of param's values, paired by seed: supported (settled better than every
-    other), tied (within the study's margin of every other, not separated from some),
+    other), tied (within the study's margin of every other, and every other not settled
+    worse within the margin of it),
     contradicted (another settled better) or not settled (`decisions.decide_best`). Values
     that diverged in every run lose; one that diverged in some run is never
     called best, and never contradicts the claimed one."""
