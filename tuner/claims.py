@@ -5,9 +5,10 @@
     python -m tuner.claims lab-mini --format markdown   # or json
     python -m tuner.claims quick --claims my-claims.toml  # claims from another space file
 
-Each claim gets the numbers that bear on it and a verdict: supported, contradicted,
-not settled (with what would settle it) or not measured. Reads only the study
-folder (no TensorFlow), so it is safe while a search is running.
+Each claim gets the numbers that bear on it and a verdict: supported, tied (within the
+study's margin of the best, not separable from it), contradicted, not settled (with what
+would settle it) or not measured. Reads only the study folder (no TensorFlow), so it is
+safe while a search is running.
 """
 
 

@@ -4,6 +4,8 @@ JSON; one-line errors (tests/helpers/claims_study.py)."""
 import json
 import re
 
+import pytest
+
 from tests.helpers.claims_study import (
     CLAIMS,
     GRID,
@@ -35,8 +37,12 @@ def test_the_json_form_is_the_documented_one(claims_study, capsys):
     assert list(check) == ["kind", "statement", "quantity", "verdict", "why", "settle", "sides",
                            "comparisons", "curves", "seeds_needed"]
     assert list(check["sides"][0]) == ["label", "by_seed", "mean", "se", "n", "scores", "grids",
-                                       "trials"]
-    assert list(check["comparisons"][0]) == ["label", "diff", "low", "high", "n", "level"]
+                                       "trials", "runs", "diverged", "diverged_up_to"]
+    assert list(check["comparisons"][0]) == ["label", "diff", "low", "high", "n", "level",
+                                             "tie_low", "tie_high", "margin_low", "margin_high"]
+    side = check["sides"][0]  # 6 configurations at full data, 3 runs each, none diverged
+    assert (side["runs"], side["diverged"]) == (18, 0)
+    assert side["diverged_up_to"] == pytest.approx(1 - 0.05 ** (1 / 18))  # Clopper-Pearson
     assert check["comparisons"][0]["level"] == 0.95
     assert {c["verdict"] for c in doc["claims"]} == {"supported", "contradicted",
                                                      "not settled", "not measured"}
@@ -77,3 +83,36 @@ def test_the_command_imports_no_tensorflow(claims_study, run_without_tensorflow)
     assert status == 0, err[-2000:]
     assert heavy == "[]"
     assert json.loads(out)["study"] == "made"
+
+
+def test_a_self_comparison_or_a_deep_nesting_exits_2_with_one_line(claims_study, tmp_path,
+                                                                     capsys):
+    same = space_with(tmp_path, '[[claims]]\ntext = "x"\nkind = "better"\n'
+                                'a = {learning_rate = 2e-4}\nb = {learning_rate = 2e-4}\n')
+    assert claims_cli.main([str(claims_study), "--claims", str(same)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {same}: [[claims]] #1 check 1 (better) a and b must differ in a "
+                   f"hyperparameter they both name (now one configuration can match both, and it "
+                   f"would be compared with itself); e.g. a = {{learning_rate = 2e-4}}, "
+                   f"b = {{learning_rate = 5e-4}}")
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert claims_cli.main([str(claims_study), "--claims", str(deep)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {deep}: tables or arrays nested more than 16 deep") \
+        and "\n" not in err
+
+
+def test_the_json_stays_finite_when_a_run_scores_1e300(tmp_path, capsys):
+    from tests.helpers.claims_study import config, study_of_scores
+
+    claim = ('[[claims]]\ntext = "x"\nkind = "better"\na = {learning_rate = 2e-4}\n'
+             'b = {learning_rate = 1e-4}\n')
+    folder = study_of_scores(tmp_path, claim, [
+        (config(lr=2e-4), {0: 1e300, 1: -1e300, 2: 0.01}),
+        (config(lr=1e-4), {0: 0.02, 1: 0.03, 2: 1e300})])
+    assert claims_cli.main([str(folder), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert "Infinity" not in out and "NaN" not in out
+    check = json.loads(out)["claims"][0]["checks"][0]
+    assert check["verdict"] == "not settled" and check["comparisons"][0]["low"] is None

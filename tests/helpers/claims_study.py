@@ -163,19 +163,27 @@ def space_with(tmp_path, claims_text):
     return path
 
 
-def write_scores(folder, trial_id, hp, kids):
+def write_scores(folder, trial_id, hp, kids, diverged=()):
     """A trial whose runs (one per seed of `kids`, {seed: final KID}) are each evaluated once,
-    at the last of EPOCHS: for studies whose seeds or scores a test picks by hand."""
-    runs = [run_entry(number, EPOCHS[-1], seed=seed) for number, seed in enumerate(kids)]
+    at the last of EPOCHS: for studies whose seeds or scores a test picks by hand. Runs of the
+    seeds in `diverged` diverged (at the last epoch; a KID of None: before any evaluation)."""
+    runs = [run_entry(number, EPOCHS[-1], seed=seed,
+                      diverged_at_epoch=EPOCHS[-1] if seed in diverged else None,
+                      reason="g_loss nan" if seed in diverged else "")
+            for number, seed in enumerate(kids)]
     evaluations = [{"repeat": number, "seed": seed, "epoch": EPOCHS[-1], "kid": kid,
                     "kid_std": 0.001, "fd": kid * 100, "swd": kid * 1000}
-                   for number, (seed, kid) in enumerate(kids.items())]
-    StudyWriter(folder, PROTOCOL).trial(trial_id, hp, evaluations=evaluations, runs=runs)
+                   for number, (seed, kid) in enumerate(kids.items()) if kid is not None]
+    writer = StudyWriter(folder, PROTOCOL)
+    writer.trial(trial_id, hp, evaluations=evaluations, runs=runs)
+    if not evaluations:  # every run diverged before its first evaluation
+        writer.evaluations(trial_id, [], runs)
 
 
 def study_of_scores(tmp_path, claims_text, trials):
-    """make_study's folder with hand-picked scores: `trials` = [(hp, {seed: kid}), ...]."""
+    """make_study's folder with hand-picked scores: `trials` = [(hp, {seed: kid}), ...] or
+    [(hp, {seed: kid}, diverged seeds), ...]."""
     folder = make_study(tmp_path, claims_text, [])
-    for number, (hp, kids) in enumerate(trials):
-        write_scores(folder, str(number), hp, kids)
+    for number, (hp, kids, *diverged) in enumerate(trials):
+        write_scores(folder, str(number), hp, kids, *diverged)
     return folder

@@ -19,6 +19,7 @@ from tests.helpers.claims_study import (
     study_of_scores,
 )
 from tuner.common import files
+from tuner.results import decisions
 from tuner.results.verdicts import weigh
 
 
@@ -133,8 +134,10 @@ def test_seconds_per_epoch_come_from_each_run(verdicts):
 
 
 @pytest.mark.parametrize("diverged, verdict", [
-    ((0, 1, 2), "supported"), ((), "contradicted"), ((1,), "not settled")])
+    ((0, 1, 2), "supported"), ((), "contradicted"), ((1,), "contradicted"),
+    ((0, 2), "contradicted")])
 def test_divergence_claims(tmp_path, diverged, verdict):
+    """One completed run contradicts "every run diverges"; all of 3 diverged supports it."""
     claim = """
 [[claims]]
 text = "8e-3 never learns."
@@ -240,8 +243,9 @@ def test_a_rounding_difference_does_not_settle_a_claim(tmp_path):
         (config(lr=1e-4), {s: 0.1 + 0.2 for s in range(3)}),
         (config(lr=2e-4), {s: 0.3 for s in range(3)})])
     check = weigh(folder)[0].checks[0]
-    assert check.verdict == "not settled"
-    assert check.settle == "hardly by repeats: the difference is nil to rounding"
+    assert check.verdict == "tied"  # within the margin, and never separable
+    assert check.why.startswith("learning_rate=0.0002 is tied with learning_rate=0.0001 "
+                                "within 10%: ")
 
 
 def test_disjoint_seeds_are_named_as_the_problem(tmp_path):
@@ -255,11 +259,184 @@ def test_disjoint_seeds_are_named_as_the_problem(tmp_path):
 
 
 def test_similar_margin_is_relative_to_the_mean_of_the_configurations(tmp_path):
-    """Means 0.020 and 0.024: margin 0.2 x 0.022 = 0.0044 (not 0.2 x the minimum, 0.004),
-    so a constant difference of 0.0042 is inside it."""
-    folder = study_of_scores(tmp_path, SIMILAR, [
-        (config(lr=1e-4), {0: 0.0200, 1: 0.0190, 2: 0.0210}),
-        (config(lr=2e-4), {0: 0.0242, 1: 0.0232, 2: 0.0252})])
+    """Seed by seed y - x = 0.2 x (x + y)/2 - 0.00001: inside the margin against the pair's
+    mean at every seed (the contrast is constant), though 0.2 x the smaller, x, is beyond."""
+    x = {0: 0.0200, 1: 0.0190, 2: 0.0210}
+    y = {s: (1.1 * v - 0.00001) / 0.9 for s, v in x.items()}
+    folder = study_of_scores(tmp_path, SIMILAR + "margin = 0.2\n",
+                             [(config(lr=1e-4), x), (config(lr=2e-4), y)])
+    check = weigh(folder)[0].checks[0]
+    assert all(y[s] - x[s] > 0.2 * x[s] for s in x)
+    assert check.verdict == "supported"
+    margin = 0.2 * (sum(x.values()) + sum(y.values())) / 6
+    assert check.why == f"every pairwise interval lies within ±{margin:.4g}"
+
+
+def test_similar_reads_the_studys_margin_when_the_claim_gives_none(tmp_path):
+    """y is 4.6% above x at every seed: inside the study's default margin (10% of their
+    mean), beyond a margin of 2% written in study.json's train.margin."""
+    x = {0: 0.0200, 1: 0.0190, 2: 0.0210}
+    y = {s: v * 1.046 for s, v in x.items()}
+    folder = study_of_scores(tmp_path, SIMILAR, [(config(lr=1e-4), x), (config(lr=2e-4), y)])
+    check = weigh(folder)[0].checks[0]
+    assert "do not differ by more than 10% of their mean kid" in check.statement
+    assert check.verdict == "supported"
+    study = folder / "study.json"
+    doc = json.loads(study.read_text())
+    doc.setdefault("train", {})["margin"] = 0.02
+    study.write_text(json.dumps(doc))
+    check = weigh(folder)[0].checks[0]
+    assert "by more than 2% of" in check.statement and check.verdict == "contradicted"
+
+
+BEST_LR = """
+[[claims]]
+text = "2e-4 is best."
+kind = "best"
+param = "learning_rate"
+value = 2e-4
+"""
+TEN = range(10)
+
+
+def lab_mini_rates(worse=0.0):
+    """Ten seeds of 2e-4 and 5e-4 as after lab-mini's race (means 0.0244 and 0.0242: 5e-4
+    ahead by 0.0002, sd of the paired difference about 0.0006), and 1e-4 far behind."""
+    rng = np.random.default_rng(26)
+    seed_effect = 0.003 * rng.standard_normal(10)
+    noise = 0.0004 * rng.standard_normal((3, 10))
+    base = 0.0243 + seed_effect
+    return {1e-4: dict(enumerate(base + 0.010 + noise[0])),
+            2e-4: dict(enumerate(base + 0.0001 + worse + noise[1])),
+            5e-4: dict(enumerate(base - 0.0001 + noise[2]))}
+
+
+def test_a_best_that_cannot_be_separated_but_is_within_the_margin_is_tied(tmp_path):
+    rates = lab_mini_rates()
+    folder = study_of_scores(tmp_path, BEST_LR, [(config(lr=lr), kids)
+                                                 for lr, kids in rates.items()])
+    verdict = weigh(folder)[0]
+    assert verdict.verdict == "tied" and verdict.checks[0].verdict == "tied"
+    why = verdict.checks[0].why
+    c = verdict.checks[0].comparisons[1]
+    assert c["label"] == "learning_rate=0.0005 - learning_rate=0.0002"
+    assert -c["margin_low"] < c["tie_low"] < 0 < c["tie_high"] < c["margin_high"]
+    assert c["margin_low"] == pytest.approx(0.1 * np.mean(list(rates[5e-4].values())))
+    assert c["margin_high"] == pytest.approx(0.1 * np.mean(list(rates[2e-4].values())))
+    assert why == (f"0.0002 is best: tied with 0.0005 within 10%: learning_rate=0.0005 - "
+                   f"learning_rate=0.0002 between {c['tie_low']:+.4f} and {c['tie_high']:+.4f}, "
+                   f"inside {-c['margin_low']:+.4f} to {c['margin_high']:+.4f}; "
+                   f"learning_rate=0.0002 diverged in 0 of 10 runs (a rate up to 26%)")
+
+
+def test_a_best_worse_than_another_by_more_than_the_margin_is_not_tied(tmp_path):
+    rates = lab_mini_rates(worse=0.004)  # 2e-4 worse than 5e-4 by 0.0042, 17%: contradicted
+    folder = study_of_scores(tmp_path, BEST_LR, [(config(lr=lr), kids)
+                                                 for lr, kids in rates.items()])
+    assert weigh(folder)[0].verdict == "contradicted"
+
+
+def test_a_claim_with_a_tied_check_and_nothing_worse_reads_tied(tmp_path):
+    rates = lab_mini_rates()
+    claims = BEST_LR.replace('kind = "best"\nparam = "learning_rate"\nvalue = 2e-4\n', "") + \
+        '[[claims.checks]]\nkind = "best"\nparam = "learning_rate"\nvalue = 2e-4\n' \
+        '[[claims.checks]]\nkind = "better"\na = {learning_rate = 2e-4}\n' \
+        'b = {learning_rate = 1e-4}\n'
+    folder = study_of_scores(tmp_path, claims, [(config(lr=lr), kids)
+                                                for lr, kids in rates.items()])
+    (verdict,) = weigh(folder)
+    assert [c.verdict for c in verdict.checks] == ["tied", "supported"]
+    assert verdict.verdict == "tied"
+
+
+def test_the_checks_of_a_claim_share_the_error_of_contradicted(tmp_path):
+    """Alone, "contradicted" reads the 95% interval; as one of 2 checks, the 97.5% one."""
+    (tmp_path / "1").mkdir()
+    one = study_of_scores(tmp_path / "1", BETTER, [
+        (config(lr=1e-4), {0: 0.020, 1: 0.021, 2: 0.019}),
+        (config(lr=2e-4), {0: 0.030, 1: 0.0305, 2: 0.031})])
+    assert weigh(one)[0].checks[0].comparisons[0]["level"] == 0.95
+    two = BETTER.replace('kind = "better"\na = { learning_rate = 2e-4 }\n'
+                         'b = { learning_rate = 1e-4 }\n', "") + \
+        '[[claims.checks]]\nkind = "better"\na = { learning_rate = 2e-4 }\n' \
+        'b = { learning_rate = 1e-4 }\n[[claims.checks]]\nkind = "plateau"\nafter_epoch = 10\n'
+    (tmp_path / "2").mkdir()
+    folder = study_of_scores(tmp_path / "2", two, [
+        (config(lr=1e-4), {0: 0.020, 1: 0.021, 2: 0.019}),
+        (config(lr=2e-4), {0: 0.030, 1: 0.0305, 2: 0.031})])
+    check = weigh(folder)[0].checks[0]
+    assert check.comparisons[0]["level"] == 1 - 0.025
+    expected = stats.ttest_rel([0.020, 0.021, 0.019], [0.030, 0.0305, 0.031])
+    interval = expected.confidence_interval(1 - 0.025)
+    assert check.comparisons[0]["high"] == pytest.approx(interval.high)
+
+
+def test_a_configuration_that_sometimes_diverges_is_not_called_better(tmp_path):
+    """2e-4 wins on its two scored runs, but its third diverged: not supported, the rate's
+    upper bound is named, and more seeds could only contradict."""
+    folder = study_of_scores(tmp_path, BETTER, [
+        (config(lr=2e-4), {0: 0.010, 1: 0.011, 2: 0.012, 3: None}, (3,)),
+        (config(lr=1e-4), {0: 0.030, 1: 0.031, 2: 0.032, 3: 0.030})])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "not settled" and check.seeds_needed is None
+    assert check.why.endswith("; learning_rate=0.0002 diverged in 1 of 4 runs (a rate up to "
+                              "75%): a configuration that diverges is not called better on the "
+                              "mean of its other runs")
+    assert check.settle.startswith("hardly by repeats: learning_rate=0.0002 diverged in a run")
+    assert check.sides[0].diverged_up_to == pytest.approx(stats.beta.ppf(0.95, 2, 3))
+
+
+def test_a_configuration_diverging_before_any_score_loses_and_is_not_raced(tmp_path):
+    from tuner.results.race import open_decisions
+
+    claims = BETTER + BEST_LR.replace("2e-4 is best.", "8e-3 is best.").replace(
+        "value = 2e-4", "value = 8e-3")
+    folder = study_of_scores(tmp_path, claims, [
+        (config(lr=2e-4), {0: 0.010, 1: 0.011, 2: 0.012}),
+        (config(lr=1e-4), {0: 0.030, 1: 0.031, 2: 0.032}),
+        (config(lr=8e-3), {0: None, 1: None, 2: None}, (0, 1, 2))])
+    better, best = weigh(folder)
+    assert better.verdict == "supported"
+    assert best.verdict == "contradicted"
+    assert best.checks[0].why == ("learning_rate=0.008 diverged in every run (3 of 3); the "
+                                  "others completed runs")
+    assert not any("8e-3" in d.label or "2" in d.trial_ids for d in open_decisions(folder))
+    reverse = BETTER.replace("a = { learning_rate = 2e-4 }", "a = { learning_rate = 8e-3 }")
+    (tmp_path / "r").mkdir()
+    folder = study_of_scores(tmp_path / "r", reverse, [
+        (config(lr=1e-4), {0: 0.030, 1: 0.031, 2: 0.032}),
+        (config(lr=8e-3), {0: None, 1: None, 2: None}, (0, 1, 2))])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "contradicted"
+    assert check.why.startswith("learning_rate=0.008 diverged in every run (3 of 3)")
+
+
+def test_an_open_best_is_told_the_seeds_that_would_show_the_tie(tmp_path):
+    rng = np.random.default_rng(0)
+    base = 0.024 + 0.003 * rng.standard_normal(3)
+    x, y = (dict(enumerate(base + 0.0008 * rng.standard_normal(3))) for _ in range(2))
+    folder = study_of_scores(tmp_path, BEST_LR, [(config(lr=2e-4), x), (config(lr=5e-4), y)])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "not settled" and check.seeds_needed == 5
+    assert check.settle == ("about 5 seeds (now 3) for 80% power to show the tie, if the "
+                            "differences held")
+    d = np.array([y[s] - x[s] for s in range(3)])  # the strict decision would need more
+    c = check.comparisons[0]
+    strict = decisions.advice(c["diff"], float(d.std(ddof=1)), 3, c["level"])
+    assert strict.seeds is None or strict.seeds > 5
+
+
+def test_a_value_that_diverged_in_every_run_after_scoring_is_left_out_of_best(tmp_path):
+    """Its runs scored before diverging (0.001, far "better"), but every one diverged: out,
+    as on the leaderboard; the claimed value is best of the rest, and no seed goes to it."""
+    from tuner.results.race import open_decisions
+
+    folder = study_of_scores(tmp_path, BEST_LR, [
+        (config(lr=2e-4), {0: 0.010, 1: 0.011, 2: 0.012}),
+        (config(lr=1e-4), {0: 0.030, 1: 0.031, 2: 0.032}),
+        (config(lr=8e-3), {0: 0.001, 1: 0.001, 2: 0.002}, (0, 1, 2))])
     check = weigh(folder)[0].checks[0]
     assert check.verdict == "supported"
-    assert check.why == "every pairwise interval lies within ±0.00442"
+    assert [c["label"] for c in check.comparisons] == ["learning_rate=0.0001 - learning_rate=0.0002"]
+    assert check.why.endswith("; learning_rate=0.008 diverged in every run (3 of 3)")
+    assert not any("2" in d.trial_ids for d in open_decisions(folder))

@@ -56,6 +56,9 @@ def test_a_seed_out_of_range_is_refused(seed, tmp_path, capsys):
     ('[[claims]]\ntext = "x"\nkind = ["best"]\n', "[[claims]] #1 check 1 kind must be one of"),
     ('[[claims]]\ntext = "x"\nkind = "best"\nparam = ["learning_rate"]\nvalue = 2e-4\n',
      "[[claims]] #1 check 1 param must be one of"),
+    ('[[claims]]\ntext = "x"\nkind = "better"\na = {learning_rate = 2e-4}\n'
+     'b = {learning_rate = 2e-4}\n', "[[claims]] #1 check 1 (better) a and b must differ"),
+    ('x = ' + '[' * 2000 + ']' * 2000 + '\n', "tables or arrays nested more than 16 deep"),
     ('[hyperparameters.beta_1]\nmin = 0.0\nmax = 0.9\nsampling = "log"\n',
      "[hyperparameters.beta_1] sampling = 'log' needs min > 0"),
     ('[hyperparameters.learning_rate]\nmin = 1e-4\nmax = 1e-2\nsampling = "log"\nstep = 0.5\n',

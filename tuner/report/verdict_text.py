@@ -5,13 +5,20 @@ The JSON form (README: "Claims") is
     {"study", "folder", "objective", "rank_by", "repeats", "protocol",
      "claims": [{"id", "text", "verdict", "checks": [{"kind", "statement", "quantity",
                  "verdict", "why", "settle", "sides": [{"label", "by_seed", "mean", "se",
-                 "n", "scores", "grids", "trials"}], "comparisons": [{"label", "diff", "low",
-                 "high", "n", "level"}], "curves": [{"trial", "seed", "epochs", "values"}],
+                 "n", "scores", "grids", "trials", "runs", "diverged", "diverged_up_to"}],
+                 "comparisons": [{"label", "diff", "low", "high", "n", "level"
+                 [, "tie_low", "tie_high", "margin_low", "margin_high"]}],
+                 "curves": [{"trial", "seed", "epochs", "values"}],
                  "seeds_needed"}]}],
      "looks", "damaged": ["trial_3/evaluations.json: ...", ...]}
+
+A verdict is "supported", "tied", "contradicted", "not settled" or "not measured"
+(`tuner.results.verdicts`); `tie_low` and `tie_high` (better and best) are the one-sided
+bounds on the difference the tie reads against -`margin_low` and `margin_high`.
 """
 
 import json
+import math
 import textwrap
 
 from tuner.report.tables import score_text, seconds
@@ -19,8 +26,8 @@ from tuner.results.decisions import ALPHA
 
 FORMATS = ("table", "markdown", "json")
 ERROR = f"{ALPHA:.0%}"
-MARKS = {"supported": "SUPPORTED", "contradicted": "CONTRADICTED", "not settled": "NOT SETTLED",
-         "not measured": "NOT MEASURED"}
+MARKS = {"supported": "SUPPORTED", "tied": "TIED", "contradicted": "CONTRADICTED",
+         "not settled": "NOT SETTLED", "not measured": "NOT MEASURED"}
 
 
 def document(study, verdicts):
@@ -35,6 +42,18 @@ def document(study, verdicts):
             "damaged": [row["damaged"] for row in study.rows if row.get("damaged")]}
 
 
+def finite(value):
+    """`value` with every float that is not finite (a score of 1e300 overflows a variance)
+    as None: JSON has no Infinity or NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def damage_text(doc):
     """"skipped, damaged: trial_3/evaluations.json: ..." (files that cannot be read), or ""."""
     damaged = doc.get("damaged") or []
@@ -46,7 +65,7 @@ def render(study, verdicts, fmt="table", width=80):
     """`verdicts` (from `tuner.results.verdicts.weigh`) on `study` in format `fmt`."""
     doc = document(study, verdicts)
     if fmt == "json":
-        return json.dumps(doc, indent=2)
+        return json.dumps(finite(doc), indent=2, allow_nan=False)
     if fmt == "markdown":
         return format_markdown(doc)
     return format_text(doc, width)

@@ -21,26 +21,45 @@ Families, per look (a' = alpha/looks):
                   true difference, which has chance <= a' (Bonferroni), even though #1 was
                   picked from the same numbers (the maximum over pairs covers that choice).
     better        one comparison, g = a': supported iff it lies above 0, contradicted iff
-                  below.
+                  the interval at g = a'/C lies below (C: the claim's checks, which share the
+                  error of "contradicted": a claim is contradicted if any check is).
     best          supported iff every other value's interval against the claimed one lies
                   above 0, each at g = a' (an intersection-union test needs no correction);
                   contradicted iff some other value's interval lies below 0, each at
-                  g = a'/(k-1) (Bonferroni over the k-1 comparisons).
-    increases     the same over the k-1 steps (each next value minus the previous).
-    similar       equivalence within +-margin, margin = check.margin x the mean of the
-                  compared configurations' means (the mean, not the minimum: the minimum of
-                  sample means is biased low by selecting it). Supported iff every pair's
-                  interval at g = 2a' lies inside +-margin: two one-sided tests at a' each
-                  (TOST), intersection-union over the pairs; contradicted iff some pair's
-                  interval at g = a'/m (Bonferroni over the m = k(k-1)/2 pairs) lies wholly
-                  beyond the margin.
-    plateau       the improvement (value at the epoch - value at the end) at g = a':
-                  supported iff its interval lies below the margin (check.margin x the value
-                  at the epoch), contradicted iff above it.
+                  g = a'/((k-1) C) (Bonferroni over the k-1 comparisons and the checks).
+    tied          (better and best, with a margin fraction f) the claimed configuration x
+                  is within the margin of each other y, mu_x <= (1 + f) mu_y, shown by the
+                  per-seed contrast e_s = (1 + f) y_s - x_s: its interval at g = 2a'
+                  (one-sided a') above 0; and each y is settled worse than x or within the
+                  margin of it, mu_y <= (1 + f) mu_x (the mirror contrast), for every other
+                  (intersection-union); tied iff that holds and neither supported nor
+                  contradicted does (`Tie`). Supported also
+                  needs it, so "supported or tied" when x is worse than some y by more than
+                  the margin errs at most a'. The margin is a share of the other's (the
+                  better one's) score, tested seed by seed, never a number computed from
+                  the same data and then treated as fixed.
+    increases     the same as best over the k-1 steps (each next value minus the previous).
+    similar       equivalence within +-margin, margin = f x the mean of the compared
+                  configurations' scores (the mean, not the minimum: the minimum of sample
+                  means is biased low by selecting it), tested on the per-seed contrasts
+                  d_s -+ f m_s (m_s the mean over the configurations at seed s), so that a
+                  seed effect shared by all moves the margin with the difference. Supported
+                  iff for every pair both contrasts' intervals at g = 2a' lie on the inside
+                  (TOST, one-sided a' each; intersection-union over the pairs); contradicted
+                  iff some pair's interval at g = a'/(m C) (Bonferroni over the m =
+                  k(k-1)/2 pairs and the checks) lies wholly beyond.
+    plateau       the improvement (value at the epoch - value at the end): supported iff
+                  its interval at g = a' lies below the margin (f x the value at the epoch),
+                  contradicted iff its interval at g = a'/C lies above it.
+
+A configuration that diverged in some run is never the winner of a comparison (`prone`):
+it is not supported or tied as better or best, and it does not contradict as better.
 
 Each verdict's error is then at most alpha across the planned looks: a false "supported"
-when the claim is false, a false "contradicted" when it holds (for `similar` both are
-counted at a true difference exactly at the margin, the worst case of each).
+(or "supported or tied") when the claim is false, a false "contradicted" when it holds, for
+the claim as a whole (for `similar` both are counted at a true difference exactly at the
+margin, the worst case of each). Measured on simulated studies: tests/results/
+test_claim_calibration.py and benchmarks/claim_calibration.py.
 
 Fewer than 3 seeds decide nothing (MIN_SEEDS). An interval of 1 degree of freedom is valid
 under normal noise, but at these levels it is useless (t_{1-0.05/42, 1} = 535: the interval
@@ -76,6 +95,7 @@ POWER = 0.8
 TOLERANCE = 1e-9   # relative: differences within 1e-9 x max(1, |score|) are rounding, not signal
 SEARCH_LIMIT = 100  # seeds per configuration beyond which the advice says "more than"
 SUPPORTED, OPEN, CONTRADICTED = 1, 0, -1  # verdict codes of the array functions
+TIED = 2  # a claim's check: within the margin of every other, not separated from some
 
 
 def _t(p, df):
@@ -210,42 +230,167 @@ def _below(x, bound):
     return np.nan_to_num(x, nan=np.inf) < bound
 
 
-def decide_better(a, b, looks=1, alpha=ALPHA):
-    """"a scores lower than b": d = b - a, g = alpha/looks; supported iff low > 0,
-    contradicted iff high < 0. a, b: (..., N). Returns (verdict (...), Intervals (..., 1))."""
-    iv = interval(paired(np.asarray(a)[..., None, :], np.asarray(b)[..., None, :]),
-                  look_alpha(looks, alpha))
-    return _verdict(_above(iv.low, 0).all(-1), _below(iv.high, 0).any(-1)), iv
+def _share(looks, alpha, checks=1):
+    """The error a claim's check may spend on "contradicted": alpha/looks shared by the
+    claim's `checks` (Bonferroni over the checks: a claim is contradicted if any check is)."""
+    return look_alpha(looks, alpha) / max(1, int(checks))
 
 
-def _one_sided_family(p, looks, alpha, c):
+def _side(prone, index):
+    """Whether configuration `index` (an int or a list) diverged in a run: (...) bool."""
+    if prone is None:
+        return np.False_
+    return np.asarray(prone, dtype=bool)[..., index]
+
+
+@dataclass(frozen=True)
+class Tie:
+    """Each comparison's tie reading (..., c), x the claimed configuration, y the other, d =
+    y - x, one-sided a' each (intervals at g = 2a'):
+
+        within   x is not worse than y by more than the margin: mu_x <= (1 + f) mu_y, the
+                 interval of (1 + f) y_s - x_s above 0; as a bound on d, low > -margin_low
+        close    y is not worse than x by more than it: mu_y <= (1 + f) mu_x, the interval
+                 of (1 + f) x_s - y_s above 0; as a bound on d, high < margin_high
+        settled  y settled worse than x (the strict reading, g = a')
+
+    and tied = within and (settled or close): x is within the margin of the best, and each
+    other is settled worse or within the margin of x. margin_low = f x y's mean, margin_high
+    = f x x's mean over the shared seeds."""
+
+    low: np.ndarray
+    high: np.ndarray
+    margin_low: np.ndarray
+    margin_high: np.ndarray
+    within: np.ndarray
+    close: np.ndarray
+    settled: np.ndarray
+    contrasts: tuple = ()  # the Paired numbers of within's and close's contrasts
+
+    @property
+    def tied(self):
+        return self.within & (self.settled | self.close)
+
+
+def _mean_where(ok, y):
+    with np.errstate(invalid="ignore"):
+        return np.where(ok, y, 0.0).sum(axis=-1) / np.maximum(ok.sum(axis=-1), 1)
+
+
+def tie(x, y, fraction, looks=1, alpha=ALPHA):
+    """`Tie` of the claimed x (..., 1, N) against others y (..., c, N) at margin `fraction`:
+    a share of the better one's score, tested seed by seed on linear contrasts (never a
+    random quantity computed from the same data and then taken as fixed)."""
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = np.where(ok, x, np.nan), np.where(ok, y, np.nan)
+    g = 2 * look_alpha(looks, alpha)
+    within = interval(paired(x, (1 + fraction) * y), g)
+    close = interval(paired(y, (1 + fraction) * x), g)
+    strict = interval(paired(x, y), look_alpha(looks, alpha))
+    m_low, m_high = fraction * _mean_where(ok, y), fraction * _mean_where(ok, x)
+    return Tie(within.low - m_low, m_high - close.low, m_low, m_high, _above(within.low, 0),
+               _above(close.low, 0), _above(strict.low, 0), (within.p, close.p))
+
+
+def tie_advice(tie, looks=1, alpha=ALPHA):
+    """The seeds per configuration that would show the tie with 80% power if its contrasts'
+    means and sds held (`seeds_for_power`, one-sided error a', the most over the contrasts
+    not yet shown), as an Advice; no seeds if some contrast is out of reach."""
+    needed, now = [], []
+    for shown, p in ((tie.within, tie.contrasts[0]), (tie.close | tie.settled, tie.contrasts[1])):
+        for i in np.flatnonzero(~np.asarray(shown).reshape(-1)):
+            n, sd = int(p.n.reshape(-1)[i]), float(p.sd.reshape(-1)[i])
+            needed.append(seeds_for_power(float(p.diff.reshape(-1)[i]), sd, n,
+                                          look_alpha(looks, alpha))
+                          if n >= 2 and math.isfinite(sd) else MIN_SEEDS)
+            now.append(n)
+    seeds = max(needed, default=math.inf)
+    if not math.isfinite(seeds) or seeds > MAX_REPEATS:
+        return Advice(None, "")
+    return Advice(seeds, f"about {seeds} seeds (now {min(now)}) for 80% power to show the tie, "
+                         f"if the differences held")
+
+
+def _strict(values, claimed, prone, looks, alpha, checks, c):
+    """The one-sided family of the claimed configuration against c others (see
+    `_one_sided_family`), with divergence-prone sides unable to win."""
+    p = paired(values[..., [claimed], :], values[..., [j for j in range(values.shape[-2])
+                                                       if j != claimed], :])
+    return _one_sided_family(p, looks, alpha, c, checks, _side(prone, claimed),
+                             _side(prone, [j for j in range(values.shape[-2]) if j != claimed]))
+
+
+def _with_tie(strict, quoted, contradicted, tied_all, claimed_prone):
+    """The verdict with the tie: supported needs the tie too (so that "supported or tied"
+    errs no more than the tie alone), tied when every other is within the margin but some
+    is not separated; a configuration that diverged in a run is never tied or best."""
+    supported = strict & tied_all & ~claimed_prone
+    tied = tied_all & ~supported & ~contradicted & ~claimed_prone
+    return np.where(contradicted, CONTRADICTED,
+                    np.where(supported, SUPPORTED, np.where(tied, TIED, OPEN))), quoted
+
+
+def decide_better(a, b, looks=1, alpha=ALPHA, margin=None, checks=1, prone=None):
+    """"a scores lower than b": d = b - a. a, b: (..., N).
+
+    supported iff the interval at g = a' lies above 0 (and, with a margin, a is tied with
+    b: `tie`); contradicted iff the interval at g = a'/checks lies below 0; tied (with a
+    `margin` fraction) iff a and b are within the margin of each other (`Tie.tied`) and
+    neither of those holds. `prone`
+    (..., 2): whether a, b diverged in some run: such a side is never called better.
+    Returns (verdict (...), Intervals (..., 1))."""
+    values = np.stack(np.broadcast_arrays(np.asarray(a, dtype=np.float64),
+                                          np.asarray(b, dtype=np.float64)), axis=-2)
+    code, iv = _strict(values, 0, prone, looks, alpha, checks, 1)
+    if margin is None:
+        return code, iv
+    t = tie(values[..., :1, :], values[..., 1:, :], margin, looks, alpha)
+    return _with_tie(code == SUPPORTED, iv, code == CONTRADICTED, t.tied.all(-1),
+                     _side(prone, 0))
+
+
+def _one_sided_family(p, looks, alpha, c, checks=1, prone_claimed=False, prone_others=False):
     """Per comparison: the interval a claim's side reads (g = a'), the other side's
-    Bonferroni one (g = a'/c), and which to quote: the claim's where d >= 0."""
+    Bonferroni one (g = a'/(c checks)), and which to quote: the claim's where d >= 0. A
+    claimed configuration that diverged in a run is never supported; another that did never
+    contradicts it."""
     own = interval(p, look_alpha(looks, alpha))
-    family = interval(p, look_alpha(looks, alpha) / max(1, c))
-    supported = _above(own.low, 0).all(-1)
-    contradicted = _below(family.high, 0).any(-1)
+    family = interval(p, _share(looks, alpha, checks) / max(1, c))
+    supported = _above(own.low, 0).all(-1) & ~np.asarray(prone_claimed)
+    contradicted = (_below(family.high, 0) & ~np.asarray(prone_others)).any(-1)
     quoted = _pick(np.nan_to_num(p.diff, nan=0.0) >= 0, own, family)
     return _verdict(supported, contradicted), quoted
 
 
-def decide_best(values, claimed, looks=1, alpha=ALPHA):
+def decide_best(values, claimed, looks=1, alpha=ALPHA, margin=None, checks=1, prone=None):
     """"configuration `claimed` scores lowest": d_j = values_j - values_claimed for every
-    other j. values: (..., k, N). Returns (verdict (...), Intervals (..., k-1))."""
+    other j. values: (..., k, N); prone: (..., k) bool, the configurations that diverged in
+    some run (never best, never better than the claimed one).
+
+    supported iff every d_j's interval at g = a' lies above 0 (and, with a margin, the tie
+    holds); contradicted iff some d_j's interval at g = a'/((k-1) checks) lies below 0; tied
+    (with a `margin` fraction) iff `Tie.tied` holds against every other (one-sided a' each:
+    intersection-union) and neither of those does.
+    Returns (verdict (...), Intervals (..., k-1))."""
     values = np.asarray(values, dtype=np.float64)
     k = values.shape[-2]
+    code, iv = _strict(values, claimed, prone, looks, alpha, checks, k - 1)
+    if margin is None:
+        return code, iv
     others = [j for j in range(k) if j != claimed]
-    p = paired(values[..., [claimed], :], values[..., others, :])
-    return _one_sided_family(p, looks, alpha, k - 1)
+    t = tie(values[..., [claimed], :], values[..., others, :], margin, looks, alpha)
+    return _with_tie(code == SUPPORTED, iv, code == CONTRADICTED, t.tied.all(-1),
+                     _side(prone, claimed))
 
 
-def decide_increases(values, looks=1, alpha=ALPHA):
+def decide_increases(values, looks=1, alpha=ALPHA, checks=1):
     """"the quantity grows from each configuration to the next": d_j = values_{j+1} -
     values_j. values: (..., k, N). Returns (verdict (...), Intervals (..., k-1))."""
     values = np.asarray(values, dtype=np.float64)
     k = values.shape[-2]
     p = paired(values[..., :-1, :], values[..., 1:, :])
-    return _one_sided_family(p, looks, alpha, k - 1)
+    return _one_sided_family(p, looks, alpha, k - 1, checks)
 
 
 def pair_indices(k):
@@ -260,47 +405,75 @@ def similar_margin(values, fraction):
         return fraction * np.abs(np.nanmean(np.nanmean(values, axis=-1), axis=-1))
 
 
-def decide_similar(values, fraction, looks=1, alpha=ALPHA):
-    """"no two configurations differ by more than the margin" (`similar_margin`): TOST per
-    pair at a' (interval at g = 2a'), Bonferroni over the pairs for "beyond".
+def decide_similar(values, fraction, looks=1, alpha=ALPHA, checks=1):
+    """"no two configurations differ by more than the margin": per pair (i, j) and seed s,
+    with m_s = the mean over the k configurations at seed s, the contrasts
 
-    values: (..., k, N). Returns (verdict (...), Intervals (..., m), margin (...))."""
+        upper_s = (y_js - y_is) - f m_s,    lower_s = (y_js - y_is) + f m_s,
+
+    whose means are d - margin and d + margin (margin = f x the mean of the means) with
+    the margin's own seed-to-seed variation inside: a shared seed effect moves the margin
+    and the difference together. Supported iff every pair has upper's interval at g = 2a'
+    below 0 and lower's above 0 (TOST, one-sided a' each; intersection-union over pairs);
+    contradicted iff some pair has upper's interval at g = a'/(m checks) above 0 or lower's
+    below 0 (Bonferroni over the m = k(k-1)/2 pairs and the claim's checks).
+
+    values: (..., k, N). Returns (verdict (...), Intervals (..., m): the difference's
+    interval as the decision reads it (d - the upper contrast's half-width to d + ...),
+    margin (...): f x the mean of the compared configurations' means, for the reader)."""
     values = np.asarray(values, dtype=np.float64)
     k = values.shape[-2]
     index = pair_indices(k)
     first, second = [i for i, _ in index], [j for _, j in index]
-    p = paired(values[..., first, :], values[..., second, :])
-    margin = similar_margin(values, fraction)
-    m = margin[..., None]
+    with np.errstate(invalid="ignore"):
+        level = fraction * np.abs(values.mean(axis=-2, keepdims=True))  # NaN unless all scored
+    x, y = values[..., first, :], values[..., second, :]
+    upper, lower = paired(x, y - level), paired(x, y + level)
     a = look_alpha(looks, alpha)
-    tost = interval(p, 2 * a)
-    family = interval(p, a / max(1, len(index)))
-    inside = _above(tost.low, -m) & _below(tost.high, m)
-    beyond = _above(family.low, m) | _below(family.high, -m)
-    supported = inside.all(-1)
-    contradicted = beyond.any(-1)
-    diff = np.nan_to_num(np.abs(p.diff), nan=0.0)
-    # quote the TOST interval for a pair that is (or points) inside, else the family one;
-    # each is read against the margin edge on the difference's side
-    edge = np.where(np.nan_to_num(p.diff, nan=0.0) >= 0, m, -m)
-    quoted = _pick(diff <= m, Intervals(p, tost.low, tost.high, tost.level, edge),
-                   Intervals(p, family.low, family.high, family.level, edge))
-    return _verdict(supported, contradicted), quoted, margin
+    g_family = _share(looks, alpha, checks) / max(1, len(index))
+    inside = _below(interval(upper, 2 * a).high, 0) & _above(interval(lower, 2 * a).low, 0)
+    beyond = _above(interval(upper, g_family).low, 0) | _below(interval(lower, g_family).high, 0)
+    margin = similar_margin(values, fraction)
+    d = paired(np.where(np.isfinite(level), x, np.nan), y)  # the pairs' own seeds
+    with np.errstate(invalid="ignore"):
+        m = (upper.diff - lower.diff) / -2  # f x the mean of m_s over each pair's seeds
+    toward = np.nan_to_num(np.abs(d.diff), nan=0.0) <= np.nan_to_num(m, nan=0.0)
+    g = np.where(toward, 2 * a, g_family)
+    half = np.maximum(half_width(upper, g), half_width(lower, g))
+    shown = Paired(d.n, d.diff, np.fmax(upper.sd, lower.sd), d.scale)
+    edge = np.where(np.nan_to_num(d.diff, nan=0.0) >= 0, m, -m)
+    quoted = Intervals(shown, d.diff - half, d.diff + half,
+                       np.broadcast_to(1 - g, d.diff.shape), edge)
+    return _verdict(inside.all(-1), beyond.any(-1)), quoted, margin
 
 
-def decide_plateau(at, end, fraction, looks=1, alpha=ALPHA):
+def decide_plateau(at, end, fraction, looks=1, alpha=ALPHA, checks=1):
     """"the score improves by less than fraction x its value at the epoch": d = at - end,
-    margin = fraction x |mean at|; g = alpha/looks; supported iff high <= margin,
-    contradicted iff low > margin. at, end: (..., N). Returns (verdict, Intervals (..., 1),
-    margin)."""
+    margin = fraction x |mean at|; supported iff the interval at g = a' has high <= margin,
+    contradicted iff the interval at g = a'/checks has low > margin. at, end: (..., N).
+    Returns (verdict, Intervals (..., 1), margin)."""
     at, end = np.asarray(at, dtype=np.float64), np.asarray(end, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         margin = fraction * np.abs(np.nanmean(at, axis=-1))
     p = paired(end[..., None, :], at[..., None, :])
     iv = interval(p, look_alpha(looks, alpha), margin[..., None])
+    family = interval(p, _share(looks, alpha, checks), margin[..., None])
     supported = (np.nan_to_num(iv.high, nan=np.inf) <= margin[..., None]).all(-1)
-    contradicted = _above(iv.low, margin[..., None]).any(-1)
-    return _verdict(supported, contradicted), iv, margin
+    contradicted = _above(family.low, margin[..., None]).any(-1)
+    quoted = _pick(np.nan_to_num(p.diff, nan=0.0) > margin[..., None], family, iv)
+    return _verdict(supported, contradicted), quoted, margin
+
+
+def clopper_pearson_upper(events, trials, level=1 - ALPHA):
+    """The one-sided upper confidence bound of a rate from `events` of `trials` (Clopper-
+    Pearson): the p with P(Binomial(trials, p) <= events) = 1 - level; 1 if events = trials.
+    0 of 3 gives 1 - 0.05^(1/3) = 0.632."""
+    from scipy import stats
+
+    events, trials = np.asarray(events), np.asarray(trials)
+    with np.errstate(invalid="ignore"):
+        bound = stats.beta.ppf(level, events + 1, np.maximum(trials - events, 1))
+    return np.where(events >= trials, 1.0, bound)
 
 
 # ---------------------------------------------------------------- advice

@@ -7,10 +7,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tuner.common.config import DEFAULT_MARGIN
 from tuner.common.names import HYPERPARAMETERS
+from tuner.results.decisions import clopper_pearson_upper
 from tuner.results.intervals import standard_error
 from tuner.results.runs import RUN_DONE, load_runs, run_scores
-from tuner.results.snapshot import IN_PROGRESS
+from tuner.results.snapshot import IN_PROGRESS, train_setting
 
 SHOWN_METRICS = ("kid", "kid_heldout", "fd", "swd")  # beside the check's own, for the reader
 NETWORK_INPUT = re.compile(r"-(\d+)>")  # "uint8>pil-bicubic-48>gray3>..." -> 48
@@ -28,6 +30,15 @@ class Side:
     scores: dict = field(default_factory=dict)  # other metrics' means, for the reader
     grids: list = field(default_factory=list)   # each context's last sample grid (run 0)
     trials: list = field(default_factory=list)  # the trial ids whose runs it holds
+    runs: int = 0          # finished runs of those trials
+    diverged: int = 0      # of which diverged
+    diverged_up_to: float | None = None  # the divergence rate's 95% upper bound (Clopper-Pearson)
+
+    @property
+    def out(self):
+        """Every run diverged: out of the comparisons, as the leaderboard has it (its
+        divergence is its result), and no seed is owed to it."""
+        return self.runs > 0 and self.diverged == self.runs
 
     def __post_init__(self):
         values = list(self.by_seed.values())
@@ -52,6 +63,7 @@ class Evidence:
     def __init__(self, study):
         self.study = study
         self.objective = study.objective
+        self.margin = margin_of(study.meta)  # the difference that matters, a share of the best
         self.looks = study.looks  # planned looks at the numbers: each spends 5%/looks
         self.rank_by = study.rank_by
         self.trials = [Trial(row["trial_id"], _hyperparameters(row),
@@ -92,6 +104,24 @@ class Evidence:
         """The side of the feature network's input (48 for ONet), or None."""
         match = NETWORK_INPUT.search(self.study.protocol.get("features_preprocessing") or "")
         return int(match.group(1)) if match else None
+
+
+def margin_of(meta):
+    """study.json's train.margin (a share of the best score: a smaller difference does not
+    matter), else DEFAULT_MARGIN for studies written before it was kept."""
+    value = train_setting(meta, "margin")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        return DEFAULT_MARGIN
+    return float(value)
+
+
+def divergence(trials):
+    """(runs, diverged, the 95% upper bound of the divergence rate) over `trials`' finished
+    runs: "0 of 3 diverged" still allows a rate up to 63% (Clopper-Pearson)."""
+    runs = [r for t in trials for r in t.runs]
+    diverged = sum(r["status"] == "diverged" for r in runs)
+    bound = float(clopper_pearson_upper(diverged, len(runs))) if runs else None
+    return len(runs), diverged, bound
 
 
 def seed_of(run):
@@ -151,7 +181,9 @@ def side_of(label, trials, evidence, quantity):
         values = [v for t in trials for v in evidence.by_seed(t, metric).values()]
         scores[metric] = math.fsum(values) / len(values) if values else None
     grids = [str(p) for t in trials if (p := _last_grid(t.row["folder"]))]
-    return Side(label, by_seed, scores=scores, grids=grids, trials=[t.trial_id for t in trials])
+    runs, diverged, bound = divergence(trials)
+    return Side(label, by_seed, scores=scores, grids=grids, trials=[t.trial_id for t in trials],
+                runs=runs, diverged=diverged, diverged_up_to=bound)
 
 
 def _last_grid(folder):

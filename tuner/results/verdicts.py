@@ -8,17 +8,57 @@ compared, and the per-seed differences are averaged over those pairs ("contexts"
 Which intervals decide, and at which levels so that each verdict is wrong at most
 5% of the time across the study's planned looks, is `tuner.results.decisions`.
 
-A check is
+Outcomes. Every check reads one of
 
-    supported      the claim's side is settled (for "similar" and "plateau":
-                   inside the margin)
-    contradicted   the other side is settled (outside the margin)
-    not settled    neither, or fewer than 3 paired runs; `settle` says what
-                   would decide it
-    not measured   the study lacks the configurations (or the epochs) it needs
+    supported      the claim's side is settled
+    tied           (better, best; not by eye, whose preference has no margin in the score's
+                   units) the claimed configuration is within the study's margin of
+                   every other (train.margin, a share of the better one's score; 10% when
+                   the study kept none), so no other is better by more than it, and each
+                   other not settled worse is within the margin of it too: "2e-4 is best:
+                   tied with 5e-4 within 10%". A settled tie is an answer: no number of
+                   seeds is owed to it.
+    contradicted   the other side is settled
+    not settled    neither, or fewer than 3 paired runs; `settle` says what would decide it
+                   (or "hardly by repeats" when seeds would not)
+    not measured   the study lacks the configurations (or the epochs) it needs, or every
+                   run of them diverged
 
-and a claim is contradicted if any of its checks is, else not measured if any
-is, else not settled if any is, else supported.
+and, kind by kind (checked in this order: the first that holds is the verdict):
+
+    better     contradicted: b settled better (a side that diverged in a run never is);
+               a diverged in every run while b completed a run
+               supported: a settled better, and within the margin; or b diverged in every
+               run while a completed one
+               tied: a and b within the margin of each other, neither settled better
+               not measured: both diverged in every run
+    best       contradicted: another value settled better (one that diverged in a run never
+               is), or the claimed one diverged in every run while another
+               completed; supported: settled better than every other (values that diverged in
+               every run count as worse) and within the margin of each; tied: within the
+               margin of every other, and each other settled worse or within the margin of
+               it
+    similar    contradicted: some pair settled beyond the margin (the check's `margin`, else
+               the study's), or some value diverged in every run while another completed;
+               supported: every pair settled inside it
+    increases  contradicted: some step settled downward; supported: every step upward
+    plateau    contradicted: improvement settled beyond the margin (the check's, else 20%);
+               supported: settled within it
+    diverges   contradicted: one completed run (whatever the number of runs); supported:
+               at least 2 runs, every one diverged; not settled: a single diverged run
+
+A configuration that diverged in some run (but not all) is never called better or best
+(supported or tied), nor contradicts a claim as better: its mean over the runs that
+survived says nothing of the runs that did not. Its sides show the divergence rate's 95%
+upper bound (Clopper-Pearson: 0 of 3 runs diverged still allows 63%), and a supported or
+tied check names it for the winner.
+
+A claim reads, of its checks' verdicts, the first of contradicted, not measured, not
+settled, tied, supported (PRECEDENCE): contradicted if any check is, tied if some check is
+tied and none is worse. A claim of several checks is contradicted if any check is, so its
+checks share the 5% of "contradicted" (Bonferroni over the checks but `diverges`, which
+risks no error; for "any check contradicted" Holm's procedure makes the same decision).
+Supported and tied need every check: an intersection-union test, which needs no correction.
 
 A check on `metric = "eye"` (better, best) reads the Bradley-Terry preference of blind
 pairwise judgements (tuner.results.eye_scores), where higher is better; the eye compares
@@ -34,8 +74,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from tuner.common.config import DEFAULT_RESULTS_DIR
+from tuner.common.config import CLAIM_MARGIN, DEFAULT_RESULTS_DIR
 from tuner.common.errors import UsageError
+from tuner.common.names import DECIMALS
 from tuner.results import decisions
 from tuner.results.decisions import NO_SEED, TOLERANCE, Advice, level_text
 from tuner.results.evidence import (
@@ -62,10 +103,12 @@ from tuner.results.snapshot import (
 from tuner.spaces.claims import EYE
 from tuner.spaces.space import load_space
 
-SUPPORTED, CONTRADICTED = "supported", "contradicted"
+SUPPORTED, CONTRADICTED, TIED = "supported", "contradicted", "tied"
 NOT_SETTLED, NOT_MEASURED = "not settled", "not measured"
 VERDICTS = {decisions.SUPPORTED: SUPPORTED, decisions.CONTRADICTED: CONTRADICTED,
-            decisions.OPEN: NOT_SETTLED}
+            decisions.OPEN: NOT_SETTLED, decisions.TIED: TIED}
+# A claim reads the first of these that any of its checks reads.
+PRECEDENCE = (CONTRADICTED, NOT_MEASURED, NOT_SETTLED, TIED, SUPPORTED)
 
 
 @dataclass
@@ -125,7 +168,9 @@ def weigh(study_dir, claims=None):
     study = read_study(study_dir)
     claims = study_claims(study_dir) if claims is None else claims
     evidence = Evidence(study)
-    return [_verdict(claim, evidence) for claim in claims]
+    # a run scoring 1e300 overflows a variance: its interval is then none, without a warning
+    with np.errstate(over="ignore", invalid="ignore"):
+        return [_verdict(claim, evidence) for claim in claims]
 
 
 def study_claims(study_dir):
@@ -136,7 +181,11 @@ def study_claims(study_dir):
 
 
 def _verdict(claim, evidence):
-    results = [(EYE_CHECKS if check.metric == EYE else CHECKS)[check.kind](check, evidence)
+    # a claim is contradicted if any check is: its checks share the 5% (Bonferroni; for
+    # "any check contradicted" Holm's first step is the same test). `diverges` risks none.
+    checks = max(1, sum(check.kind != "diverges" for check in claim.checks))
+    results = [(EYE_CHECKS if check.metric == EYE else CHECKS)[check.kind](check, evidence,
+                                                                           checks)
                for check in claim.checks]
     if evidence.in_progress:  # what is missing may be what these trials are training
         for result in (r for r in results if r.verdict == NOT_MEASURED):
@@ -144,8 +193,7 @@ def _verdict(claim, evidence):
                              f"not done yet; the same command resumes an interrupted one), "
                              f"else {result.settle}")
     verdicts = {result.verdict for result in results}
-    overall = next(v for v in (CONTRADICTED, NOT_MEASURED, NOT_SETTLED, SUPPORTED)
-                   if v in verdicts)
+    overall = next(v for v in PRECEDENCE if v in verdicts)
     return Verdict(claim.id, claim.text, overall, results)
 
 
@@ -164,9 +212,10 @@ def _comparisons(iv, labels):
     for i, label in enumerate(labels):
         n = int(iv.p.n[i])
         has = n >= decisions.MIN_SEEDS
-        c = {"label": label, "diff": float(iv.p.diff[i]) if n else None,
-             "low": float(iv.low[i]) if has else None,
-             "high": float(iv.high[i]) if has else None, "n": n,
+        # None, not Infinity, where a score of 1e300 overflows the arithmetic: JSON stays valid
+        c = {"label": label, "diff": _finite(iv.p.diff[i]) if n else None,
+             "low": _finite(iv.low[i]) if has else None,
+             "high": _finite(iv.high[i]) if has else None, "n": n,
              "level": float(iv.level[i])}
         comps.append(c)
         tips.append(decisions.advice(c["diff"] or 0.0, float(iv.p.sd[i]) if n >= 2 else None,
@@ -227,11 +276,81 @@ def _result(kind, statement, metric, verdict, why, sides, comps, tip, resolution
 
 
 def _not_scored(kind, statement, metric, sides):
+    """A side without a scored run: more seeds help unless its every run diverged (then
+    nothing would: not measured, and the race gives it no seed)."""
+    empty = [side for side in sides if side.n == 0]
+    if empty and all(side.out for side in empty):
+        return CheckResult(kind, statement, metric, NOT_MEASURED, _out_note(empty),
+                           "configurations that train without diverging", sides)
     return CheckResult(kind, statement, metric, NOT_SETTLED, _unscored(sides, metric),
                        f"runs that reach an evaluation with a finite {metric}", sides)
 
 
-def check_better(check, evidence):
+def _rate(side):
+    """`x diverged in 1 of 3 runs (rate up to 90%)`: the 95% Clopper-Pearson upper bound."""
+    return (f"{side.label} diverged in {side.diverged} of {side.runs} runs (a rate up to "
+            f"{side.diverged_up_to:.0%})")
+
+
+def _prone_note(sides):
+    """Why no side that diverged in a run is called better: "" if none did."""
+    prone = [side for side in sides if side.diverged and not side.out]
+    return "; ".join(_rate(side) for side in prone) + (
+        ": a configuration that diverges is not called better on the mean of its other runs"
+        if prone else "")
+
+
+def _reliability(side):
+    """For a supported or tied check: how often the winner may still diverge, unseen."""
+    return f"; {_rate(side)}" if side.runs else ""
+
+
+def _out_note(sides):
+    return "; ".join(f"{side.label} diverged in every run ({side.runs} of {side.runs})"
+                     for side in sides if side.out)
+
+
+def _all_out(kind, statement, metric, sides):
+    """Every side diverged in every run: nothing to compare, and no seed would help."""
+    return CheckResult(kind, statement, metric, NOT_MEASURED, _out_note(sides),
+                       "configurations that train without diverging", sides)
+
+
+def _tie_phrase(c, metric):
+    """`learning_rate=5e-4 - learning_rate=2e-4 between -0.0011 and +0.0009, inside -0.0024
+    to +0.0024`: the one-sided bounds (each 95% over the planned looks) the tie reads."""
+    if c["tie_low"] is None or c["tie_high"] is None:
+        return f"{c['label']}: too few shared seeds for a bound"
+    digits = DECIMALS.get(metric, 4)
+    return (f"{c['label']} between {c['tie_low']:+.{digits}f} and {c['tie_high']:+.{digits}f}, "
+            f"inside {-c['margin_low']:+.{digits}f} to {c['margin_high']:+.{digits}f}")
+
+
+def _finite(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _with_ties(comps, tie):
+    """Each comparison dict with its tie's numbers (`decisions.Tie` of shape (c,))."""
+    for i, c in enumerate(comps):
+        c.update(tie_low=_finite(tie.low[i]), tie_high=_finite(tie.high[i]),
+                 margin_low=_finite(tie.margin_low[i]), margin_high=_finite(tie.margin_high[i]))
+    return comps
+
+
+def _sooner(tip, tie_tip):
+    """The advice that needs fewer seeds: the strict decision's or the tie's."""
+    if tie_tip.seeds is None or tip.text == NO_SEED:
+        return tip
+    return tie_tip if tip.seeds is None or tie_tip.seeds < tip.seeds else tip
+
+
+def check_better(check, evidence, checks=1):
+    """a better than b, paired by seed: supported, tied (a and b within the study's margin
+    of each other),
+    contradicted or not settled (`decisions.decide_better`); a side that diverged in a run
+    is never called better, and one that diverged in every run loses."""
     metric = evidence.metric(check)
     a, b = describe(check.a), describe(check.b)
     statement = f"{a} scores better (lower {metric}) than {b}" + where_text(check.where)
@@ -240,19 +359,42 @@ def check_better(check, evidence):
     if sides is None:
         return CheckResult("better", statement, metric, NOT_MEASURED, missing,
                            f"run the configurations {a} and {b}" + where_text(check.where))
+    if sides[0].out and sides[1].out:
+        return _all_out("better", statement, metric, sides)
+    if sides[0].out or sides[1].out:
+        verdict = CONTRADICTED if sides[0].out else SUPPORTED
+        return CheckResult("better", statement, metric, verdict,
+                           f"{_out_note(sides)}; a configuration that always diverges is worse "
+                           f"than one that completes", "", sides)
     if _unscored(sides, metric):
         return _not_scored("better", statement, metric, sides)
     values = _values(sides)
-    code, iv = decisions.decide_better(values[0], values[1], evidence.looks)
+    prone = np.array([side.diverged > 0 for side in sides])
+    code, iv = decisions.decide_better(values[0], values[1], evidence.looks, margin=evidence.margin,
+                                       checks=checks, prone=prone)
     verdict = VERDICTS[int(code)]
     (c,), (tip,) = _comparisons(iv, [f"{b} - {a}"])
+    tie = decisions.tie(values[:1], values[1:], evidence.margin, evidence.looks)
+    (c,) = _with_ties([c], tie)
+    share = f"{evidence.margin:.0%}"
     if verdict == SUPPORTED:
-        why = f"{b} is worse by {interval_phrase(c, metric)}"
+        why = f"{b} is worse by {interval_phrase(c, metric)}" + _reliability(sides[0])
     elif verdict == CONTRADICTED:
         why = f"{b} is better: {interval_phrase(c, metric)}"
+    elif verdict == TIED:
+        why = (f"{a} is tied with {b} within {share}: {b} - {a}: {interval_phrase(c, metric)}; "
+               f"{_tie_phrase(c, metric)}" + _reliability(sides[0]))
     else:
         why = f"{b} - {a}: {interval_phrase(c, metric)}" + (", which includes 0" if c["low"] is not None
                                                             else "")
+    if verdict == NOT_SETTLED:
+        tip = _sooner(tip, decisions.tie_advice(tie, evidence.looks))
+    note = _prone_note(sides)
+    if note and verdict == NOT_SETTLED:
+        why += f"; {note}"
+        if sides[0].diverged:
+            tip = decisions.Advice(None, f"hardly by repeats: {sides[0].label} diverged in a run, "
+                                         f"so more seeds can only contradict the claim")
     return _result("better", statement, metric, verdict, why, sides, [c], tip,
                    _resolution_advice(evidence, next(iter(free)), metric))
 
@@ -266,7 +408,29 @@ def _open_one_sided(comps, tips):
             [c["diff"] is not None and c["diff"] < 0 for c, _ in open_])
 
 
-def check_best(check, evidence):
+def _best_out(check, statement, metric, sides, claimed):
+    """A best check some of whose values diverged in every run: those lose;
+    None if the others still need comparing."""
+    if all(side.out for side in sides):
+        return _all_out("best", statement, metric, sides)
+    if sides[claimed].out:
+        return CheckResult("best", statement, metric, CONTRADICTED,
+                           f"{_out_note([sides[claimed]])}; the others completed runs", "",
+                           sides)
+    if all(side.out for i, side in enumerate(sides) if i != claimed):
+        return CheckResult("best", statement, metric, SUPPORTED,
+                           f"{_out_note(sides)}; {sides[claimed].label} completed runs", "",
+                           sides)
+    return None
+
+
+def check_best(check, evidence, checks=1):
+    """value best of param's values, paired by seed: supported (settled better than every
+    other), tied (within the study's margin of every other, and every other not settled
+    worse within the margin of it),
+    contradicted (another settled better) or not settled (`decisions.decide_best`). Values
+    that diverged in every run lose; one that diverged in some run is never
+    called best, and never contradicts the claimed one."""
     metric = evidence.metric(check)
     label = f"{check.param}={fmt(check.value)}"
     statement = f"{label} is the best {check.param} (lowest {metric})" + where_text(check.where)
@@ -282,41 +446,78 @@ def check_best(check, evidence):
         return CheckResult("best", statement, metric, NOT_MEASURED, missing,
                            f"run {check.param} = {', '.join(map(fmt, values))}" +
                            where_text(check.where))
-    if _unscored(sides, metric):
-        return _not_scored("best", statement, metric, sides)
     claimed = values.index(check.value)
-    code, iv = decisions.decide_best(_values(sides), claimed, evidence.looks)
+    decided = _best_out(check, statement, metric, sides, claimed)
+    if decided is not None:
+        return decided
+    everything, compared = sides, [side for side in sides if not side.out]
+    claimed = compared.index(sides[claimed])
+    sides = compared
+    if _unscored(sides, metric):
+        return _not_scored("best", statement, metric, everything)
+    table = _values(sides)
+    prone = np.array([side.diverged > 0 for side in sides])
+    code, iv = decisions.decide_best(table, claimed, evidence.looks, margin=evidence.margin,
+                                     checks=checks, prone=prone)
     verdict = VERDICTS[int(code)]
-    comps, tips = _comparisons(iv, [f"{side.label} - {label}" for side in sides
-                                    if side is not sides[claimed]])
+    rest = [j for j in range(len(sides)) if j != claimed]
+    comps, tips = _comparisons(iv, [f"{sides[j].label} - {label}" for j in rest])
+    tie = decisions.tie(table[[claimed]], table[rest], evidence.margin, evidence.looks)
+    comps = _with_ties(comps, tie)
     if verdict == CONTRADICTED:
         why = "; ".join(f"{c['label'].split(' - ')[0]} is better: {interval_phrase(c, metric)}"
                         for c in comps if c["high"] is not None and c["high"] < 0)
     elif verdict == SUPPORTED:
-        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in comps)
+        why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in comps) + \
+            _reliability(sides[claimed])
+    elif verdict == TIED:
+        open_, _, _ = _open_one_sided(comps, tips)
+        names = " and ".join(c["label"].split(" - ")[0].split("=", 1)[1] for c in open_)
+        why = (f"{fmt(check.value)} is best: tied with {names} within {evidence.margin:.0%}: "
+               + "; ".join(_tie_phrase(c, metric) for c in open_) + _reliability(sides[claimed]))
     else:
         open_, _, _ = _open_one_sided(comps, tips)
         why = "; ".join(f"{c['label']}: {interval_phrase(c, metric)}" for c in open_)
         if all(c["low"] is not None for c in open_):
             why += ": an interval includes 0"
     _, open_tips, contra = _open_one_sided(comps, tips)
-    return _result("best", statement, metric, verdict, why, sides, comps,
-                   _check_advice(open_tips, contra),
+    tip = _check_advice(open_tips, contra)
+    if verdict == NOT_SETTLED:
+        tip = _sooner(tip, decisions.tie_advice(tie, evidence.looks))
+    note = _prone_note(everything)
+    if note and verdict == NOT_SETTLED:
+        why += f"; {note}"
+        if sides[claimed].diverged:
+            tip = decisions.Advice(None, f"hardly by repeats: {label} diverged in a run, so "
+                                         f"more seeds can only contradict the claim")
+    if _out_note(everything):
+        why += f"; {_out_note(everything)}"
+    return _result("best", statement, metric, verdict, why, everything, comps, tip,
                    _resolution_advice(evidence, check.param, metric))
 
 
-def check_similar(check, evidence):
+def check_similar(check, evidence, checks=1):
+    """No two values differ by more than the margin (the check's, else the study's) x their
+    mean score, on per-seed contrasts (`decisions.decide_similar`); a value that diverged in
+    every run differs from those that completed."""
     metric = evidence.metric(check)
     names = ", ".join(fmt(v) for v in check.values)
-    statement = (f"{check.param} {names} do not differ by more than {check.margin:.0%} of their "
+    fraction = evidence.margin if check.margin is None else check.margin
+    statement = (f"{check.param} {names} do not differ by more than {fraction:.0%} of their "
                  f"mean {metric}" + where_text(check.where))
     sides, missing = param_sides(check, evidence, list(check.values), metric)
     if sides is None:
         return CheckResult("similar", statement, metric, NOT_MEASURED, missing,
                            f"run {check.param} = {names}" + where_text(check.where))
+    if all(side.out for side in sides):
+        return _all_out("similar", statement, metric, sides)
+    if any(side.out for side in sides):
+        return CheckResult("similar", statement, metric, CONTRADICTED,
+                           f"{_out_note(sides)}; the others completed runs", "", sides)
     if _unscored(sides, metric):
         return _not_scored("similar", statement, metric, sides)
-    code, iv, margin = decisions.decide_similar(_values(sides), check.margin, evidence.looks)
+    code, iv, margin = decisions.decide_similar(_values(sides), fraction, evidence.looks,
+                                                checks=checks)
     verdict, margin = VERDICTS[int(code)], float(margin)
     index = decisions.pair_indices(len(sides))
     comps, tips = _comparisons(iv, [f"{sides[j].label} - {sides[i].label}" for i, j in index])
@@ -339,7 +540,9 @@ def check_similar(check, evidence):
                    _resolution_advice(evidence, check.param, metric))
 
 
-def check_diverges(check, evidence):
+def check_diverges(check, evidence, checks=1):
+    """Every run of the configuration diverges: contradicted by one run that did not
+    (whatever the number of runs), supported when at least 2 runs all diverged."""
     statement = f"{describe(check.where)} diverges in every run"
     trials = evidence.matching(check.where)
     runs = [r for t in trials for r in t.runs]
@@ -350,26 +553,27 @@ def check_diverges(check, evidence):
     diverged = [r for r in runs if r["status"] == "diverged"]
     epochs = [r["diverged_at_epoch"] for r in diverged if r["diverged_at_epoch"] is not None]
     side = Side(describe(check.where), {seed_of(r): float(r["status"] == "diverged") for r in runs},
-                trials=[t.trial_id for t in trials])
+                trials=[t.trial_id for t in trials], runs=len(runs), diverged=len(diverged),
+                diverged_up_to=float(decisions.clopper_pearson_upper(len(diverged), len(runs))))
     when = f" (at epochs {', '.join(map(str, sorted(epochs)))})" if epochs else ""
     why = f"{len(diverged)} of {len(runs)} runs diverged{when}"
     if diverged and diverged[0]["reason"]:
         why += f"; {diverged[0]['reason']}"
-    if len(runs) < 2:
-        verdict, settle = NOT_SETTLED, "needs at least 2 runs: --repeats 3"
-    elif len(diverged) == len(runs):
-        verdict, settle = SUPPORTED, ""
-    elif not diverged:
+    if len(diverged) < len(runs):
         verdict, settle = CONTRADICTED, ""
+        why += f": {len(runs) - len(diverged)} completed, so not every run diverges"
+    elif len(runs) < 2:
+        verdict, settle = NOT_SETTLED, "needs at least 2 runs: --repeats 3"
     else:
-        verdict, settle = NOT_SETTLED, "more repeats: some runs diverge and some do not"
+        verdict, settle = SUPPORTED, ""
     return CheckResult("diverges", statement, "runs", verdict, why, settle, [side],
-                       seeds_needed=3 if len(runs) < 2 else None)
+                       seeds_needed=3 if verdict == NOT_SETTLED else None)
 
 
-def check_plateau(check, evidence):
+def check_plateau(check, evidence, checks=1):
     metric = evidence.metric(check)
-    statement = (f"{metric} improves by less than {check.margin:.0%} after epoch "
+    fraction = CLAIM_MARGIN if check.margin is None else check.margin
+    statement = (f"{metric} improves by less than {fraction:.0%} after epoch "
                  f"{check.after_epoch}" + where_text(check.where))
     trials = evidence.matching(check.where)
     if not trials:
@@ -400,8 +604,8 @@ def check_plateau(check, evidence):
     side_end = Side("end", {s: _avg(v) for s, v in end.items()},
                     trials=[t.trial_id for t in trials])
     values = _values([side_at, side_end])
-    code, iv, margin = decisions.decide_plateau(values[0], values[1], check.margin,
-                                                evidence.looks)
+    code, iv, margin = decisions.decide_plateau(values[0], values[1], fraction,
+                                                evidence.looks, checks=checks)
     verdict, margin = VERDICTS[int(code)], float(margin)
     (c,), (tip,) = _comparisons(iv, [f"epoch {check.after_epoch} - end (improvement)"])
     if c["low"] is None:
@@ -423,7 +627,7 @@ def _avg(values):
     return math.fsum(values) / len(values)
 
 
-def check_increases(check, evidence):
+def check_increases(check, evidence, checks=1):
     quantity = check.quantity
     statement = f"{quantity} grows with {check.param}" + where_text(check.where)
     values = present_values(evidence, check)
@@ -437,7 +641,7 @@ def check_increases(check, evidence):
                            f"run every {check.param} in one context")
     if _unscored(sides, quantity):
         return _not_scored("increases", statement, quantity, sides)
-    code, iv = decisions.decide_increases(_values(sides), evidence.looks)
+    code, iv = decisions.decide_increases(_values(sides), evidence.looks, checks=checks)
     verdict = VERDICTS[int(code)]
     comps, tips = _comparisons(iv, [f"{y.label} - {x.label}" for x, y in zip(sides, sides[1:])])
     if verdict == CONTRADICTED:
@@ -500,7 +704,7 @@ def _eye_phrase(c):
             f"{c['high']:+.2f}")
 
 
-def check_eye_better(check, evidence):
+def check_eye_better(check, evidence, checks=1):
     """a better than b by eye: the 95% Wald interval of theta_a - theta_b (Bradley-Terry,
     observed information; no seeds to pair, the eye compares configurations, not runs)
     above 0 supports, below 0 contradicts, else not settled."""
@@ -512,15 +716,17 @@ def check_eye_better(check, evidence):
     if not side_a.trials or not side_b.trials:
         return _eye_unjudged("better", statement, [side_a, side_b])
     d, low, high = _eye_interval(evidence.study.eye["preference"], w_a, w_b, 0.95)
+    # "contradicted" shares the 5% with the claim's other checks (Bonferroni)
+    _, _, against = _eye_interval(evidence.study.eye["preference"], w_a, w_b, 1 - 0.05 / checks)
+    verdict = SUPPORTED if low > 0 else CONTRADICTED if against < 0 else NOT_SETTLED
     c = _eye_comparison(f"{a} - {b}", d, low, high, min(side_a.n, side_b.n), 0.95)
-    verdict = SUPPORTED if low > 0 else CONTRADICTED if high < 0 else NOT_SETTLED
     why = f"eye preference {a} - {b}: {_eye_phrase(c)}" + \
         (", which includes 0" if verdict == NOT_SETTLED else "")
     return CheckResult("better", statement, "eye", verdict, why,
                        EYE_SETTLE if verdict == NOT_SETTLED else "", [side_a, side_b], [c])
 
 
-def check_eye_best(check, evidence):
+def check_eye_best(check, evidence, checks=1):
     """value best by eye: theta(value) - theta(other) for each other value, Wald intervals at
     1 - 0.05/(k-1) (Bonferroni over the k-1 comparisons): all above 0 supports, any below 0
     contradicts, else not settled."""
@@ -537,7 +743,7 @@ def check_eye_best(check, evidence):
             "best", statement, "eye", NOT_MEASURED,
             f"the study has no other {check.param} to compare with", EYE_SETTLE)
     claimed = values.index(check.value)
-    level = 1 - 0.05 / len(others)
+    level = 1 - 0.05 / (len(others) * checks)  # Bonferroni over the others and the checks
     comps = []
     for i, (side, weights) in enumerate(read):
         if i != claimed:

@@ -30,22 +30,33 @@ better):
     best       param, value [, where, metric]  value is the best of param's values
     similar    param, values [, where, metric, margin]
                                                the values' scores differ by less than
-                                               margin x their mean score (default 0.2)
+                                               margin x their mean score (default: the
+                                               study's margin, 10% unless --margin)
     diverges   where                           every run of that configuration diverges
     plateau    after_epoch [, where, metric, margin]
                                                the score improves by less than margin x
-                                               its value at that epoch after it
+                                               its value at that epoch after it (default
+                                               0.2)
     increases  param, quantity [, where]       quantity (seconds_per_epoch or a score)
                                                grows with param
 
 `where` fixes hyperparameters; the ones a check leaves free are paired, not
 pooled: each comparison is made between configurations that agree on them,
 then averaged. How the study's numbers decide each check is `tuner.results.verdicts`.
+
+A check that could only compare a configuration with itself is refused when the file is
+read, in one line naming the file, the claim and the fix: `better` whose a and b differ in no
+hyperparameter they both name (a = b, or a and b naming different hyperparameters, which one
+configuration can match both); a `where` (the claim's or the check's) that fixes a
+hyperparameter to another value than a, b or value give, or that fixes the `param` a `best`,
+`similar` or `increases` check varies; `similar` values with a value twice; a check's `where`
+that contradicts its claim's; a claim that states the same check twice.
 """
 
+import math
 from dataclasses import dataclass, field
 
-from tuner.common.config import CLAIM_MARGIN, LAB_HYPERPARAMETERS
+from tuner.common.config import LAB_HYPERPARAMETERS
 from tuner.common.errors import UsageError
 from tuner.common.names import CLAIM_METRICS, RECORD_METRICS, objective_metric
 
@@ -76,7 +87,7 @@ class Check:
     param: str | None = None
     value: float | int | None = None
     values: tuple = ()
-    margin: float = CLAIM_MARGIN
+    margin: float | None = None    # None: the study's margin (similar), CLAIM_MARGIN (plateau)
     after_epoch: int | None = None
     quantity: str | None = None
 
@@ -100,22 +111,22 @@ def parse_claims(entries, path, check_assignment):
             file's own check of hyperparameter names and values.
     """
     if not isinstance(entries, list):
-        raise UsageError(f"{path}: claims must be an array of tables ([[claims]]), got {entries!r}")
+        raise UsageError(f"{path}: claims must be an array of tables ([[claims]]), got {_shown(entries)}")
     claims = [_claim(entry, number, path, check_assignment)
               for number, entry in enumerate(entries, start=1)]
     ids = [claim.id for claim in claims]
     duplicate = next((i for i in ids if ids.count(i) > 1), None)
     if duplicate is not None:
-        raise UsageError(f"{path}: two claims have id {duplicate!r}; give each its own id")
+        raise UsageError(f"{path}: two claims have id {_shown(duplicate)}; give each its own id")
     return tuple(claims)
 
 
 def _claim(entry, number, path, check_assignment):
     where = f"[[claims]] #{number}"
     if not isinstance(entry, dict):
-        raise UsageError(f"{path}: {where} must be a table, got {entry!r}")
+        raise UsageError(f"{path}: {where} must be a table, got {_shown(entry)}")
     if "id" in entry:
-        where = f"[[claims]] id {entry['id']!r}"
+        where = f"[[claims]] id {_shown(entry['id'])}"
     text = entry.get("text")
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"{path}: {where} needs `text = \"...\"`, the claim in words")
@@ -130,24 +141,30 @@ def _claim(entry, number, path, check_assignment):
     shared = check_assignment(entry.get("where", {}), path, f"{where} where")
     checks = tuple(_check(table, shared, path, f"{where} check {k}", check_assignment)
                    for k, table in enumerate(tables, start=1))
+    for k, one in enumerate(checks, start=1):
+        first = checks.index(one) + 1
+        if first != k:
+            raise UsageError(f"{path}: {where} check {k} repeats check {first}; state each check "
+                             f"once")
     return Claim(id=str(entry.get("id", number)), text=text.strip(), checks=checks)
 
 
 def _check(table, shared, path, where, check_assignment):
     if not isinstance(table, dict):
-        raise UsageError(f"{path}: {where} must be a table, got {table!r}")
+        raise UsageError(f"{path}: {where} must be a table, got {_shown(table)}")
     kind = table.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:  # a list would not even hash
-        raise UsageError(f"{path}: {where} kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise UsageError(f"{path}: {where} kind must be one of {', '.join(KINDS)}, got {_shown(kind)}")
     required, optional = KINDS[kind]
     given = set(table) - {"kind"}
     for key in sorted(given - required - optional):
-        raise UsageError(f"{path}: {where} ({kind}) unknown key {key!r}; expected "
+        raise UsageError(f"{path}: {where} ({kind}) unknown key {_shown(key)}; expected "
                          f"{', '.join(sorted(required | optional))}")
     for key in sorted(required - given):
-        raise UsageError(f"{path}: {where} ({kind}) needs {key!r}")
-    fields = {"kind": kind,
-              "where": {**shared, **check_assignment(table.get("where", {}), path, f"{where} where")}}
+        raise UsageError(f"{path}: {where} ({kind}) needs {_shown(key)}")
+    own = check_assignment(table.get("where", {}), path, f"{where} where")
+    _agree(shared, own, path, f"{where} where", "the claim's where")
+    fields = {"kind": kind, "where": {**shared, **own}}
     if kind == "diverges" and not fields["where"]:
         raise UsageError(f"{path}: {where} (diverges) needs `where = {{...}}`: the configuration "
                          f"that diverges")
@@ -175,13 +192,58 @@ def _check(table, shared, path, where, check_assignment):
         fields["margin"] = _margin(table["margin"], path, where)
     if "after_epoch" in table:
         fields["after_epoch"] = _epoch(table["after_epoch"], path, where)
+    _refuse_degenerate(fields, path, f"{where} ({kind})")
     return Check(**fields)
+
+
+def _shown(value, limit=60):
+    """A value as the file gave it, cut short: a message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def same(a, b):
+    """Two hyperparameter values are one (floats to rounding, as the study's values are read)."""
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=0.0)
+
+
+def _agree(fixed, given, path, where, what):
+    """UsageError if `given` sets a hyperparameter `fixed` holds at another value."""
+    for name, value in given.items():
+        if name in fixed and not same(fixed[name], value):
+            raise UsageError(f"{path}: {where} sets {name} = {value:g} but {what} fixes it at "
+                             f"{fixed[name]:g}, so nothing can match both; drop one of them")
+
+
+def _refuse_degenerate(fields, path, where):
+    """UsageError for a check that would compare a configuration with itself (see the
+    module docstring)."""
+    scope = fields["where"]
+    for side in ("a", "b"):
+        if side in fields:
+            _agree(scope, fields[side], path, f"{where} {side}", "where")
+    if fields["kind"] == "better":
+        a, b = fields["a"], fields["b"]
+        if not any(name in b and not same(a[name], b[name]) for name in a):
+            raise UsageError(f"{path}: {where} a and b must differ in a hyperparameter they "
+                             f"both name (now one configuration can match both, and it would be "
+                             f"compared with itself); e.g. a = {{learning_rate = 2e-4}}, "
+                             f"b = {{learning_rate = 5e-4}}")
+    param = fields.get("param")
+    if param is not None and param in scope:
+        raise UsageError(f"{path}: {where} where fixes {param}, the hyperparameter the check "
+                         f"compares, so it has one value to compare; drop {param} from where")
+    values = fields.get("values", ())
+    twice = next((v for i, v in enumerate(values) if any(same(v, w) for w in values[:i])), None)
+    if twice is not None:
+        raise UsageError(f"{path}: {where} values list {param} = {twice:g} twice; list each "
+                         f"value once (at least two distinct values)")
 
 
 def _param(name, path, where):
     if not isinstance(name, str) or name not in LAB_HYPERPARAMETERS:
         raise UsageError(f"{path}: {where} param must be one of {', '.join(LAB_HYPERPARAMETERS)}, "
-                         f"got {name!r}")
+                         f"got {_shown(name)}")
     return name
 
 
@@ -192,26 +254,26 @@ def _value(param, value, path, where, check_assignment):
 def _values(param, values, path, where, check_assignment):
     if not isinstance(values, list) or len(values) < 2:
         raise UsageError(f"{path}: {where} values must list at least two values of {param}, "
-                         f"got {values!r}")
+                         f"got {_shown(values)}")
     return tuple(_value(param, v, path, f"{where} values", check_assignment) for v in values)
 
 
 def _choice(value, choices, path, where):
     name = objective_metric(value) if isinstance(value, str) else value
     if name not in choices:
-        raise UsageError(f"{path}: {where} must be one of {', '.join(choices)}, got {value!r}")
+        raise UsageError(f"{path}: {where} must be one of {', '.join(choices)}, got {_shown(value)}")
     return name
 
 
 def _margin(value, path, where):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise UsageError(f"{path}: {where} margin must be a fraction between 0 and 1 (0.2: "
-                         f"differences under 20% count as none), got {value!r}")
+                         f"differences under 20% count as none), got {_shown(value)}")
     return float(value)
 
 
 def _epoch(value, path, where):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UsageError(f"{path}: {where} after_epoch must be a positive whole number of epochs, "
-                         f"got {value!r}")
+                         f"got {_shown(value)}")
     return value

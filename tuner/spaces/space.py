@@ -172,7 +172,26 @@ def load_space(space):
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise UsageError(f"{path}: malformed TOML: {err}") from None
+    except RecursionError:  # tomllib recurses per nested table or array
+        doc = None
+    if doc is None or _depth(doc) > MAX_NESTING:
+        raise UsageError(f"{path}: tables or arrays nested more than {MAX_NESTING} deep; a space "
+                         f"file needs at most 4 (e.g. [[claims.checks]] where = {{...}})")
     return _parse(doc, path, text)
+
+
+def _depth(doc):
+    """How deep tables and arrays nest in a parsed TOML document (without recursion)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+MAX_NESTING = 16  # tables and arrays in tables: a space file needs 4; tomllib fails near 300
 
 
 def _read_text(path):
