@@ -15,7 +15,13 @@ import json
 import sys
 
 from tuner import console
-from tuner.common.config import DataConfig, ScoreConfig, ScoringConfig
+from tuner.common.config import (
+    DEFAULT_FEATURES,
+    FEATURE_NETWORKS,
+    DataConfig,
+    ScoreConfig,
+    ScoringConfig,
+)
 from tuner.common.errors import UsageError
 from tuner.data.sources import image_folder_size
 from tuner.gan.devices import quiet_tensorflow
@@ -33,8 +39,8 @@ def parser():
     p.add_argument("--crop", type=float, default=DataConfig().crop)
     p.add_argument("--no-flip", dest="flip", action="store_false",
                    help="reference without the mirror images (for a generator trained with --no-flip)")
-    s = ScoringConfig()
-    p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
+    p.add_argument("--features", default=DEFAULT_FEATURES,
+                   help=f"frozen network: {', '.join(FEATURE_NETWORKS)} (default {DEFAULT_FEATURES})")
     p.add_argument("--features-weights", help="local weights file for --features inception")
     p.add_argument("--size", type=int, help="evaluation resolution (default: the FAKE images' size)")
     p.add_argument("--validate", action="store_true",

@@ -115,8 +115,8 @@ def test_validate_metric_uses_the_configs(monkeypatch):
 
     monkeypatch.setattr(sensitivity, "get_extractor", fake_get_extractor)
     rows = []
-    scoring = ScoringConfig(kid_subsets=3, swd_descriptors=1024)
+    scoring = ScoringConfig(features="fer", kid_subsets=3, swd_descriptors=1024)
     table = validate_metric(DataConfig(), scoring, size=16, on_row=rows.append)
-    assert asked == [("onet", None)] and len(rows) == len(FAMILIES) * len(LEVELS)
+    assert asked == [("fer", None)] and len(rows) == len(FAMILIES) * len(LEVELS)
     assert table.splitlines()[0].startswith("disturbance study: lfw-subset (100 images) at 16x16")
     assert all(family in table for family in FAMILIES)
