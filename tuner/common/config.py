@@ -417,6 +417,7 @@ class ScoreConfig:
     scoring: ScoringConfig
     size: int | None = None   # evaluation size; None: the fake images' size (64 with --validate)
     validate: bool = False
+    format: str = "table"     # --validate's study: "table" or "json"
 
 
 @dataclass(frozen=True)
