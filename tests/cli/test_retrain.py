@@ -72,7 +72,7 @@ def test_retrain_writes_generators_sample_grids_and_the_curve_per_seed(retrained
             "generator.keras", "generator_best.keras", "evaluations.json", "curve.png",
             "samples", "checkpoint.npz"}
         assert sorted(p.name for p in (seed_dir / "samples").iterdir()) == [
-            "epoch_00001.png", "epoch_00002.png"]
+            "epoch_00001.png", "epoch_00002.png", "final_samples.npz"]
         assert [row["epoch"] for row in _evaluations(seed_dir)] == [1, 2]
         assert (seed_dir / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

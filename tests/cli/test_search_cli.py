@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 
@@ -51,7 +52,12 @@ def test_the_study_folder_holds_everything_the_leaderboard_needs(searched_twice,
         assert set(record["metrics"]["metrics"]) >= {"kid", "fd", "kid_std", "kid_train",
                                                      "kid_heldout", "seconds_per_epoch"}
         assert sorted(p.name for p in (folder / trial / "samples").iterdir()) == [
-            "epoch_00001.png", "epoch_00002.png"]
+            "epoch_00001.png", "epoch_00002.png", "final_samples.npz"]
+        with np.load(folder / trial / "samples" / "final_samples.npz") as kept:
+            size = record["hyperparameters"]["values"]["image_size"]
+            assert kept["samples"].dtype == np.uint8
+            n_fake = evaluations_protocol(folder / trial)["n_fake"]
+            assert kept["samples"].shape == (n_fake, size, size)
         assert (folder / trial / "checkpoint.weights.h5").is_file()
         evaluations = json.loads((folder / trial / "evaluations.json").read_text())
         assert [e["epoch"] for e in evaluations["evaluations"]] == [1, 2]
@@ -98,3 +104,8 @@ def test_sizes_the_data_or_the_network_cannot_resolve_are_warned_about(tmp_path,
         "learn finer detail than 25 px",
         "evaluating at 64x64, but onet sees 48x48: KID and FD cannot see detail finer than that; "
         "only the network-free SWD (--objective swd) can"]
+
+
+def evaluations_protocol(trial_dir):
+    """The scoring protocol a trial's evaluations.json records."""
+    return json.loads((trial_dir / "evaluations.json").read_text())["protocol"]
