@@ -8,7 +8,7 @@ import json
 import re
 
 from tests.helpers.repeated_study import FINAL_KIDS, LAB, row_of, write_study, write_trial
-from tuner.report.tables import FIELDS, ONE_RUN, format_markdown, format_text, render
+from tuner.report.tables import FIELDS, ONE_RUN, VS_BEST, format_markdown, format_text, render
 from tuner.results.rankings import rank_studies
 from tuner.results.snapshot import read_study
 
@@ -20,9 +20,11 @@ def test_the_table_shows_mean_se_runs_and_the_comparison_with_the_best(repeated_
     text = format_text(ranking, width=80)
     lines = text.splitlines()
     assert max(map(len, lines)) <= 80, text
-    assert lines[0] == ("quick: 5 trials (4 done, 1 done*); ranked by final KID; mean over 3 "
+    assert lines[:2] == ["the selection is not settled: best: trial 0; trials 3 and 4 settled "
+                         "worse;", "  trials 1 and 2 still open (may be the best)"]
+    assert lines[2] == ("quick: 5 trials (4 done, 1 done*); ranked by final KID; mean over 3 "
                         "runs (seeds")
-    assert lines[1].strip() == "0-2), lower is better"
+    assert lines[3].strip() == "0-2), lower is better"
     header = next(line for line in lines if line.startswith("rank"))
     assert header.split() == ["rank", "trial", "status", "lr", "KID±se", "(K)", "vs", "#1", "FD",
                               "best(opt)", "s/ep"]
@@ -35,13 +37,15 @@ def test_the_table_shows_mean_se_runs_and_the_comparison_with_the_best(repeated_
     assert re.search(r"^ +5 4 +done\* .* \+0\.0647 settled ", body["4"])
     assert "vs #1: mean paired difference from #1 over the seeds both ran; settled: its 99.5% " \
            "paired-t interval (95% simultaneous, Bonferroni over the 10 pairs of the 5 compared " \
-           "trials and 1 planned look) lies above 0; ?: not settled, within training noise " \
-           "(fewer than 3 shared seeds decide nothing)" in " ".join(text.split())
+           "trials and 1 planned look) lies above 0; not best: another trial is at least as " \
+           "good (multiple comparisons with the best, 95%); tie: within the margin of the best " \
+           "(95%); ?: not settled, within training noise (fewer than 3 shared seeds decide " \
+           "nothing)" in " ".join(text.split())
     flat = " ".join(text.split())
-    assert "trial 2: +0.0092, 99.5% interval -0.0383 to +0.0566 over 3 seeds; about 10 seeds " \
+    assert "trial 2: +0.0092, 99.5% interval -0.0383 to +0.0566 over 3 seeds; about 7 seeds " \
            "(now 3) for 80% power if the difference held" in flat
     assert "trial 1: +0.0032, 99.5% interval -0.0415 to +0.0478 over 3 seeds; hardly by " \
-           "repeats: about 44 seeds (now 3) for 80% power if the difference held, more than 10" \
+           "repeats: about 31 seeds (now 3) for 80% power if the difference held, more than 10" \
            in flat
     assert "  trial 4: 2 of 3 runs diverged (epochs 25, 50): g_loss not finite" in lines
     assert "s/ep: seconds per training epoch, scoring excluded: each run's 10th-percentile " \
@@ -77,8 +81,9 @@ def test_json_and_csv_carry_the_runs_and_the_comparison(repeated_study):
     assert [list(rec) for rec in recs] == [list(FIELDS)] * 5
     third = next(rec for rec in recs if rec["trial_id"] == "2")
     assert third["vs_best"] == row_of(repeated_study, "2")["vs_best"]
-    assert set(third["vs_best"]) == {"diff", "low", "high", "n", "settled", "method", "level",
-                                     "pairs", "looks", "seeds_needed", "advice"}
+    assert set(third["vs_best"]) == set(VS_BEST)
+    assert (third["may_be_best"], third["vs_best"]["equivalent"]) == (True, False)
+    assert [rec["may_be_best"] for rec in recs] == [True, True, True, False, False]
     assert (third["out"], third["unscored"]) == (None, 0)
     assert third["repeat_scores"][1] == {"repeat": 1, "seed": 1, "score": 0.039,
                                          "diverged_at_epoch": None}
@@ -86,11 +91,13 @@ def test_json_and_csv_carry_the_runs_and_the_comparison(repeated_study):
     lines = list(csv.DictReader(io.StringIO(render([ranking], "csv"))))
     header = list(lines[0])
     at = header.index("vs_best_diff")
-    assert header[at - 3:at + 13] == [
+    assert header[at - 3:at + 22] == [
         "rank_by", "repeats", "score_se", "vs_best_diff", "vs_best_low", "vs_best_high",
         "vs_best_n", "vs_best_settled", "vs_best_method", "vs_best_level", "vs_best_pairs",
-        "vs_best_looks", "vs_best_seeds_needed", "vs_best_advice", "repeat_seeds",
-        "repeat_scores"]
+        "vs_best_looks", "vs_best_spending", "vs_best_status", "vs_best_equivalent",
+        "vs_best_upper", "vs_best_margin", "vs_best_margin_share", "vs_best_mcb_level",
+        "vs_best_seeds_needed", "vs_best_advice", "vs_best_chance", "may_be_best",
+        "repeat_seeds", "repeat_scores"]
     assert header[-9:-5] == ["out", "unscored", "damaged", "eye"]  # eye: null, never judged
     assert all(line["eye"] == "" for line in lines)
     line = next(line for line in lines if line["trial_id"] == "2")

@@ -11,17 +11,23 @@ def decisions(claims_study):
     return race.open_decisions(claims_study)
 
 
-def test_every_unsettled_row_against_the_first_is_open(decisions, claims_study):
-    """Size 16 adds a seed-dependent amount (+0.030, +0.002, +0.019): its six trials are
-    not settled against #1 (lr 2e-4, size 32, full data: trial 7); the size-32 ones are."""
+def test_every_row_that_may_be_best_and_is_not_within_the_margin_is_open(decisions,
+                                                                        claims_study):
+    """Size 16 adds a seed-dependent amount (+0.030, +0.002, +0.019): its six trials may
+    still be the best (lr 2e-4, size 32, full data: trial 7), and are not within the margin
+    of it; the size-32 ones are settled worse (their differences do not vary with the
+    seed)."""
     rows = [d for d in decisions if " vs #1 " in d.label]
     assert sorted(d.trial_ids[0] for d in rows) == ["0", "1", "4", "5", "8", "9"]
     assert {d.trial_ids[1] for d in rows} == {"7"}
     first = rows[0]
     assert first.label == "trial 5 vs #1 (trial 7)"
     assert first.measured == "+0.0170, 99.924% interval -0.2787 to +0.3127 over 3 seeds"
-    assert first.seeds_needed is None and first.advice.startswith("hardly by repeats: about 18")
-    assert [d.seeds_needed for d in rows[2:]] == [10, 10, 9, 7]
+    assert first.seeds_needed is None and first.advice.startswith("hardly by repeats: about 12")
+    # the nearer decision is "worse": multiple comparisons with the best, at 0.05/11 one-sided
+    assert [d.seeds_needed for d in rows[2:]] == [7, 7, 6, 5]
+    assert rows[2].advice.endswith("if the difference held (about 87% likely by the seeds so "
+                                   "far)")
 
 
 def test_an_unsettled_claim_check_names_its_configurations(decisions):
