@@ -7,8 +7,18 @@ import io
 import json
 import re
 
+import pytest
+
 from tests.helpers.repeated_study import FINAL_KIDS, LAB, row_of, write_study, write_trial
-from tuner.report.tables import FIELDS, ONE_RUN, VS_BEST, format_markdown, format_text, render
+from tuner.report.tables import (
+    FIELDS,
+    ONE_RUN,
+    VS_BEST,
+    answer_lines,
+    format_markdown,
+    format_text,
+    render,
+)
 from tuner.results.rankings import rank_studies
 from tuner.results.snapshot import read_study
 
@@ -149,7 +159,10 @@ def test_a_trial_with_an_unscored_run_is_flagged_and_never_first(tmp_path):
     rows = {row["trial_id"]: row for row in study.rows}
     assert (rows["0"]["rank"], rows["1"]["rank"], rows["1"]["unscored"]) == (1, 2, 2)
     assert rows["1"]["vs_best"]["n"] == 1 and rows["1"]["vs_best"]["low"] is None
-    assert rows["1"]["vs_best"]["advice"] == "needs 3 seeds (now 1): --repeats 3"
+    # both hold 3 runs already: --repeats 3 would add nothing
+    assert rows["1"]["vs_best"]["advice"] == (
+        "needs 3 scored seeds in common with #1 (now 1; runs without a score do not count): "
+        "--settle adds seeds")
     text = format_text(rank_studies([study])[0], width=120)
     assert re.search(r"^ +2 +1 .* 0\.0100 \(1 of 3\) ", text, re.M)
     assert "trial 1: 1 of 3 runs scored" in text
@@ -163,3 +176,31 @@ def test_planned_looks_are_spent_in_equal_shares(tmp_path):
     text = format_text(rank_studies([study])[0], width=200)
     assert "(95% simultaneous, Bonferroni over the 1 pair of the 2 compared trials and 8 " \
            "planned looks)" in text
+
+
+def test_a_huge_score_never_puts_infinity_or_nan_into_json(tmp_path):
+    """A run scoring 1e300 overflows its trial's spread (its square is inf): the JSON says
+    null there, and stays valid JSON (allow_nan=False would raise otherwise)."""
+    study = _study_of(tmp_path, {"0": [0.020, 0.021, 0.019], "1": [0.03, 1e300, 0.031],
+                                 "2": [0.025, 0.026, 0.024]})
+    text = render(rank_studies([study]), "json")
+    assert "Infinity" not in text and "NaN" not in text
+    huge = next(rec for rec in json.loads(text) if rec["trial_id"] == "1")
+    assert huge["kid"] == pytest.approx(1e300 / 3) and huge["vs_best"]["high"] is None
+
+
+def test_the_first_line_says_which_is_best_and_which_are_tied(tmp_path):
+    """Trial 1 is 0.0001 worse than #1 on every seed, settled worse but within the 10% margin
+    (0.002): a tie; trial 2 is 0.02 worse on every seed: settled worse; the selection is
+    settled."""
+    study = _study_of(tmp_path, {"0": [0.020, 0.021, 0.019, 0.022, 0.020],
+                                 "1": [0.0201, 0.0211, 0.0191, 0.0221, 0.0201],
+                                 "2": [0.040, 0.041, 0.039, 0.042, 0.040]})
+    ranking = rank_studies([study])[0]
+    (line,) = answer_lines(ranking)
+    assert line == ("the selection is settled: best: trial 0; trial 1 within the 10% margin of "
+                    "it (settled); the rest settled worse")
+    recs = {rec["trial_id"]: rec for rec in json.loads(render([ranking], "json"))}
+    assert [recs[t]["may_be_best"] for t in "012"] == [True, False, False]  # 1: never best
+    assert recs["1"]["vs_best"]["equivalent"] and recs["1"]["vs_best"]["status"] == "equivalent"
+    assert recs["2"]["vs_best"]["settled"] and recs["2"]["vs_best"]["status"] == "worse"

@@ -36,19 +36,21 @@ def next_step(study_dir):
     if not decisions:
         return None
     study = read_study(study_dir)
-    settle = bool(train_setting(study.meta, "settle"))
     recorded_cap = cap = train_setting(study.meta, "max_repeats") or MAX_REPEATS
     present = {row["trial_id"]: len(run_entries(row["folder"])) for row in study.rows}
     wanted = {}  # trial -> the runs its open decisions would need, if the differences held
     for decision in decisions:
         for trial in map(str, decision.trial_ids):
             wanted[trial] = max(wanted.get(trial, 0), decision.seeds_needed or cap)
-    at_cap = settle and all(present.get(t, 0) >= cap for t in wanted)
+    at_cap = all(present.get(t, 0) >= cap for t in wanted)  # raced there, or given as --repeats
     if at_cap:
         cap = max((d.seeds_needed or 0 for d in decisions), default=0)
         if cap <= recorded_cap:
             return NextStep(decisions, "", 0, None, True)
-    runs = sum(max(0, min(n, cap) - present.get(t, 0)) for t, n in wanted.items())
+    # at least the next seed of each named configuration below the cap: a race adds one at a
+    # time, and a configuration may hold runs that do not count (unscored, or diverged)
+    runs = sum(max(int(present.get(t, 0) < cap), min(n, cap) - present.get(t, 0))
+               for t, n in wanted.items())
     per_run = mean_run_seconds(row["folder"] for row in study.rows)
     seconds = runs * per_run if per_run else None
     command = _command(study.meta.get("command") or "", cap if at_cap else None)
@@ -78,8 +80,9 @@ def next_step_lines(study_dir):
     lines += [f"  {d.label.split(': ')[0]}: {d.measured}; {d.advice}"  # a claim's measured
               for d in step.decisions]                           # text names its comparisons
     if not step.command:
-        lines.append("the race reached --max-repeats; more seeds would hardly settle these: "
-                     "the differences are small against the training noise")
+        lines.append("every configuration they name has --max-repeats runs already; more "
+                     "seeds would hardly settle these: the differences are small against the "
+                     "training noise")
         return lines
     cost = f"up to {step.runs} runs" + (f", about {duration(step.seconds)} in one process"
                                         if step.seconds else "")

@@ -60,8 +60,10 @@ IN_PROGRESS = ("RUNNING", "IDLE")
 FAILED = ("FAILED", "INVALID", "STOPPED")
 OLD_RANK_BY = "best"  # studies written before rank-by existed selected each trial's best evaluation
 METHOD = "paired t, Bonferroni"  # the leaderboard's comparisons (tuner.results.decisions)
-# A row's part in "which is best" (tuner.results.decisions.selection), in precedence order.
-WORSE, NOT_BEST, EQUIVALENT, OPEN, OUT_OF_REACH = ("worse", "not best", "equivalent", "open",
+# A row's part in "which is best" (tuner.results.decisions.selection), in precedence order:
+# within the margin of the best (even if also settled worse), settled worse, another at least
+# as good, open, out of reach within the cap.
+EQUIVALENT, WORSE, NOT_BEST, OPEN, OUT_OF_REACH = ("equivalent", "worse", "not best", "open",
                                                   "out of reach")
 GRID_NAME = re.compile(r"^epoch_(\d+)\.png$")
 LOCK_HOLDER = re.compile(r"process (\d+) on (\S+)")
@@ -234,6 +236,10 @@ def rank(rows, objective, looks=1, margin=DEFAULT_MARGIN, cap=MAX_REPEATS):
     answers = versus_first([scores_by_seed(r) for r in compared], looks, margin, cap)
     for row, (vs, may) in zip(compared, answers, strict=True):
         row["vs_best"], row["may_be_best"] = vs, may
+        if vs and vs["n"] < 2 and min(row.get("repeats") or 0,
+                                      compared[0].get("repeats") or 0) >= MIN_SEEDS:
+            vs["advice"] = (f"needs {MIN_SEEDS} scored seeds in common with #1 (now {vs['n']}; "
+                            f"runs without a score do not count): --settle adds seeds")
     if compared:
         compared[0]["may_be_best"] = True
     return rows
@@ -283,10 +289,10 @@ def _row_answer(chosen, i, k, spend, margin, cap, error):
           "margin": delta, "margin_share": margin, "mcb_level": float(1 - chosen.g[i]),
           "status": None, "seeds_needed": None, "advice": "", "chance": None}
     sd = _finite(iv.p.sd[i]) if n >= 2 else None
-    if vs["settled"] or not chosen.may_be_best[i]:
-        vs["status"] = WORSE if vs["settled"] else NOT_BEST
-    elif vs["equivalent"]:
+    if vs["equivalent"]:  # worse perhaps, but by less than matters: a tie is the answer
         vs["status"] = EQUIVALENT
+    elif vs["settled"] or not chosen.may_be_best[i]:
+        vs["status"] = WORSE if vs["settled"] else NOT_BEST
     elif has and sd is not None and delta is not None and out_of_reach(
             vs["diff"], sd, n, max(cap, n), delta, error(np.array([float(max(cap, n))]))[0]):
         vs["status"] = OUT_OF_REACH
