@@ -222,7 +222,7 @@ BAD_SPACES = {
     "settle not a bool": ("[search]\nsettle = 1\n", r"\[search\] settle must be bool, got 1$"),
     "margin beyond 1": ("[search]\nmargin = 1.5\n", r"\[search\] margin must be a share of the "
                         r"best score from 0 to below 1 \(the smallest difference that matters\), "
-                        r"got 1.5; use e.g. 0.1"),
+                        r"got 1.5; use e.g. 0.15"),
     "margin not a number": ("[search]\nmargin = \"10%\"\n",
                             r"\[search\] margin must be number, got '10%'$"),
     "max_repeats below repeats": ("[search]\nrepeats = 3\nmax_repeats = 2\n",
