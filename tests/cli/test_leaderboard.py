@@ -139,7 +139,7 @@ def test_json_rows_follow_the_documented_schema(searched_study, monkeypatch, cap
                                   "equivalent": False, "upper": None,
                                   "margin": pytest.approx(margin, rel=1e-12),
                                   "margin_share": DEFAULT_MARGIN, "mcb_level": 0.99,
-                                  "seeds_needed": 3, "chance": None,
+                                  "seeds_needed": 3,
                                   "advice": "needs 3 seeds (now 1): --repeats 3"}
     assert [row["may_be_best"] for row in rows] == [True, True]
     assert all(row["out"] is None and row["unscored"] == 0 for row in rows)

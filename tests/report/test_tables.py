@@ -101,12 +101,12 @@ def test_json_and_csv_carry_the_runs_and_the_comparison(repeated_study):
     lines = list(csv.DictReader(io.StringIO(render([ranking], "csv"))))
     header = list(lines[0])
     at = header.index("vs_best_diff")
-    assert header[at - 3:at + 22] == [
+    assert header[at - 3:at + 21] == [
         "rank_by", "repeats", "score_se", "vs_best_diff", "vs_best_low", "vs_best_high",
         "vs_best_n", "vs_best_settled", "vs_best_method", "vs_best_level", "vs_best_pairs",
         "vs_best_looks", "vs_best_spending", "vs_best_status", "vs_best_equivalent",
         "vs_best_upper", "vs_best_margin", "vs_best_margin_share", "vs_best_mcb_level",
-        "vs_best_seeds_needed", "vs_best_advice", "vs_best_chance", "may_be_best",
+        "vs_best_seeds_needed", "vs_best_advice", "may_be_best",
         "repeat_seeds", "repeat_scores"]
     assert header[-9:-5] == ["out", "unscored", "damaged", "eye"]  # eye: null, never judged
     assert all(line["eye"] == "" for line in lines)

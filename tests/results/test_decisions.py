@@ -156,14 +156,14 @@ def test_advice_in_words_never_absurd():
     assert d.advice(0.002, 0.004, 3, 0.95).text == (
         f"hardly by repeats: about {n} seeds (now 3) for 80% power if the difference held, "
         f"more than {MAX_REPEATS}")
-    tip = d.advice(0.008, 0.004, 3, 0.95)
     seeds = brute_force(0.008, 0.004, 3, 0.025)
-    assert (tip.seeds, tip.text) == (
+    assert d.advice(0.008, 0.004, 3, 0.95) == d.Advice(
         seeds, f"about {seeds} seeds (now 3) for 80% power if the difference held")
-    # the predictive chance: the mean at N seeds ~ N(0.008, s^2 (N - 3) / (3 N))
-    h = stats.t.ppf(0.975, seeds - 1) * 0.004 / math.sqrt(seeds)
-    spread = 0.004 * math.sqrt((seeds - 3) / (3 * seeds))
-    assert tip.chance == pytest.approx(stats.norm.cdf((0.008 - h) / spread), abs=1e-12)
+    # a spending by seeds: the error at each future n is its own
+    shares = d.Spending(by_seeds=True)
+    tip = d.advice(0.008, 0.004, 3, 0.99, error=lambda n: d.look_alpha(shares, 0.05, n))
+    assert tip.seeds == next(n for n in range(4, 101) if 0.008 * math.sqrt(n) / 0.004 >= stats.t.ppf(
+        1 - 0.05 * d.seed_share(n), n - 1) + stats.t.ppf(0.8, n - 1))
     # equivalence: the gap is the distance to the margin, not to 0
     assert d.advice(0.001, 0.002, 4, 0.90, boundary=0.004).seeds == \
         brute_force(0.003, 0.002, 4, 0.05)

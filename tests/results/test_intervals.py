@@ -48,9 +48,6 @@ def test_an_unsettled_row_says_how_many_seeds_would_settle_it(repeated_study):
     assert vs["advice"] == "about 7 seeds (now 3) for 80% power if the difference held"
     assert (vs["status"], vs["equivalent"], vs["mcb_level"]) == ("open", False, 1 - 0.05 / 4)
     assert vs["margin"] == pytest.approx(DEFAULT_MARGIN * sum(FINAL_KIDS["0"][1]) / 3, abs=1e-12)
-    h = stats.t.ppf(1 - 0.05 / 4, n - 1) * sd / math.sqrt(n)
-    assert vs["chance"] == pytest.approx(
-        stats.norm.cdf((mean - h) / (sd * math.sqrt((n - 3) / (3 * n)))), abs=1e-9)
 
 
 def test_standard_error_and_the_phrase_of_an_interval():

@@ -26,8 +26,7 @@ def test_every_row_that_may_be_best_and_is_not_within_the_margin_is_open(decisio
     assert first.seeds_needed is None and first.advice.startswith("hardly by repeats: about 12")
     # the nearer decision is "worse": multiple comparisons with the best, at 0.05/11 one-sided
     assert [d.seeds_needed for d in rows[2:]] == [7, 7, 6, 5]
-    assert rows[2].advice.endswith("if the difference held (about 87% likely by the seeds so "
-                                   "far)")
+    assert rows[2].advice == "about 7 seeds (now 3) for 80% power if the difference held"
 
 
 def test_an_unsettled_claim_check_names_its_configurations(decisions):

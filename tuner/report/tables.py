@@ -40,7 +40,7 @@ FIELDS = ("rank", "group", "study", "trial_id", "status", "hyperparameters", "ob
           "message", "folder", "retrain", "worker", "out", "unscored", "damaged", "eye")
 VS_BEST = ("diff", "low", "high", "n", "settled", "method", "level", "pairs", "looks",
            "spending", "status", "equivalent", "upper", "margin", "margin_share", "mcb_level",
-           "seeds_needed", "advice", "chance")
+           "seeds_needed", "advice")
 SETTLED, NOT_SETTLED, OUT = "settled", "?", "out"
 # the `vs #1` word of each row's part in the selection (snapshot's statuses)
 STATUS_CELL = {WORSE: SETTLED, NOT_BEST: "not best", EQUIVALENT: "tie", OPEN: NOT_SETTLED,

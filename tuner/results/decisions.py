@@ -510,29 +510,10 @@ class Advice:
 
     seeds: int | None
     text: str
-    chance: float | None = None  # the predictive chance that `seeds` decide it (see `chance`)
 
 
 NO_SEED = ("no seed in common: run the same seeds (--repeats K trains seeds seed..seed+K-1 "
            "for every configuration)")
-
-
-def chance(gap, sd, n, seeds, one_sided_error):
-    """The chance that `seeds` seeds decide a comparison now `gap` from its boundary over n
-    seeds with sd s, by what those n seeds tell (predictive, flat prior on the difference):
-    the mean at N = seeds is N(gap, s^2 (N - n) / (N n)) around the boundary-shifted
-    estimate, and decides when it exceeds h_N = t_{1-e, N-1} s / sqrt(N):
-
-        P = Phi((gap - h_N) / (s sqrt((N - n) / (N n)))).
-
-    Unlike "80% power if the difference held", this counts that the measured difference
-    is itself noisy (and tends to be large when advice is shown)."""
-    if not sd > 0 or seeds <= n:
-        return 1.0
-    e = one_sided_error(np.array([seeds], dtype=np.float64))[0] \
-        if callable(one_sided_error) else one_sided_error
-    h = float(_t(1 - e, seeds - 1)) * sd / math.sqrt(seeds)
-    return float(_phi((gap - h) / (sd * math.sqrt((seeds - n) / (seeds * n)))))
 
 
 def advice(diff, sd, n, level, boundary=0.0, tolerance=0.0, error=None):
@@ -556,7 +537,7 @@ def advice(diff, sd, n, level, boundary=0.0, tolerance=0.0, error=None):
         return Advice(None, f"hardly by repeats: about {seeds} seeds (now {n}) for 80% power "
                             f"if the difference held, more than {MAX_REPEATS}")
     return Advice(seeds, f"about {seeds} seeds (now {n}) for 80% power if the difference "
-                         f"held", chance(gap, sd, n, seeds, error))
+                         f"held")
 
 
 def level_text(level):

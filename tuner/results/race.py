@@ -72,16 +72,8 @@ def leaderboard_decisions(study):
     best = ranked[0]["trial_id"]
     return [OpenDecision(f"trial {row['trial_id']} vs #1 (trial {best})",
                          (row["trial_id"], best), interval_phrase(row["vs_best"], study.objective),
-                         _with_chance(row["vs_best"]), row["vs_best"]["seeds_needed"])
+                         row["vs_best"]["advice"], row["vs_best"]["seeds_needed"])
             for row in ranked[1:] if row["vs_best"].get("status", OPEN) == OPEN]
-
-
-def _with_chance(vs):
-    """The row's advice, with how likely the advised seeds are to decide by what is known."""
-    chance = vs.get("chance")
-    if chance is None or not vs.get("seeds_needed"):
-        return vs["advice"]
-    return f"{vs['advice']} (about {chance:.0%} likely by the seeds so far)"
 
 
 def claim_decisions(study_dir, claims, cap=MAX_REPEATS):

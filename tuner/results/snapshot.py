@@ -287,7 +287,7 @@ def _row_answer(chosen, i, k, spend, margin, cap, error):
           "spending": spend.name, "equivalent": bool(chosen.equivalent[i]),
           "upper": _finite(chosen.upper[i]) if has else None,
           "margin": delta, "margin_share": margin, "mcb_level": float(1 - chosen.g[i]),
-          "status": None, "seeds_needed": None, "advice": "", "chance": None}
+          "status": None, "seeds_needed": None, "advice": ""}
     sd = _finite(iv.p.sd[i]) if n >= 2 else None
     if vs["equivalent"]:  # worse perhaps, but by less than matters: a tie is the answer
         vs["status"] = EQUIVALENT
@@ -305,7 +305,7 @@ def _row_answer(chosen, i, k, spend, margin, cap, error):
         boundary = 0.0 if delta is None or diff >= delta / 2 else delta
         tip = advice(diff, sd, n, vs["mcb_level"], boundary,
                      tolerance=TOLERANCE * float(iv.p.scale[i]), error=error)
-        vs.update(seeds_needed=tip.seeds, advice=tip.text, chance=tip.chance)
+        vs.update(seeds_needed=tip.seeds, advice=tip.text)
     return vs
 
 
