@@ -223,7 +223,7 @@ def test_a_comparison_out_of_reach_stops_drawing_seeds():
     result = race.race(runs(902, 2, MAX_REPEATS, studies=1000), 3)
     chosen, far = result.outcomes[-1]
     stopped = result.seeds[:, 1] < MAX_REPEATS
-    assert stopped.mean() > 0.9 and result.seeds.mean() < 6
+    assert stopped.mean() > 0.75 and result.seeds.mean() < 7
     assert (far[stopped, 1] | chosen.decided[stopped, 1]).all()
     assert np.any([c.settled.any(-1) for c, _ in result.outcomes], axis=0).mean() <= bound(1000)
 
@@ -232,8 +232,13 @@ def test_the_plain_data_rule_is_the_arrays_rule():
     scores = {"a": {0: 0.020, 1: 0.021, 2: 0.019}, "b": {0: 0.060, 1: 0.061, 2: 0.062},
               "c": {0: 0.024, 1: 0.021, 2: 0.026}}
     assert race.open_configurations(scores) == ["a", "c"]
-    # c within 0.001 of a, sd 0.002: neither worse nor within the 10% margin by 10 seeds
-    scores["c"] = {0: 0.021, 1: 0.020, 2: 0.022}
+    # c 0.001 above a with an sd of 0.004 over 5 seeds: by 10 seeds it would be neither
+    # settled worse nor within the 10% margin (0.002); at 3 seeds it would still race (too
+    # few to give up on)
+    scores = {"a": dict(enumerate([0.020, 0.021, 0.019, 0.020, 0.021])), "b": scores["b"],
+              "c": dict(enumerate([0.025, 0.018, 0.023, 0.016, 0.024]))}
     assert race.open_configurations(scores, margin=0.1) == []
+    first = {name: {s: v for s, v in runs.items() if s < 3} for name, runs in scores.items()}
+    assert race.open_configurations(first, margin=0.1) == ["a", "c"]
     scores["c"] = {0: 0.060, 1: 0.062, 2: 0.061}
     assert race.open_configurations(scores) == []

@@ -333,7 +333,12 @@ def selection(values, margin, looks=1, alpha=ALPHA):
 
 # ---------------------------------------------------------------- reach (futility)
 
-FUTILITY = 0.10  # a comparison whose chance of deciding by the cap is below this stops racing
+# A comparison whose chance of deciding by the cap is below FUTILITY stops racing, once it has
+# FUTILITY_SEEDS (an sd from 3 seeds is too rough to give up on). Measured on simulated races
+# (the best 2 sds ahead, margin 0.15): 10% from 3 seeds cut the settled selections from 77%
+# (no futility) to 64% at k = 4 and from 36% to 21% at k = 8; 5% from 5 seeds keeps 72% and
+# 34%, and still stops two equal configurations at 6.6 seeds on average instead of the cap.
+FUTILITY, FUTILITY_SEEDS = 0.05, 5
 
 
 def _phi(x):
@@ -364,11 +369,11 @@ def decision_chances(diff, sd, n, cap, delta, one_sided_error):
 
 def out_of_reach(diff, sd, n, cap, delta, one_sided_error, threshold=FUTILITY):
     """Rows whose comparison with #1 is unlikely to decide by the cap (both chances of
-    `decision_chances` below `threshold`). Stopping them never adds a false decision: it
-    only gives up chances to decide."""
+    `decision_chances` below `threshold`, from FUTILITY_SEEDS seeds on). Stopping them never
+    adds a false decision: it only gives up chances to decide."""
     worse, equal = decision_chances(diff, sd, n, cap, delta, one_sided_error)
     return (np.maximum(np.nan_to_num(worse, nan=1.0), np.nan_to_num(equal, nan=1.0))
-            < threshold) & (np.asarray(n) >= MIN_SEEDS) & (np.asarray(n) < cap)
+            < threshold) & (np.asarray(n) >= FUTILITY_SEEDS) & (np.asarray(n) < cap)
 
 
 # ---------------------------------------------------------------- claims

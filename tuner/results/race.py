@@ -11,9 +11,9 @@ open decisions are
   and #1 while any row is (a row settled worse, or that another configuration is at least
   as good as, or within the margin of the best, is done; so the race stops when the
   selection is settled), unless its comparison is out of reach within the cap
-  (`decisions.out_of_reach`: under a 10% chance of deciding by the cap if it goes on as it
-  went): a finding, "out of reach within N seeds: difference d, margin m", that costs no
-  error (stopping only gives up chances to decide);
+  (`decisions.out_of_reach`: under a 5% chance of deciding by the cap if it goes on as it
+  went, judged from 5 seeds on): a finding, "out of reach within N seeds: difference d,
+  margin m", that costs no error (stopping only gives up chances to decide);
 * every check of the study's claims that is "not settled" (not "not measured": seeds do not
   bring a missing configuration), unless its comparisons are out of reach in the same sense;
   the configurations of its sides are named.
@@ -103,7 +103,7 @@ def check_out_of_reach(check, cap):
     chances = []
     for c in check.comparisons:
         n, low, high = c.get("n") or 0, c.get("low"), c.get("high")
-        if n < decisions.MIN_SEEDS or low is None or high is None or n >= cap:
+        if n < decisions.FUTILITY_SEEDS or low is None or high is None or n >= cap:
             return False
         error = (1 - c["level"]) / 2
         sd = (high - low) / 2 * np.sqrt(n) / float(decisions._t(1 - error, n - 1))
