@@ -19,6 +19,16 @@ MAX_REPEATS = 10; looks = 8), it prints
 are printed once. Monte Carlo standard error of a rate p: sqrt(p (1 - p) / studies), 0.0034
 at p = 0.05 with 4000 studies.
 
+First, the selection the leaderboard and the race answer with (`decisions.selection`, racing
+with `race.selection_rule`, the margin DEFAULT_MARGIN, alpha spent by seeds), at k = 2, 4, 8
+and 24 with independent noise, a per-seed effect shared by all configurations (half the
+variance) and heavy tails (t, 3 degrees of freedom): the error rates (all equal: a row
+settled worse; every other configuration worse than the best by exactly the margin: one
+called equivalent or best, or the best eliminated), also for looks at 3, 5 and 10 seeds by
+hand; the power (a settled selection with the right #1 within 10 seeds, and the seeds it
+took) for a best leading by 1 and 2 sds and a lab-like grid; and how often the advice after
+a plain 3-seed study settles the comparison when followed. `--selection-only` stops there.
+
 This script is not installed with the tool; run it from a checkout.
 """
 

@@ -46,8 +46,8 @@ MAX_REPEATS = 10
 # KID varies by about 15% of its mean from one seed to the next, so a smaller difference is
 # less than what training the same configuration again changes. It is also about the least a
 # race to MAX_REPEATS seeds can show: two equal configurations at a between-seed sd of 15% are
-# settled as a tie by 10 seeds in 15% of races (independent seeds) or 52% (half the variance a
-# shared seed effect), against 5% / 15% at a margin of 0.10 and 43% / 85% at 0.20.
+# settled as a tie by 10 seeds in 21% of simulated races (independent seeds) or 57% (half the
+# variance a shared seed effect), against 7% / 16% at a margin of 0.10 and 46% / 90% at 0.20.
 DEFAULT_MARGIN = 0.15
 # "mixed" picks the fastest mixed policy of this machine; the explicit names force one.
 PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
