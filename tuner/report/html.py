@@ -29,6 +29,7 @@ from tuner.report import plots
 from tuner.report.eye_section import eye_section
 from tuner.report.page import GUTTER, escape, img_tag, page, thumbnail
 from tuner.report.tables import (
+    answer_lines,
     best_cell,
     caption,
     comparison_notes,
@@ -107,6 +108,8 @@ def _summary(study):
     ranked = [row for row in rows if row.get("rank")]
     if ranked:
         lines.append(f'<p class="winner">{_winner_text(ranked, ranking)}</p>')
+        lines += [f"<p><b>{escape(line[0].upper() + line[1:])}.</b></p>"
+                  for line in answer_lines(ranking)]
     return "<header>" + "\n".join(lines) + "</header>"
 
 
