@@ -4,6 +4,7 @@ import pytest
 
 from tests.helpers.claims_study import CLAIMS, GRID, config, make_study, study_of_scores
 from tuner.results import race
+from tuner.results.next_step import next_step_lines
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +56,18 @@ def test_a_configuration_whose_every_run_diverged_is_out_of_the_race(tmp_path):
     assert race.out_of_race(folder) == {"1": "every run diverged (3 of 3)"}
     # no decision names it, not even a claim's check that compares it (it gets no seed)
     assert all("1" not in d.trial_ids for d in race.open_decisions(folder))
+
+
+def test_a_row_out_of_reach_draws_no_seed_and_is_reported_with_its_numbers(tmp_path):
+    """Trial 1 is 0.001 above trial 0 with a per-seed spread of about 0.012 over 5 seeds: by
+    10 seeds it would be neither settled worse nor within the 15% margin (0.00303)."""
+    folder = study_of_scores(tmp_path, "", [
+        (config(lr=1e-4), dict(enumerate([0.020, 0.021, 0.019, 0.020, 0.021]))),
+        (config(lr=2e-4), dict(enumerate([0.035, 0.009, 0.034, 0.007, 0.027])))])
+    assert race.open_decisions(folder, claims=()) == []
+    ((label, why),) = race.unreachable(folder, claims=())
+    assert label == "trial 1 vs #1 (trial 0)"
+    assert why == "out of reach within 10 seeds: difference +0.0022, margin 0.00303"
+    lines = next_step_lines(folder)
+    assert lines == ["out of reach (1; no more seeds go there):",
+                     "  trial 1 vs #1 (trial 0): " + why]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tuner.common.config import MAX_REPEATS
 from tuner.common.progress import duration
-from tuner.results.race import open_decisions
+from tuner.results.race import open_decisions, unreachable
 from tuner.results.runs import mean_run_seconds, run_entries
 from tuner.results.snapshot import read_study, train_setting
 
@@ -80,7 +80,15 @@ def _command(command, cap=None):
 
 
 def next_step_lines(study_dir):
-    """The open decisions and what would settle them, as lines for the end of a search."""
+    """The open decisions and what would settle them, as lines for the end of a search; then
+    the comparisons out of reach within the cap, which are answers too."""
+    far = unreachable(study_dir)
+    tail = [f"out of reach ({len(far)}; no more seeds go there):"] + \
+        [f"  {label}: {why}" for label, why in far] if far else []
+    return _open_lines(study_dir) + tail
+
+
+def _open_lines(study_dir):
     step = next_step(study_dir)
     if step is None:
         return []

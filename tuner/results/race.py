@@ -34,7 +34,7 @@ import numpy as np
 from tuner.common.config import DEFAULT_MARGIN, MAX_REPEATS
 from tuner.results import decisions
 from tuner.results.intervals import interval_phrase
-from tuner.results.snapshot import OPEN, read_study
+from tuner.results.snapshot import OPEN, OUT_OF_REACH, read_study
 from tuner.results.verdicts import NOT_SETTLED, study_claims, weigh
 
 
@@ -110,6 +110,24 @@ def check_out_of_reach(check, cap):
         worse, _ = decisions.decision_chances(abs(c["diff"]), sd, n, cap, -np.inf, error)
         chances.append(float(worse))
     return max(chances) < decisions.FUTILITY
+
+
+def unreachable(study_dir, claims=None):
+    """[(label, why)] of the study's comparisons out of reach within its cap: leaderboard rows
+    ("out of reach within 10 seeds: difference +0.0002, margin 0.0036") and claims' checks.
+    They draw no seeds: their numbers are the answer."""
+    study = read_study(study_dir)
+    ranked = [row for row in study.rows if row.get("rank") and not row.get("out")]
+    out = [(f"trial {row['trial_id']} vs #1 (trial {ranked[0]['trial_id']})",
+            row["vs_best"]["advice"]) for row in ranked[1:]
+           if row["vs_best"].get("status") == OUT_OF_REACH]
+    claims = study_claims(study_dir) if claims is None else claims
+    for verdict in weigh(study_dir, claims) if claims else []:
+        for number, check in enumerate(verdict.checks, start=1):
+            if check.verdict == NOT_SETTLED and check_out_of_reach(check, study.cap):
+                out.append((f"claim {verdict.id}, check {number} ({check.kind})",
+                            f"out of reach within {study.cap} seeds: {check.why}"))
+    return out
 
 
 def out_of_race(study_dir):
