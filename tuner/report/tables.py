@@ -75,15 +75,15 @@ def shown(rows, top):
     return rows if top is None else [row for row in rows if row.get("rank")][:top]
 
 
-def _finite(value):
+def finite(value):
     """`value` with every float that is not finite (at any depth) as None: JSON has no
     Infinity (a score of 1e300 overflows its spread)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value
 
 
@@ -93,7 +93,7 @@ def records(rankings, top=None):
     for group, ranking in enumerate(rankings, start=1):
         for row in shown(ranking.rows, top):
             extra = {"group": group, "objective": ranking.objective, "rank_by": ranking.rank_by}
-            out.append({k: _finite(extra[k] if k in extra else row.get(k)) for k in FIELDS})
+            out.append({k: finite(extra[k] if k in extra else row.get(k)) for k in FIELDS})
     return out
 
 

@@ -14,7 +14,7 @@ The JSON form (README: "Claims") is
 import json
 import textwrap
 
-from tuner.report.tables import score_text, seconds
+from tuner.report.tables import finite, score_text, seconds
 from tuner.results.decisions import ALPHA, SEEDS
 
 FORMATS = ("table", "markdown", "json")
@@ -46,7 +46,7 @@ def render(study, verdicts, fmt="table", width=80):
     """`verdicts` (from `tuner.results.verdicts.weigh`) on `study` in format `fmt`."""
     doc = document(study, verdicts)
     if fmt == "json":
-        return json.dumps(doc, indent=2)
+        return json.dumps(finite(doc), indent=2, allow_nan=False)
     if fmt == "markdown":
         return format_markdown(doc)
     return format_text(doc, width)
