@@ -51,6 +51,7 @@ def test_a_fixed_study_is_told_to_race_with_its_own_command(tmp_path, decided):
     assert lines[0] == "open decisions (1):"
     assert lines[1] == ("  trial 1 vs #1 (trial 0): +0.0050, 95% interval -0.0010 to +0.0110 "
                         "over 3 seeds; about 7 seeds (now 3) for 80% power")
+    assert lines[2] == module.ADVICE_CAVEAT  # how often such advice settles, measured
     assert lines[-1] == (f"to settle them: {COMMAND} --settle   (up to 8 runs, about 8m00s in "
                          f"one process)")
 

@@ -19,12 +19,12 @@ from tuner.results.snapshot import read_study, train_setting
 RACE_FLAGS = ("--settle", "--max-repeats")
 # The advice picks the seeds that would give 80% power if the measured difference held; a
 # difference measured over a few seeds, and shown because it looked large, is often smaller.
-# Measured (benchmarks/calibration.py, k = 2, advice after 3 seeds, 3000 studies): followed as
-# printed, it settled 21%, 42% and 72% of comparisons whose true lead was 0.5, 1 and 2
+# Measured (benchmarks/calibration.py, k = 2, advice after 3 seeds, 2000 studies): followed as
+# printed, it settled 24%, 39% and 75% of comparisons whose true lead was 0.5, 1 and 2
 # between-seed sds.
 ADVICE_CAVEAT = ("the seeds advised give 80% power only if each measured difference holds; "
                  "measured over 3 seeds they settle about 4 in 10 comparisons whose true "
-                 "difference is one between-seed sd, 7 in 10 at two")
+                 "difference is one between-seed sd, 3 in 4 at two")
 
 
 @dataclass(frozen=True)
