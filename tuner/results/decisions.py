@@ -1,5 +1,6 @@
-"""Decisions over paired seeds whose error rates hold: the leaderboard's "settled" and the
-claims' verdicts, each family-wise at 5% across the study's planned looks. No TensorFlow.
+"""Decisions over paired seeds whose error rates hold: the leaderboard's "settled", which
+configurations may be the best and which are within the margin of it, and the claims'
+verdicts, each family-wise at 5% across the study's looks. No TensorFlow.
 
 Every configuration trains with the same seeds, so two configurations are compared seed by
 seed: d_s = y_s - x_s over the n seeds both scored, with mean d, sample sd s (ddof 1) and the
@@ -88,7 +89,16 @@ comparison with 80% power are the smallest n >= max(now + 1, MIN_SEEDS) with
     gap · sqrt(n) / s >= t_{1-e, n-1} + t_{0.8, n-1},
 
 gap = |d - boundary| (boundary 0, or the margin the test is against) and e = g/2 the
-one-sided error of the interval the decision reads. A comparison needing more than
+one-sided error of the interval the decision reads (spending by seeds: e at each n). A
+leaderboard row is advised toward the nearer of its decisions: "worse" (boundary 0, at the
+MCB level) when d is past half the margin, else "within the margin" (boundary delta).
+Measured, such advice after 3 seeds settles fewer than 80% when followed (the difference was
+shown because it looked large): see tuner.results.next_step.ADVICE_CAVEAT.
+
+Out of reach. A row still open whose conditional power at the cap (`decision_chances`) is
+below FUTILITY for both its decisions stops drawing seeds (`out_of_reach`); so does a claim's
+check against 0 (`tuner.results.race.check_out_of_reach`). That only forgoes decisions, so
+no error rate grows. A comparison needing more than
 tuner.common.config.MAX_REPEATS seeds is "hardly by repeats"; the search stops at
 SEARCH_LIMIT and says "more than" that.
 """
