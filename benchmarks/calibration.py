@@ -19,6 +19,16 @@ MAX_REPEATS = 10; looks = 8), it prints
 are printed once. Monte Carlo standard error of a rate p: sqrt(p (1 - p) / studies), 0.0034
 at p = 0.05 with 4000 studies.
 
+First, the selection the leaderboard and the race answer with (`decisions.selection`, racing
+with `race.selection_rule`, the margin DEFAULT_MARGIN, alpha spent by seeds), at k = 2, 4, 8
+and 24 with independent noise, a per-seed effect shared by all configurations (half the
+variance) and heavy tails (t, 3 degrees of freedom): the error rates (all equal: a row
+settled worse; every other configuration worse than the best by exactly the margin: one
+called equivalent or best, or the best eliminated), also for looks at 3, 5 and 10 seeds by
+hand; the power (a settled selection with the right #1 within 10 seeds, and the seeds it
+took) for a best leading by 1 and 2 sds and a lab-like grid; and how often the advice after
+a plain 3-seed study settles the comparison when followed. `--selection-only` stops there.
+
 This script is not installed with the tool; run it from a checkout.
 """
 
@@ -28,7 +38,7 @@ import time
 
 import numpy as np
 
-from tuner.common.config import MAX_REPEATS
+from tuner.common.config import DEFAULT_MARGIN, MAX_REPEATS
 from tuner.results import decisions, race
 
 LEVEL, SD, FRACTION = 0.02, 0.004, 0.2
@@ -122,7 +132,8 @@ def cell(kind, rng, studies, k, effect, n=None):
         if n is not None:
             false, right = leaderboard_outcome(simulate(rng, studies, means, n), 1, better)
             return (false if effect is None else right).mean(), None
-        result = race.race(simulate(rng, studies, means, MAX_REPEATS), FIRST)
+        result = race.race(simulate(rng, studies, means, MAX_REPEATS), FIRST,
+                           race.leaderboard_rule, looks=MAX_REPEATS - FIRST + 1)
         false = np.zeros(studies, dtype=bool)
         for settled, best in result.outcomes:
             false |= _leaderboard_score(best, settled, better)[0]
@@ -204,10 +215,189 @@ def uncorrected(rng, studies):
     return lines
 
 
+# ---------------------------------------------------------------- selection (the race)
+
+NOISES = ("independent", "shared", "heavy")
+CHUNK = 200  # studies raced at once: the selection compares every pair (studies, k, k, seeds)
+
+
+def noise(rng, studies, k, n, kind):
+    """(studies, k, n) noise of sd SD: independent; half its variance a per-seed effect shared
+    by every configuration ("shared"); or t with 3 degrees of freedom ("heavy" tails)."""
+    if kind == "shared":
+        return SD * math.sqrt(0.5) * (rng.standard_normal((studies, 1, n))
+                                      + rng.standard_normal((studies, k, n)))
+    if kind == "heavy":
+        return SD * rng.standard_t(3, (studies, k, n)) / math.sqrt(3)
+    return SD * rng.standard_normal((studies, k, n))
+
+
+def raced(values, margin):
+    """Race `values` in chunks with the tool's rule: (outcomes per chunk, seeds (studies, k))."""
+    outcomes, seeds = [], []
+    for i in range(0, len(values), CHUNK):
+        result = race.race(values[i:i + CHUNK], FIRST, race.selection_rule(margin))
+        outcomes.append(result.outcomes)
+        seeds.append(result.seeds)
+    return outcomes, np.concatenate(seeds)
+
+
+def any_look(outcomes, check):
+    return np.concatenate([np.any([check(c) for c, _ in chunk], axis=0) for chunk in outcomes])
+
+
+def last_look(outcomes, check):
+    return np.concatenate([check(chunk[-1][0]) for chunk in outcomes])
+
+
+def edge_means(k, margin):
+    """The best (0) and k - 1 others worse by exactly the margin of its true score."""
+    means = np.full(k, LEVEL * (1 + margin))
+    means[0] = LEVEL
+    return means
+
+
+def wrongly_chosen(c):
+    """Against edge_means: a worse one called equivalent or best, or the best eliminated."""
+    others = np.arange(c.equivalent.shape[-1]) != 0
+    return (c.equivalent & others).any(-1) | (c.settled_selection & (c.best != 0)) \
+        | ~c.may_be_best[..., 0]
+
+
+def selection_errors(rng, studies, margin):
+    """Rows: k; per noise: (a) all equal, a row settled worse at any look; (b) at the margin's
+    edge, a worse one called equivalent or best, or the best eliminated, at any look."""
+    lines = [f"  {'k':>3} " + "".join(f"{n + ' (a)':>18}{'(b)':>7}" for n in NOISES)
+             + f"{'3->5->10 (a)':>15}{'(b)':>7}"]
+    for k in KS:
+        n_studies = studies if k < 24 else max(200, studies // 4)
+        cells = []
+        for kind in NOISES:
+            null = LEVEL + noise(rng, n_studies, k, MAX_REPEATS, kind)
+            edge = edge_means(k, margin)[None, :, None] + noise(rng, n_studies, k, MAX_REPEATS,
+                                                                kind)
+            a = any_look(raced(null, margin)[0], lambda c: c.settled.any(-1)).mean()
+            b = any_look(raced(edge, margin)[0], wrongly_chosen).mean()
+            cells.append(f"{a:>18.3f}{b:>7.3f}")
+        null = LEVEL + noise(rng, n_studies, k, MAX_REPEATS, "independent")
+        edge = edge_means(k, margin)[None, :, None] + noise(rng, n_studies, k, MAX_REPEATS,
+                                                            "independent")
+        spend = decisions.Spending(by_seeds=True)
+        a = np.any([decisions.selection(null[..., :n], margin, spend).settled.any(-1)
+                    for n in (3, 5, 10)], axis=0).mean()
+        b = np.any([wrongly_chosen(decisions.selection(edge[..., :n], margin, spend))
+                    for n in (3, 5, 10)], axis=0).mean()
+        lines.append(f"  {k:>3} " + "".join(cells) + f"{a:>15.3f}{b:>7.3f}   ({n_studies})")
+    return lines
+
+
+def lead_means(k, lead):
+    means = np.full(k, LEVEL + lead * SD)
+    means[0] = LEVEL
+    return means
+
+
+def lab_grid(rng, studies, k, kind="independent"):
+    """A realistic grid: the best, a few near it (0.5 sd worse: within the margin), the rest
+    3-6 sds worse, and a few that diverge in 30% of their runs (to 4x the score).
+    Returns (values, true means without divergence, near: within the margin of the best)."""
+    means = LEVEL + SD * np.linspace(3, 6, k)
+    near = max(1, k // 8)
+    means[0], means[1:1 + near] = LEVEL, LEVEL + 0.5 * SD
+    values = means[None, :, None] + noise(rng, studies, k, MAX_REPEATS, kind)
+    diverging = list(range(k - max(0, k // 12), k)) if k >= 8 else []
+    for j in diverging:
+        blown = rng.random((studies, MAX_REPEATS)) < 0.3
+        values[:, j] = np.where(blown, 4 * LEVEL, values[:, j])
+    good = np.zeros(k, dtype=bool)
+    good[:1 + near] = True
+    return values, good
+
+
+def selection_power(rng, studies, margin):
+    """Rows: k; per scenario: the chance the race ends within MAX_REPEATS seeds with a settled
+    selection whose #1 is a good choice (the best, or truly within the margin of it), and
+    the mean seeds per configuration; for the leads, also the rule before selection (every
+    row settled worse than #1, equal shares over 8 looks)."""
+    lines = [f"  {'k':>3} {'lead 1 sd':>16}{'lead 2 sd':>16}{'lab grid':>16}"
+             f"{'lab, shared':>16}{'before, 1 sd':>15}{'2 sd':>8}"]
+    for k in KS:
+        n_studies = studies if k < 24 else max(200, studies // 4)
+        cells, before = [], []
+        for lead in (1, 2):
+            values = lead_means(k, lead)[None, :, None] + noise(rng, n_studies, k, MAX_REPEATS,
+                                                                "independent")
+            outcomes, seeds = raced(values, margin)
+            right = last_look(outcomes, lambda c: c.settled_selection & (c.best == 0))
+            cells.append(f"{right.mean():>9.3f} {seeds.mean():>5.1f}s")
+            old = race.race(values, FIRST, race.leaderboard_rule, looks=MAX_REPEATS - FIRST + 1)
+            settled, best = old.outcomes[-1]
+            others = np.arange(k) != 0
+            before.append(((best == 0) & (settled | ~others).all(-1)).mean())
+        for kind in ("independent", "shared"):
+            values, good = lab_grid(rng, n_studies, k, kind)
+            outcomes, seeds = raced(values, margin)
+            right = last_look(outcomes, lambda c, good=good: c.settled_selection & good[c.best])
+            cells.append(f"{right.mean():>9.3f} {seeds.mean():>5.1f}s")
+        lines.append(f"  {k:>3} " + "".join(f"{c:>16}" for c in cells)
+                     + f"{before[0]:>15.3f}{before[1]:>8.3f}")
+    return lines
+
+
+def advice_honesty(rng, studies, margin):
+    """k = 2, a plain 3-seed study, the better ahead by 0.5, 1 and 2 sds: the share of studies
+    shown advice of N <= MAX_REPEATS seeds, and the share of those that N seeds settle (the
+    advice promises 80% "if the difference held")."""
+    k, n0 = 2, FIRST
+    spend = decisions.Spending(by_seeds=True)
+    lines = []
+    for lead in (0.5, 1, 2):
+        values = lead_means(k, lead)[None, :, None] + noise(rng, studies, k, MAX_REPEATS,
+                                                            "independent")
+        first = decisions.selection(values[..., :n0], margin, spend)
+        p = first.versus.p
+        shown = decided = 0
+        for s in np.flatnonzero(~first.decided[:, 1]):
+            diff, sd, delta = float(p.diff[s, 1]), float(p.sd[s, 1]), float(first.delta[s])
+            boundary = 0.0 if diff >= delta / 2 else delta
+            tip = decisions.advice(diff, sd, n0, 1 - float(first.g[s, 1]), boundary,
+                                   error=lambda n: decisions.look_alpha(spend, decisions.ALPHA,
+                                                                        n))
+            if tip.seeds is None:
+                continue
+            shown += 1
+            later = decisions.selection(values[s:s + 1, :, :tip.seeds], margin, spend)
+            decided += bool(later.decided[0, 1])
+        lines.append(f"  lead {lead} sd: advice shown to {shown / studies:.1%} of studies; "
+                     f"settled at the advised seeds: {decided / max(1, shown):.1%}")
+    return lines
+
+
+def selection_tables(rng, studies):
+    margin = DEFAULT_MARGIN
+    print(f"\nselection (the race: {FIRST} seeds, a look after each new seed, up to "
+          f"{MAX_REPEATS}; margin {margin:.0%} of #1's score = {margin * LEVEL / SD:.2f} sd; "
+          f"alpha spent by seeds)")
+    print("error rates, any look: (a) all equal, a row settled worse; (b) the others worse "
+          "than the best by exactly the margin, one called equivalent or best, or the best "
+          "called \"cannot be the best\"; last columns: looks at 3, 5 and 10 seeds by hand "
+          "(a plain search, then more --repeats); studies per cell in brackets")
+    print("\n".join(selection_errors(rng, studies, margin)))
+    print("power: the race ends with a settled selection whose #1 is the best (or, in the lab "
+          "grid, within the margin of it), and mean seeds per configuration; 'before': the "
+          "rule this replaces (every row settled worse, Bonferroni over all pairs, equal shares "
+          "over 8 looks)")
+    print("\n".join(selection_power(rng, studies, margin)))
+    print("advice after a plain 3-seed study (k = 2; it promises 80% if the difference held):")
+    print("\n".join(advice_honesty(rng, studies, margin)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--selection-only", action="store_true",
+                        help="only the selection's tables (the race's error rates and power)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     se = math.sqrt(0.05 * 0.95 / args.studies)
@@ -215,6 +405,10 @@ def main():
           f"se {se:.4f} at a rate of 0.05; racing: {FIRST} seeds, then one more per open "
           f"configuration after each look up to {MAX_REPEATS} ({MAX_REPEATS - FIRST + 1} looks)")
     start = time.perf_counter()
+    selection_tables(rng, args.studies)
+    if args.selection_only:
+        print(f"\n{time.perf_counter() - start:.0f} s")
+        return
     print("\nleaderboard, uncorrected 95% intervals against #1 (all equal)")
     print("\n".join(uncorrected(rng, args.studies)))
     for kind in ("leaderboard", "better", "best", "similar", "increases", "plateau"):

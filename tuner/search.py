@@ -17,6 +17,7 @@ from tuner import console
 from tuner.common.config import (
     CHIEF_TIMEOUT,
     DEFAULT_FEATURES,
+    DEFAULT_MARGIN,
     FEATURE_NETWORKS,
     LFW_ARCHIVES,
     MAX_REPEATS,
@@ -92,6 +93,11 @@ def parser():
     p.add_argument("--max-repeats", type=int, metavar="N",
                    help=f"--settle's cap of runs per configuration (default: the space file's, "
                         f"else {MAX_REPEATS})")
+    p.add_argument("--margin", type=float, metavar="SHARE",
+                   help=f"the smallest difference in the objective that matters, as a share of "
+                        f"#1's score: a trial within it of the best is a tie, and the race "
+                        f"stops once every trial is settled worse or tied (default: the space "
+                        f"file's, else {DEFAULT_MARGIN})")
     p.add_argument("--rank-by", metavar="final|best|last-N",
                    help="a run's score: its final evaluation, its best (optimistic) or the "
                         "mean of its last N (default: the space file's, else final)")

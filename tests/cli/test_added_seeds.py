@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from tuner.common.config import DEFAULT_MARGIN
+
 
 def runs(folder, trial):
     doc = json.loads((folder / trial / "evaluations.json").read_text())
@@ -49,12 +51,13 @@ def test_more_repeats_on_a_finished_study_train_just_the_missing_seeds(finished,
             "epoch_00001.png", "epoch_00002.png"]
     assert "run 2 (seed 1) of trial 0" in result.stderr and "(id 0)" not in result.stderr
     train = json.loads((folder / "study.json").read_text())["train"]
-    assert (train["repeats"], train["looks"]) == (2, 2)  # the first look, then this one
+    # spending by seeds: a look at 1 seed, then at 2, each spends its own share
+    assert (train["repeats"], train["looks"], train["spending"]) == (2, 1, "seeds")
     assert "(2)" in result.stdout                        # the table counts two runs each
 
     again = search_cli(cwd, *args, "--repeats", "2")     # nothing is missing now
     assert again.returncode == 0 and "run 2 (seed 1)" not in again.stderr
-    assert json.loads((folder / "study.json").read_text())["train"]["looks"] == 2
+    assert json.loads((folder / "study.json").read_text())["train"]["looks"] == 1
 
 
 def _running_added_run(folder):
@@ -108,7 +111,7 @@ def test_settle_races_seeds_up_to_its_cap_and_ends_with_what_is_open(finished, s
     assert all(2 <= n <= 3 for n in counts), counts   # the race starts from 2 runs, caps at 3
     train = json.loads((folder / "study.json").read_text())["train"]
     assert (train["settle"], train["max_repeats"], train["repeats"]) == (True, 3, 2)
-    assert train["looks"] == 1 + (3 - 1)  # the one-run study's look, then seeds 2 and 3
+    assert (train["looks"], train["spending"], train["margin"]) == (1, "seeds", DEFAULT_MARGIN)
     last = result.stdout.strip().splitlines()
     study_line = last.index(f"study: {os.path.join('out', 'tiny')}")
     if study_line != len(last) - 1:      # decisions still open: named, with what settles them

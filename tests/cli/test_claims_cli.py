@@ -29,8 +29,8 @@ def test_the_json_form_is_the_documented_one(claims_study, capsys):
     assert claims_cli.main([str(claims_study), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert list(doc) == ["study", "folder", "objective", "rank_by", "repeats", "protocol",
-                         "claims", "looks", "damaged"]
-    assert doc["looks"] == 1 and doc["damaged"] == []
+                         "claims", "looks", "spending", "damaged"]
+    assert (doc["looks"], doc["spending"], doc["damaged"]) == (1, "equal", [])
     claim = doc["claims"][0]
     assert list(claim) == ["id", "text", "verdict", "checks"]
     check = claim["checks"][0]

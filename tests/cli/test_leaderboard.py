@@ -13,7 +13,8 @@ import pytest
 from PIL import Image, ImageStat
 
 from tuner import leaderboard
-from tuner.report.tables import FIELDS
+from tuner.common.config import DEFAULT_MARGIN
+from tuner.report.tables import FIELDS, VS_BEST
 
 COLUMNS = ["rank", "trial", "status", "lr", "beta1", "size", "frac", "KID±std", "FD", "SWD",
            "best/ep", "s/ep", "features"]
@@ -130,11 +131,17 @@ def test_json_rows_follow_the_documented_schema(searched_study, monkeypatch, cap
         assert os.path.isdir(row["folder"])
     assert [row["rank"] for row in rows] == [1, 2] and rows[0]["kid"] <= rows[1]["kid"]
     assert rows[0]["vs_best"] is None
+    margin = rows[0]["kid"] * DEFAULT_MARGIN  # a new study spends its 5% by seeds: at 3, 1%
     assert rows[1]["vs_best"] == {"diff": rows[1]["kid"] - rows[0]["kid"], "low": None,
                                   "high": None, "n": 1, "settled": False,
-                                  "method": "paired t, Bonferroni", "level": 0.95, "pairs": 1,
-                                  "looks": 1, "seeds_needed": 3,
+                                  "method": "paired t, Bonferroni", "level": 0.99, "pairs": 1,
+                                  "looks": 1, "spending": "seeds", "status": "open",
+                                  "equivalent": False, "upper": None,
+                                  "margin": pytest.approx(margin, rel=1e-12),
+                                  "margin_share": DEFAULT_MARGIN, "mcb_level": 0.99,
+                                  "seeds_needed": 3,
                                   "advice": "needs 3 seeds (now 1): --repeats 3"}
+    assert [row["may_be_best"] for row in rows] == [True, True]
     assert all(row["out"] is None and row["unscored"] == 0 for row in rows)
 
 
@@ -145,10 +152,8 @@ def test_csv_has_the_json_columns_with_hyperparameters_spread_out(searched_study
     expected = [f for f in FIELDS if f not in ("hyperparameters", "retrain")]
     expected[5:5] = ["learning_rate", "beta_1", "image_size", "subset_fraction"]
     at = expected.index("vs_best")
-    expected[at:at + 2] = ["vs_best_diff", "vs_best_low", "vs_best_high", "vs_best_n",
-                           "vs_best_settled", "vs_best_method", "vs_best_level", "vs_best_pairs",
-                           "vs_best_looks", "vs_best_seeds_needed", "vs_best_advice",
-                           "repeat_seeds", "repeat_scores"]
+    expected[at:at + 3] = [f"vs_best_{k}" for k in VS_BEST] + [
+        "may_be_best", "repeat_seeds", "repeat_scores"]
     expected += ["retrain_kid", "retrain_kid_seed_std", "retrain_fd", "retrain_seeds",
                  "retrain_epochs"]
     assert list(table[0]) == expected

@@ -232,6 +232,8 @@ def test_the_report_states_whether_the_winner_is_settled(repeated_study):
     assert "KID 0.0303 ± 0.0015 over 3 runs (seed 0: 0.0286, seed 1: 0.0291, seed 2: 0.0333)" \
         in page
     assert "best (optimistic) 0.0303 at epoch 50 of 50" in page
+    assert ("<p><b>The selection is not settled: best: trial 0; trials 3 and 4 settled worse; "
+            "trials 1 and 2 still open (may be the best).</b></p>") in page
 
 
 def test_plots_show_the_error_over_runs_diverged_trials_and_every_run(repeated_study):

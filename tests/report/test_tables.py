@@ -7,8 +7,18 @@ import io
 import json
 import re
 
+import pytest
+
 from tests.helpers.repeated_study import FINAL_KIDS, LAB, row_of, write_study, write_trial
-from tuner.report.tables import FIELDS, ONE_RUN, format_markdown, format_text, render
+from tuner.report.tables import (
+    FIELDS,
+    ONE_RUN,
+    VS_BEST,
+    answer_lines,
+    format_markdown,
+    format_text,
+    render,
+)
 from tuner.results.rankings import rank_studies
 from tuner.results.snapshot import read_study
 
@@ -20,9 +30,11 @@ def test_the_table_shows_mean_se_runs_and_the_comparison_with_the_best(repeated_
     text = format_text(ranking, width=80)
     lines = text.splitlines()
     assert max(map(len, lines)) <= 80, text
-    assert lines[0] == ("quick: 5 trials (4 done, 1 done*); ranked by final KID; mean over 3 "
+    assert lines[:2] == ["the selection is not settled: best: trial 0; trials 3 and 4 settled "
+                         "worse;", "  trials 1 and 2 still open (may be the best)"]
+    assert lines[2] == ("quick: 5 trials (4 done, 1 done*); ranked by final KID; mean over 3 "
                         "runs (seeds")
-    assert lines[1].strip() == "0-2), lower is better"
+    assert lines[3].strip() == "0-2), lower is better"
     header = next(line for line in lines if line.startswith("rank"))
     assert header.split() == ["rank", "trial", "status", "lr", "KID±se", "(K)", "vs", "#1", "FD",
                               "best(opt)", "s/ep"]
@@ -35,13 +47,15 @@ def test_the_table_shows_mean_se_runs_and_the_comparison_with_the_best(repeated_
     assert re.search(r"^ +5 4 +done\* .* \+0\.0647 settled ", body["4"])
     assert "vs #1: mean paired difference from #1 over the seeds both ran; settled: its 99.5% " \
            "paired-t interval (95% simultaneous, Bonferroni over the 10 pairs of the 5 compared " \
-           "trials and 1 planned look) lies above 0; ?: not settled, within training noise " \
-           "(fewer than 3 shared seeds decide nothing)" in " ".join(text.split())
+           "trials and 1 planned look) lies above 0; not best: another trial is at least as " \
+           "good (multiple comparisons with the best, 95%); tie: within the margin of the best " \
+           "(95%); ?: not settled, within training noise (fewer than 3 shared seeds decide " \
+           "nothing)" in " ".join(text.split())
     flat = " ".join(text.split())
-    assert "trial 2: +0.0092, 99.5% interval -0.0383 to +0.0566 over 3 seeds; about 10 seeds " \
+    assert "trial 2: +0.0092, 99.5% interval -0.0383 to +0.0566 over 3 seeds; about 7 seeds " \
            "(now 3) for 80% power if the difference held" in flat
     assert "trial 1: +0.0032, 99.5% interval -0.0415 to +0.0478 over 3 seeds; hardly by " \
-           "repeats: about 44 seeds (now 3) for 80% power if the difference held, more than 10" \
+           "repeats: about 31 seeds (now 3) for 80% power if the difference held, more than 10" \
            in flat
     assert "  trial 4: 2 of 3 runs diverged (epochs 25, 50): g_loss not finite" in lines
     assert "s/ep: seconds per training epoch, scoring excluded: each run's 10th-percentile " \
@@ -77,8 +91,9 @@ def test_json_and_csv_carry_the_runs_and_the_comparison(repeated_study):
     assert [list(rec) for rec in recs] == [list(FIELDS)] * 5
     third = next(rec for rec in recs if rec["trial_id"] == "2")
     assert third["vs_best"] == row_of(repeated_study, "2")["vs_best"]
-    assert set(third["vs_best"]) == {"diff", "low", "high", "n", "settled", "method", "level",
-                                     "pairs", "looks", "seeds_needed", "advice"}
+    assert set(third["vs_best"]) == set(VS_BEST)
+    assert (third["may_be_best"], third["vs_best"]["equivalent"]) == (True, False)
+    assert [rec["may_be_best"] for rec in recs] == [True, True, True, False, False]
     assert (third["out"], third["unscored"]) == (None, 0)
     assert third["repeat_scores"][1] == {"repeat": 1, "seed": 1, "score": 0.039,
                                          "diverged_at_epoch": None}
@@ -86,11 +101,13 @@ def test_json_and_csv_carry_the_runs_and_the_comparison(repeated_study):
     lines = list(csv.DictReader(io.StringIO(render([ranking], "csv"))))
     header = list(lines[0])
     at = header.index("vs_best_diff")
-    assert header[at - 3:at + 13] == [
+    assert header[at - 3:at + 21] == [
         "rank_by", "repeats", "score_se", "vs_best_diff", "vs_best_low", "vs_best_high",
         "vs_best_n", "vs_best_settled", "vs_best_method", "vs_best_level", "vs_best_pairs",
-        "vs_best_looks", "vs_best_seeds_needed", "vs_best_advice", "repeat_seeds",
-        "repeat_scores"]
+        "vs_best_looks", "vs_best_spending", "vs_best_status", "vs_best_equivalent",
+        "vs_best_upper", "vs_best_margin", "vs_best_margin_share", "vs_best_mcb_level",
+        "vs_best_seeds_needed", "vs_best_advice", "may_be_best",
+        "repeat_seeds", "repeat_scores"]
     assert header[-9:-5] == ["out", "unscored", "damaged", "eye"]  # eye: null, never judged
     assert all(line["eye"] == "" for line in lines)
     line = next(line for line in lines if line["trial_id"] == "2")
@@ -142,7 +159,10 @@ def test_a_trial_with_an_unscored_run_is_flagged_and_never_first(tmp_path):
     rows = {row["trial_id"]: row for row in study.rows}
     assert (rows["0"]["rank"], rows["1"]["rank"], rows["1"]["unscored"]) == (1, 2, 2)
     assert rows["1"]["vs_best"]["n"] == 1 and rows["1"]["vs_best"]["low"] is None
-    assert rows["1"]["vs_best"]["advice"] == "needs 3 seeds (now 1): --repeats 3"
+    # both hold 3 runs already: --repeats 3 would add nothing
+    assert rows["1"]["vs_best"]["advice"] == (
+        "needs 3 scored seeds in common with #1 (now 1; runs without a score do not count): "
+        "--settle adds seeds")
     text = format_text(rank_studies([study])[0], width=120)
     assert re.search(r"^ +2 +1 .* 0\.0100 \(1 of 3\) ", text, re.M)
     assert "trial 1: 1 of 3 runs scored" in text
@@ -156,3 +176,31 @@ def test_planned_looks_are_spent_in_equal_shares(tmp_path):
     text = format_text(rank_studies([study])[0], width=200)
     assert "(95% simultaneous, Bonferroni over the 1 pair of the 2 compared trials and 8 " \
            "planned looks)" in text
+
+
+def test_a_huge_score_never_puts_infinity_or_nan_into_json(tmp_path):
+    """A run scoring 1e300 overflows its trial's spread (its square is inf): the JSON says
+    null there, and stays valid JSON (allow_nan=False would raise otherwise)."""
+    study = _study_of(tmp_path, {"0": [0.020, 0.021, 0.019], "1": [0.03, 1e300, 0.031],
+                                 "2": [0.025, 0.026, 0.024]})
+    text = render(rank_studies([study]), "json")
+    assert "Infinity" not in text and "NaN" not in text
+    huge = next(rec for rec in json.loads(text) if rec["trial_id"] == "1")
+    assert huge["kid"] == pytest.approx(1e300 / 3) and huge["vs_best"]["high"] is None
+
+
+def test_the_first_line_says_which_is_best_and_which_are_tied(tmp_path):
+    """Trial 1 is 0.0001 worse than #1 on every seed, settled worse but within the 15% margin
+    (0.003): a tie; trial 2 is 0.02 worse on every seed: settled worse; the selection is
+    settled."""
+    study = _study_of(tmp_path, {"0": [0.020, 0.021, 0.019, 0.022, 0.020],
+                                 "1": [0.0201, 0.0211, 0.0191, 0.0221, 0.0201],
+                                 "2": [0.040, 0.041, 0.039, 0.042, 0.040]})
+    ranking = rank_studies([study])[0]
+    (line,) = answer_lines(ranking)
+    assert line == ("the selection is settled: best: trial 0; trial 1 within the 15% margin of "
+                    "it (settled); the rest settled worse")
+    recs = {rec["trial_id"]: rec for rec in json.loads(render([ranking], "json"))}
+    assert [recs[t]["may_be_best"] for t in "012"] == [True, False, False]  # 1: never best
+    assert recs["1"]["vs_best"]["equivalent"] and recs["1"]["vs_best"]["status"] == "equivalent"
+    assert recs["2"]["vs_best"]["settled"] and recs["2"]["vs_best"]["status"] == "worse"

@@ -161,10 +161,14 @@ def test_advice_in_words_never_absurd():
     assert d.advice(0.002, 0.004, 3, 0.95).text == (
         f"hardly by repeats: about {n} seeds (now 3) for 80% power if the difference held, "
         f"more than {MAX_REPEATS}")
+    seeds = brute_force(0.008, 0.004, 3, 0.025)
     assert d.advice(0.008, 0.004, 3, 0.95) == d.Advice(
-        brute_force(0.008, 0.004, 3, 0.025),
-        f"about {brute_force(0.008, 0.004, 3, 0.025)} seeds (now 3) for 80% power if the "
-        f"difference held")
+        seeds, f"about {seeds} seeds (now 3) for 80% power if the difference held")
+    # a spending by seeds: the error at each future n is its own
+    shares = d.Spending(by_seeds=True)
+    tip = d.advice(0.008, 0.004, 3, 0.99, error=lambda n: d.look_alpha(shares, 0.05, n))
+    assert tip.seeds == next(n for n in range(4, 101) if 0.008 * math.sqrt(n) / 0.004 >= stats.t.ppf(
+        1 - 0.05 * d.seed_share(n), n - 1) + stats.t.ppf(0.8, n - 1))
     # equivalence: the gap is the distance to the margin, not to 0
     assert d.advice(0.001, 0.002, 4, 0.90, boundary=0.004).seeds == \
         brute_force(0.003, 0.002, 4, 0.05)
@@ -173,3 +177,61 @@ def test_advice_in_words_never_absurd():
 def test_level_text_keeps_the_digits_that_tell_it_from_certainty():
     assert [d.level_text(x) for x in (0.95, 0.995, 1 - 0.05 / 21, 1 - 0.05 / 168, 0.9)] == \
         ["95%", "99.5%", "99.76%", "99.97%", "90%"]
+
+
+def test_spending_by_seeds_shares_sum_to_one_over_every_number_of_seeds():
+    """20% at 3, 10% at 5, 40% at 10, 4% at 4 and 6-9, 1/(n(n-1)) beyond 10 (summing to
+    1/10): any sequence of looks spends at most alpha."""
+    n = np.arange(1, 200001)
+    shares = d.seed_share(n)
+    assert shares[:2].sum() == 0 and shares[2] == 0.2 and shares[4] == 0.1 and shares[9] == 0.4
+    assert shares.sum() == pytest.approx(1 - 1 / 200000, abs=1e-12)  # the tail's telescoping sum
+    spending = d.Spending(by_seeds=True)
+    assert d.look_alpha(spending, 0.05, np.array([3, 10, 11])).tolist() == pytest.approx(
+        [0.01, 0.02, 0.05 / 110])
+    assert d.look_alpha(d.Spending(looks=2, by_seeds=True), 0.05, 3) == pytest.approx(0.005)
+    assert d.look_alpha(d.Spending(looks=8), 0.05, np.array([3, 10])).tolist() == [0.05 / 8] * 2
+    code, iv = d.decide_better(A[:3], B[:3], looks=spending)  # 3 seeds: 1% two-sided
+    expected = stats.ttest_rel(B[:3], A[:3]).confidence_interval(0.99)
+    assert (float(iv.low[0]), float(iv.high[0])) == pytest.approx((expected.low, expected.high))
+
+
+def test_selection_is_mcb_against_the_best_and_equivalence_within_the_margin():
+    """k = 3 over 5 seeds, one planned look: each one-sided bound at g = 0.05/2 (k - 1 = 2
+    comparisons with the best), U_i the largest upper bound against the others that may be
+    best, equivalent iff U_i < margin x |#1's mean|."""
+    values = np.array([[0.020, 0.021, 0.019, 0.022, 0.020],
+                       [0.0205, 0.0212, 0.0196, 0.0221, 0.0204],
+                       [0.030, 0.029, 0.033, 0.031, 0.030]])
+    chosen = d.selection(values, 0.15)
+    t = stats.t.ppf(1 - 0.025, 4)
+
+    def bounds(i, j):  # d_ij -+ t s_ij / sqrt(n)
+        diff = values[i] - values[j]
+        half = t * diff.std(ddof=1) / math.sqrt(5)
+        return diff.mean() - half, diff.mean() + half
+
+    assert chosen.best == 0 and chosen.g[1] == pytest.approx(0.025)
+    assert chosen.bound[1] == pytest.approx(bounds(1, 0)[0]) and chosen.bound[1] > 0
+    assert chosen.may_be_best.tolist() == [True, False, False]  # 1 is worse, if only a little
+    assert chosen.upper[1] == pytest.approx(bounds(1, 0)[1])    # G = {0}: U_1 against 0 alone
+    assert chosen.delta == pytest.approx(0.15 * values[0].mean())
+    assert chosen.equivalent.tolist() == [False, True, False]
+    assert chosen.settled_selection
+    # a margin below the upper bound leaves 1 "not the best" but not a tie: still settled
+    tight = d.selection(values, 0.01)
+    assert tight.equivalent.tolist() == [False, False, False] and tight.settled_selection
+
+
+def test_out_of_reach_is_conditional_power_below_five_percent_from_five_seeds():
+    """The mean at the cap N ~ N(d, s^2 (N - n) / N^2): chances of d_N - h_N > 0 and of
+    d_N + h_N < delta, h_N = t_{1-e, N-1} s / sqrt(N)."""
+    worse, equal = d.decision_chances(0.001, 0.006, 5, 10, 0.003, 0.02)
+    h = stats.t.ppf(0.98, 9) * 0.006 / math.sqrt(10)
+    spread = 0.006 * math.sqrt(5) / 10
+    assert float(worse) == pytest.approx(stats.norm.cdf((0.001 - h) / spread))
+    assert float(equal) == pytest.approx(stats.norm.cdf((0.003 - h - 0.001) / spread))
+    assert d.out_of_reach(0.001, 0.006, 5, 10, 0.003, 0.02)
+    assert not d.out_of_reach(0.001, 0.006, 4, 10, 0.003, 0.02)   # too few seeds to give up
+    assert not d.out_of_reach(0.001, 0.006, 10, 10, 0.003, 0.02)  # at the cap: nothing to stop
+    assert not d.out_of_reach(0.008, 0.006, 5, 10, 0.003, 0.02)   # worse is within reach

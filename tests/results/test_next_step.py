@@ -51,6 +51,7 @@ def test_a_fixed_study_is_told_to_race_with_its_own_command(tmp_path, decided):
     assert lines[0] == "open decisions (1):"
     assert lines[1] == ("  trial 1 vs #1 (trial 0): +0.0050, 95% interval -0.0010 to +0.0110 "
                         "over 3 seeds; about 7 seeds (now 3) for 80% power")
+    assert lines[2] == module.ADVICE_CAVEAT  # how often such advice settles, measured
     assert lines[-1] == (f"to settle them: {COMMAND} --settle   (up to 8 runs, about 8m00s in "
                          f"one process)")
 
@@ -72,7 +73,26 @@ def test_a_race_at_its_cap_asks_for_a_higher_cap_when_that_would_settle_it(tmp_p
 def test_a_race_at_its_cap_with_nothing_repeats_could_settle_says_so(tmp_path, decided):
     decided(OpenDecision("trial 1 vs #1 (trial 0)", ("1", "0"), "+0.0001", "hardly", None))
     lines = next_step_lines(study(tmp_path, runs=10, settle=True, max_repeats=10))
-    assert lines[-1].startswith("the race reached --max-repeats; more seeds would hardly")
+    assert lines[-1].startswith("every configuration they name has --max-repeats runs "
+                                "already; more seeds would hardly")
+
+
+def test_a_plain_study_at_the_cap_is_never_told_up_to_0_runs(tmp_path, decided):
+    """--repeats 10 without --settle: the seeds are there; only a higher cap could help."""
+    decided(open_("trial 1 vs #1 (trial 0)", ("1", "0"), 7))
+    lines = next_step_lines(study(tmp_path, runs=10, max_repeats=10))
+    assert lines[-1].startswith("every configuration they name has --max-repeats runs")
+    decided(open_("trial 1 vs #1 (trial 0)", ("1", "0"), 12))
+    step = next_step(study(tmp_path / "b", runs=10))
+    assert step.command == COMMAND + " --settle --max-repeats 12" and step.runs == 2 * 2
+
+
+def test_seeds_already_there_still_cost_the_next_seed_each(tmp_path, decided):
+    """A decision that needs 3 seeds of configurations holding 3 runs (one unscored): the
+    race adds the next seed of each, never "up to 0 runs"."""
+    decided(open_("trial 1 vs #1 (trial 0)", ("1", "0"), 3))
+    step = next_step(study(tmp_path))
+    assert step.runs == 2 and step.command == COMMAND + " --settle"
 
 
 def test_the_command_keeps_the_study_flags_and_replaces_an_old_cap(tmp_path, decided):

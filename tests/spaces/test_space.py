@@ -216,9 +216,15 @@ BAD_SPACES = {
                             r"of batch_size, epochs, eval_every, latent_dim, precision, "
                             r"retrain_epochs$"),
     "unknown [search] key": ("[search]\ntrials = 3\n", r"\[search\] unknown key 'trials'; expected "
-                             r"one of baseline, holdout, hyperband_factor, max_repeats, max_trials, "
+                             r"one of baseline, holdout, hyperband_factor, margin, max_repeats, "
+                             r"max_trials, "
                              r"rank_by, repeats, settle, tuner$"),
     "settle not a bool": ("[search]\nsettle = 1\n", r"\[search\] settle must be bool, got 1$"),
+    "margin beyond 1": ("[search]\nmargin = 1.5\n", r"\[search\] margin must be a share of the "
+                        r"best score from 0 to below 1 \(the smallest difference that matters\), "
+                        r"got 1.5; use e.g. 0.15"),
+    "margin not a number": ("[search]\nmargin = \"10%\"\n",
+                            r"\[search\] margin must be number, got '10%'$"),
     "max_repeats below repeats": ("[search]\nrepeats = 3\nmax_repeats = 2\n",
                                   r"\[search\] max_repeats must be at least repeats \(3\) and 2, "
                                   r"got 2$"),

@@ -3,7 +3,14 @@ seeds no library takes; the race's settings from the space file and the flags.""
 
 import pytest
 
-from tuner.common.config import MAX_REPEATS, SearchConfig, check_study_name, is_folder_name, search_config
+from tuner.common.config import (
+    DEFAULT_MARGIN,
+    MAX_REPEATS,
+    SearchConfig,
+    check_study_name,
+    is_folder_name,
+    search_config,
+)
 from tuner.common.errors import UsageError
 from tuner.study.inputs import resolve
 
@@ -91,6 +98,22 @@ def test_the_space_files_settle_and_cap_are_the_defaults(tmp_path):
     space_settings = resolve(search_config(space=str(path)))[1]
     assert (space_settings.settle, space_settings.max_repeats) == (True, 5)
     assert resolve(search_config(space=str(path), max_repeats=7))[1].max_repeats == 7
+
+
+def test_the_margin_comes_from_the_flag_the_space_or_the_default(tmp_path):
+    assert settings().margin == DEFAULT_MARGIN and settings(margin=0.05).margin == 0.05
+    path = tmp_path / "s.toml"
+    path.write_text('[search]\ntuner = "grid"\nmargin = 0.25\n')
+    assert resolve(search_config(space=str(path)))[1].margin == 0.25
+    assert resolve(search_config(space=str(path), margin=0.1))[1].margin == 0.1
+
+
+def test_a_margin_outside_zero_to_one_is_one_line_naming_the_flag(tmp_path, capsys):
+    with pytest.raises(UsageError, match=r"^--margin must be a share of the best score from 0 "
+                                         r"to below 1 \(the smallest difference that matters\), "
+                                         r"got 15.0; use e.g. 0.15$"):
+        settings(margin=15)
+    assert _refused(capsys, tmp_path, "--margin", "-0.1").startswith("error: --margin must be")
 
 
 @pytest.mark.parametrize("options, message", [

@@ -18,7 +18,7 @@ from tuner.study.record import (
 )
 
 SETTINGS = TrainSettings(epochs=2, batch_size=8, eval_every=1, precision="float32", seed=0,
-                         objective="kid", rank_by="final", repeats=1)
+                         objective="kid", rank_by="final", repeats=1, margin=0.1)
 PROTOCOL = {"features": "onet", "n_fake": 64, "eval_size": 16, "holdout_seed": 0}
 HINT = ("resume it with the same settings, start afresh with --overwrite, or pick another "
         "--study name")
@@ -69,6 +69,7 @@ def test_the_same_settings_resume(study, caplog):
     ({"flip": False}, "no --no-flip, not --no-flip"),
     ({"objective": "kid_heldout"}, "--objective kid, not --objective kid-heldout"),
     ({"rank_by": "best"}, "--rank-by final, not --rank-by best"),
+    ({"margin": 0.2}, "--margin 0.1, not --margin 0.2"),
 ])
 def test_a_changed_training_setting_is_refused_naming_it_and_both_values(study, change, shown):
     with pytest.raises(UsageError) as refused:
@@ -118,7 +119,8 @@ def test_an_older_study_without_a_setting_is_not_refused_for_it(study):
 
 def test_the_refused_settings_are_the_training_settings_but_those_a_resume_may_change():
     names = {name for name, _ in REFUSED_SETTINGS}
-    may_change = {"repeats", "retrain_epochs", "settle", "max_repeats", "looks"}  # seeds added
+    # seeds added; the spending is the study's own from its first search
+    may_change = {"repeats", "retrain_epochs", "settle", "max_repeats", "looks", "spending"}
     assert names == set(TrainSettings.__dataclass_fields__) - may_change | {
         "holdout", "tuner", "max_trials"}
     assert all(flag.startswith("--") for _, flag in REFUSED_SETTINGS)

@@ -29,6 +29,7 @@ from tuner.report import plots
 from tuner.report.eye_section import eye_section
 from tuner.report.page import GUTTER, escape, img_tag, page, thumbnail
 from tuner.report.tables import (
+    answer_lines,
     best_cell,
     caption,
     comparison_notes,
@@ -107,6 +108,8 @@ def _summary(study):
     ranked = [row for row in rows if row.get("rank")]
     if ranked:
         lines.append(f'<p class="winner">{_winner_text(ranked, ranking)}</p>')
+        lines += [f"<p><b>{escape(line[0].upper() + line[1:])}.</b></p>"
+                  for line in answer_lines(ranking)]
     return "<header>" + "\n".join(lines) + "</header>"
 
 
@@ -121,7 +124,7 @@ def _claims(study):
     parts = ["<section><h2>Claims</h2><p>Each statement of the space file, checked against "
              "the numbers: intervals are paired t over the seeds the configurations share, at "
              "levels that keep each check's verdict within 5% error over "
-             f"{escape(looks_text(study.looks))}.</p>"]
+             f"{escape(looks_text(study.looks, study.spending.name))}.</p>"]
     for verdict in weigh(study.path, claims):
         claim = verdict.as_dict()
         css = claim["verdict"].replace(" ", "-")
@@ -185,11 +188,13 @@ def _margin_text(second, best, objective):
         if vs["n"] >= 2:
             return text + f": not settled, {vs['n']} shared seeds (needs {MIN_SEEDS})"
         return text + ": not settled, one training run each, so the order ignores training noise"
-    word = "settled" if vs["settled"] else "not settled, within training noise"
+    word = "settled" if vs["settled"] else "within the margin of it (a tie)" \
+        if vs.get("equivalent") else "not settled, within training noise"
+    looks = "every look, each number of seeds spending its share" \
+        if vs.get("spending") == "seeds" else _count(vs["looks"], "planned look")
     return (text + f": {word} (paired over {vs['n']} seeds, {level_text(vs['level'])} "
             f"interval {vs['low']:.{digits}f} to {vs['high']:.{digits}f}: 95% simultaneous "
-            f"over {_count(vs['pairs'], 'pair')} and {_count(vs['looks'], 'planned look')}, "
-            f"Bonferroni)")
+            f"over {_count(vs['pairs'], 'pair')} and {looks}, Bonferroni)")
 
 
 def _count(n, noun):

@@ -17,7 +17,14 @@ from tuner.common.names import DECIMALS, HEADERS, HYPERPARAMETERS, LABELS
 from tuner.results.decisions import MIN_SEEDS, level_text, look_alpha, pairs
 from tuner.results.intervals import interval_phrase
 from tuner.results.runs import parse_rank_by
-from tuner.results.snapshot import spending_text
+from tuner.results.snapshot import (
+    EQUIVALENT,
+    NOT_BEST,
+    OPEN,
+    OUT_OF_REACH,
+    WORSE,
+    spending_text,
+)
 
 FORMATS = ("table", "markdown", "csv", "json")
 GAPS = ("  ", " ")  # column separators, the narrow one only when the wide one does not fit
@@ -26,14 +33,18 @@ STATUS_WORDS = {"COMPLETED": "done", "RUNNING": "running", "IDLE": "waiting",
                 "STOPPED": "stopped", "DAMAGED": "damaged"}
 # The JSON/CSV schema, in order (README: "Leaderboard and report").
 FIELDS = ("rank", "group", "study", "trial_id", "status", "hyperparameters", "objective",
-          "rank_by", "repeats", "score_se", "vs_best", "repeat_scores",
+          "rank_by", "repeats", "score_se", "vs_best", "may_be_best", "repeat_scores",
           "kid", "kid_std", "fd", "swd", "density", "coverage", "kid_train", "kid_heldout",
           "fd_heldout", "best", "best_epoch", "epochs", "diverged", "diverged_at_epoch",
           "diverged_reason", "seconds_per_epoch", "features", "eval_size", "protocol_key",
           "message", "folder", "retrain", "worker", "out", "unscored", "damaged", "eye")
 VS_BEST = ("diff", "low", "high", "n", "settled", "method", "level", "pairs", "looks",
+           "spending", "status", "equivalent", "upper", "margin", "margin_share", "mcb_level",
            "seeds_needed", "advice")
 SETTLED, NOT_SETTLED, OUT = "settled", "?", "out"
+# the `vs #1` word of each row's part in the selection (snapshot's statuses)
+STATUS_CELL = {WORSE: SETTLED, NOT_BEST: "not best", EQUIVALENT: "tie", OPEN: NOT_SETTLED,
+               OUT_OF_REACH: NOT_SETTLED}
 ONE_RUN = ("one training run per configuration: the ranking ignores training noise "
            "(use --repeats)")
 
@@ -51,7 +62,7 @@ def render(rankings, fmt="table", top=None, width=80):
         width: the terminal width the "table" format must fit.
     """
     if fmt == "json":
-        return json.dumps(records(rankings, top), indent=2)
+        return json.dumps(records(rankings, top), indent=2, allow_nan=False)
     if fmt == "csv":
         return format_csv(records(rankings, top))
     if fmt == "markdown":
@@ -64,8 +75,16 @@ def shown(rows, top):
     return rows if top is None else [row for row in rows if row.get("rank")][:top]
 
 
-def _finite(value):
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+def finite(value):
+    """`value` with every float that is not finite (at any depth) as None: JSON has no
+    Infinity (a score of 1e300 overflows its spread)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def records(rankings, top=None):
@@ -74,7 +93,7 @@ def records(rankings, top=None):
     for group, ranking in enumerate(rankings, start=1):
         for row in shown(ranking.rows, top):
             extra = {"group": group, "objective": ranking.objective, "rank_by": ranking.rank_by}
-            out.append({k: _finite(extra[k] if k in extra else row.get(k)) for k in FIELDS})
+            out.append({k: finite(extra[k] if k in extra else row.get(k)) for k in FIELDS})
     return out
 
 
@@ -187,7 +206,7 @@ def vs_best_cell(row, name):
     vs = row.get("vs_best")
     if not vs or vs["diff"] is None:
         return "-" if not vs else NOT_SETTLED
-    word = SETTLED if vs["settled"] else NOT_SETTLED
+    word = STATUS_CELL.get(vs.get("status")) or (SETTLED if vs["settled"] else NOT_SETTLED)
     return f"{'+' if vs['diff'] >= 0 else '-'}{score_text(name, abs(vs['diff']))} {word}"
 
 
@@ -424,15 +443,67 @@ def _interval_text(row, name):
 
 def family_text(ranking, rows=None):
     """How the table's intervals hold together: "99.5% paired-t interval (95% simultaneous,
-    Bonferroni over the 10 pairs and 1 planned look)"."""
+    Bonferroni over the 10 pairs and 1 planned look)", or, spending by seeds, "paired-t
+    interval (95% simultaneous over the 10 pairs and every look: each number of seeds
+    spends its share of the 5%)"."""
     compared = [row for row in (ranking.rows if rows is None else rows)
                 if row.get("rank") and not row.get("out")]
-    k, looks = len(compared), ranking.looks
+    k, spending = len(compared), _spending(ranking)
     m = pairs(k)
+    if spending.by_seeds:
+        return (f"paired-t interval (95% simultaneous over the {m} pair{'s' * (m != 1)} of "
+                f"the {k} compared trials and every look: each number of seeds spends its "
+                f"share of the 5%)")
+    looks = spending.looks
     level = 1 - look_alpha(looks) / max(1, m)
     return (f"{level_text(level)} paired-t interval (95% simultaneous, Bonferroni over the "
             f"{m} pair{'s' * (m != 1)} of the {k} compared trials and {looks} planned "
             f"look{'s' * (looks != 1)})")
+
+
+def _spending(ranking):
+    from tuner.results.decisions import Spending
+
+    return getattr(ranking, "spending", None) or Spending(ranking.looks)
+
+
+def _trials(rows):
+    ids = [row["trial_id"] for row in rows]
+    return f"trial{'s' * (len(ids) != 1)} " + (", ".join(ids[:-1]) + " and " + ids[-1]
+                                               if len(ids) > 1 else ids[0])
+
+
+def answer_lines(ranking, rows=None):
+    """The leaderboard's answer to "which is best", in words: #1 and the rows within the
+    margin of it, settled worse, not the best, still open or out of reach (see
+    `results.decisions.selection`); [] for a ranking of single runs or of one trial."""
+    ranked = [row for row in (ranking.rows if rows is None else rows)
+              if row.get("rank") and not row.get("out")]
+    if len(ranked) < 2 or not repeated(ranking):
+        return []
+    by = {status: [r for r in ranked[1:] if (r.get("vs_best") or {}).get("status") == status]
+          for status in (WORSE, NOT_BEST, EQUIVALENT, OPEN, OUT_OF_REACH)}
+    margin = ranked[1]["vs_best"].get("margin_share")
+    if margin is None:
+        return []
+    parts = [f"best: trial {ranked[0]['trial_id']}"]
+    if by[EQUIVALENT]:
+        parts.append(f"{_trials(by[EQUIVALENT])} within the {margin:.0%} margin of it "
+                     f"(settled)")
+    if by[WORSE] or by[NOT_BEST]:
+        gone = by[WORSE] + by[NOT_BEST]
+        rest = "the rest" if len(gone) == len(ranked) - 1 - len(by[EQUIVALENT]) and \
+            not by[OPEN] and not by[OUT_OF_REACH] else _trials(gone)
+        parts.append(f"{rest} settled worse" if not by[NOT_BEST] else
+                     f"{rest} cannot be the best")
+    if by[OPEN]:
+        parts.append(f"{_trials(by[OPEN])} still open (may be the best)")
+    if by[OUT_OF_REACH]:
+        parts.append(f"{_trials(by[OUT_OF_REACH])} out of reach within "
+                     f"{getattr(ranking, 'cap', None) or '?'} seeds (may be the best)")
+    settled = not by[OPEN] and not by[OUT_OF_REACH]
+    head = "the selection is settled: " if settled else "the selection is not settled: "
+    return [head + "; ".join(parts)]
 
 
 def comparison_notes(ranking, rows):
@@ -444,9 +515,14 @@ def comparison_notes(ranking, rows):
     out = f"; {OUT}: every run diverged, compared with none" if any(
         row.get("out") for row in ranked) else ""
     lines = [f"vs #1: mean paired difference from #1 over the seeds both ran; {SETTLED}: its "
-             f"{family_text(ranking)} lies above 0; {NOT_SETTLED}: not settled, within "
-             f"training noise (fewer than {MIN_SEEDS} shared seeds decide nothing){out}"]
-    open_pairs = [row for row in ranked if row.get("vs_best") and not row["vs_best"]["settled"]]
+             f"{family_text(ranking)} lies above 0; {STATUS_CELL[NOT_BEST]}: another trial "
+             f"is at least as good (multiple comparisons with the best, 95%); "
+             f"{STATUS_CELL[EQUIVALENT]}: within the margin of the best (95%); "
+             f"{NOT_SETTLED}: not settled, within training noise (fewer than {MIN_SEEDS} "
+             f"shared seeds decide nothing){out}"]
+    open_pairs = [row for row in ranked if row.get("vs_best")
+                  and row["vs_best"].get("status", OPEN) in (OPEN, OUT_OF_REACH)
+                  and not row["vs_best"]["settled"]]
     if open_pairs:
         lines += [f"not settled against #1 (trial {ranked[0]['trial_id']}):"]
         lines += ["  " + _interval_text(row, ranking.objective) for row in open_pairs]
@@ -530,7 +606,8 @@ def format_text(ranking, top=None, width=80):
     rows = shown(ranking.rows, top)
     columns = leaderboard_columns(ranking, rows)
     table, folded, dropped = _fit(columns, rows, width)
-    head = ([ranking.note] if ranking.note else []) + caption(ranking)
+    head = answer_lines(ranking, rows) + ([ranking.note] if ranking.note else []) \
+        + caption(ranking)
     if folded:
         head.append(f"same for every trial: {', '.join(folded)}")
     if dropped:
@@ -549,7 +626,8 @@ def format_markdown(ranking, top=None):
     """The ranking as a GitHub-flavoured markdown table with its caption, notes and failures."""
     rows = shown(ranking.rows, top)
     columns = leaderboard_columns(ranking, rows)
-    head = ([f"*{_md(ranking.note)}*", ""] if ranking.note else []) + \
+    head = [f"**{_md(line)}**  " for line in answer_lines(ranking, rows)] + \
+        ([f"*{_md(ranking.note)}*", ""] if ranking.note else []) + \
         [_md(line) + "  " for line in caption(ranking)]
     header = "| " + " | ".join(_md(c.header) for c in columns) + " |"
     rule = "|" + "|".join("---:" if c.align == "right" else ":---" for c in columns) + "|"

@@ -18,11 +18,10 @@ bounds on the difference the tie reads against -`margin_low` and `margin_high`.
 """
 
 import json
-import math
 import textwrap
 
-from tuner.report.tables import score_text, seconds
-from tuner.results.decisions import ALPHA
+from tuner.report.tables import finite, score_text, seconds
+from tuner.results.decisions import ALPHA, SEEDS
 
 FORMATS = ("table", "markdown", "json")
 ERROR = f"{ALPHA:.0%}"
@@ -38,20 +37,8 @@ def document(study, verdicts):
             "protocol": {k: protocol.get(k) for k in ("features", "eval_size", "n_real",
                                                         "n_fake", "holdout", "resize")},
             "claims": [v.as_dict() if hasattr(v, "as_dict") else v for v in verdicts],
-            "looks": study.looks,
+            "looks": study.looks, "spending": study.spending.name,
             "damaged": [row["damaged"] for row in study.rows if row.get("damaged")]}
-
-
-def finite(value):
-    """`value` with every float that is not finite (a score of 1e300 overflows a variance)
-    as None: JSON has no Infinity or NaN."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
 
 
 def damage_text(doc):
@@ -100,11 +87,14 @@ def caption(doc):
             f"evaluation, {protocol.get('features')} features at {protocol.get('eval_size')}x"
             f"{protocol.get('eval_size')}, {protocol.get('n_fake')} generated images; "
             f"intervals are paired t over seeds, at levels that keep each check's "
-            f"verdict within 5% error over {looks_text(doc['looks'])}")
+            f"verdict within 5% error over {looks_text(doc['looks'], doc.get('spending'))}")
 
 
-def looks_text(looks):
-    """"the 1 planned look" / "the 8 planned looks (5%/8 each)"."""
+def looks_text(looks, spending=None):
+    """"the 1 planned look" / "the 8 planned looks (5%/8 each)" / "every look (each number of
+    seeds spends its share)"."""
+    if spending == SEEDS:
+        return "every look (each number of seeds spends its share)"
     return "the 1 planned look" if looks == 1 else \
         f"the {looks} planned looks ({ERROR}/{looks} each)"
 

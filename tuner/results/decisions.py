@@ -1,5 +1,6 @@
-"""Decisions over paired seeds whose error rates hold: the leaderboard's "settled" and the
-claims' verdicts, each family-wise at 5% across the study's planned looks. No TensorFlow.
+"""Decisions over paired seeds whose error rates hold: the leaderboard's "settled", which
+configurations may be the best and which are within the margin of it, and the claims'
+verdicts, each family-wise at 5% across the study's looks. No TensorFlow.
 
 Every configuration trains with the same seeds, so two configurations are compared seed by
 seed: d_s = y_s - x_s over the n seeds both scored, with mean d, sample sd s (ddof 1) and the
@@ -8,18 +9,48 @@ two-sided paired t interval at level 1 - g
     d ± t_{1-g/2, n-1} · s / sqrt(n).
 
 Looks. A study may be looked at several times as seeds are added (a racing search decides
-after every round of seeds). Each planned look spends an equal share alpha/looks of
-alpha = 0.05 (alpha spending with equal shares): by the union bound (Bonferroni over looks)
-the chance that any look shows a false decision is at most alpha, whatever the looks do.
-`looks` is study.json's train.looks (1 when absent).
+after every new seed). The 5% error (alpha) is spread over the looks by the union bound
+(Bonferroni over looks): the chance that any look shows a false decision is at most the sum
+of the shares the looks spend. Two spendings (`Spending`):
 
-Families, per look (a' = alpha/looks):
+    by seeds      (studies written since the margin existed: study.json train.spending
+                  "seeds") a comparison over n shared seeds spends alpha x SEED_SHARES(n),
+                  whoever looks and however often: n = 3: 20%, 5: 10%, 10: 40%, 4 and 6-9:
+                  4% each, n > 10: 1/(n(n-1)) (summing to 10%). The shares sum to 1 over all
+                  n, so any sequence of looks keeps alpha: a plain 3-seed search followed by
+                  `--settle`, `--repeats 3 -> 5 -> 10` by hand, a race raised to
+                  `--max-repeats 20`. Data at the same n are the same seeds, so looking again
+                  at them spends nothing more. Most goes to 10 seeds (MAX_REPEATS, the race's
+                  cap, where close comparisons are decided) and to 3 and 5 (plain searches);
+                  the seeds between, which a race passes through, decide only clear
+                  differences (an O'Brien-Fleming-like shape: equal shares over 8 looks
+                  spent 0.625% at the cap).
+    equal         (older studies) each of study.json's train.looks planned looks spends
+                  alpha/looks.
+
+Families, per look (a' = the look's share of alpha, at each comparison's n):
 
     leaderboard   all m = k(k-1)/2 pairs of the k ranked configurations, each at g = a'/m;
                   a row is settled worse than #1 iff its interval against #1 lies above 0.
                   Under equal means a false "settled" needs some pair's interval to miss its
                   true difference, which has chance <= a' (Bonferroni), even though #1 was
                   picked from the same numbers (the maximum over pairs covers that choice).
+    selection     (`selection`) which may be the best, and which are within the margin of
+                  it: Hsu's multiple comparisons with the best (MCB), k-1 one-sided
+                  comparisons at g = a'/(k-1). A row may be the best unless its one-sided
+                  bound against #1 lies above 0,
+                      d_i1 - t_{1-g, n-1} s_i1 / sqrt(n) > 0;
+                  G is the set of rows that may be. A row is within the margin delta of the
+                  best (`equivalent`) iff
+                      U_i = max_{j in G, j != i} (d_ij + t_{1-g, n-1} s_ij / sqrt(n)) < delta,
+                  delta = margin x |#1's mean|. Let b be a best configuration (any, if tied)
+                  and E the event that each of its k-1 one-sided bounds holds
+                  (mu_j - mu_b < d_jb + t s_jb / sqrt(n) for all j != b), P(E) >= 1 - a'.
+                  Under E, b is in G (so "not the best" only ever says that another
+                  configuration is at least as good, never wrong when all are equal), and
+                  every U_i bounds mu_i - mu_b: a row called equivalent is within delta of
+                  the best, and when every row but #1 is out of G or equivalent (the
+                  selection is settled) #1 is within delta of the best (U_#1 <= max U_j).
     better        one comparison, g = a': supported iff it lies above 0, contradicted iff
                   the interval at g = a'/C lies below (C: the claim's checks, which share the
                   error of "contradicted": a claim is contradicted if any check is).
@@ -77,7 +108,16 @@ comparison with 80% power are the smallest n >= max(now + 1, MIN_SEEDS) with
     gap · sqrt(n) / s >= t_{1-e, n-1} + t_{0.8, n-1},
 
 gap = |d - boundary| (boundary 0, or the margin the test is against) and e = g/2 the
-one-sided error of the interval the decision reads. A comparison needing more than
+one-sided error of the interval the decision reads (spending by seeds: e at each n). A
+leaderboard row is advised toward the nearer of its decisions: "worse" (boundary 0, at the
+MCB level) when d is past half the margin, else "within the margin" (boundary delta).
+Measured, such advice after 3 seeds settles fewer than 80% when followed (the difference was
+shown because it looked large): see tuner.results.next_step.ADVICE_CAVEAT.
+
+Out of reach. A row still open whose conditional power at the cap (`decision_chances`) is
+below FUTILITY for both its decisions stops drawing seeds (`out_of_reach`); so does a claim's
+check against 0 (`tuner.results.race.check_out_of_reach`). That only forgoes decisions, so
+no error rate grows. A comparison needing more than
 tuner.common.config.MAX_REPEATS seeds is "hardly by repeats"; the search stops at
 SEARCH_LIMIT and says "more than" that.
 """
@@ -105,12 +145,54 @@ def _t(p, df):
     p, df = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(df, dtype=np.float64))
     out = np.full(p.shape, np.nan)
     ok = df >= 1
-    out[ok] = stats.t.ppf(p[ok], df[ok])
+    # few distinct (p, df) pairs among many comparisons: the quantile once per pair
+    keys, where = np.unique(p[ok] + 1j * df[ok], return_inverse=True)
+    out[ok] = stats.t.ppf(keys.real, keys.imag)[where.reshape(-1)]
     return out
 
 
-def look_alpha(looks, alpha=ALPHA):
-    """The error one look may spend: alpha / looks (equal shares; union bound over looks)."""
+# Shares of alpha by the shared seeds n of a comparison (see "Looks" above); beyond
+# MAX_REPEATS the share is 1/(n(n-1)), whose sum over n > 10 is 1/10.
+SEED_SHARES = {3: 0.20, 4: 0.04, 5: 0.10, 6: 0.04, 7: 0.04, 8: 0.04, 9: 0.04, 10: 0.40}
+SEEDS, EQUAL = "seeds", "equal"  # study.json train.spending
+
+
+def seed_share(n):
+    """SEED_SHARES elementwise over n (0 below MIN_SEEDS; 1/(n(n-1)) above 10)."""
+    n = np.asarray(n, dtype=np.float64)
+    out = np.zeros(n.shape)
+    for seeds, share in SEED_SHARES.items():
+        out[n == seeds] = share
+    tail = n > max(SEED_SHARES)
+    out[tail] = 1.0 / (n[tail] * (n[tail] - 1))
+    return out
+
+
+@dataclass(frozen=True)
+class Spending:
+    """How a study spreads alpha over its looks: by seeds (SEED_SHARES), or in equal shares
+    over `looks` planned looks (older studies). Several studies ranked together each look at
+    the ranking's numbers: `looks` then counts them too (each share is divided by it)."""
+
+    looks: int = 1
+    by_seeds: bool = False
+
+    @property
+    def name(self):
+        return SEEDS if self.by_seeds else EQUAL
+
+    def share(self, n):
+        """The share of alpha one look at comparisons over `n` shared seeds spends."""
+        # below MIN_SEEDS nothing is decided: the level shown is the first decision's
+        base = seed_share(np.maximum(n, MIN_SEEDS)) if self.by_seeds else np.ones(np.shape(n))
+        return base / max(1, int(self.looks))
+
+
+def look_alpha(looks, alpha=ALPHA, n=None):
+    """The error one look may spend: alpha / looks (equal shares over `looks`, an int), or
+    alpha x `looks.share(n)` (a `Spending`) at comparisons over n shared seeds (an array)."""
+    if isinstance(looks, Spending):
+        return alpha * looks.share(MIN_SEEDS if n is None else n)
     return alpha / max(1, int(looks))
 
 
@@ -198,10 +280,10 @@ def versus_best(values, best, looks=1, alpha=ALPHA):
     """
     values = np.asarray(values, dtype=np.float64)
     k = values.shape[-2]
-    g = look_alpha(looks, alpha) / max(1, pairs(k))
     best = np.asarray(best)
     top = np.take_along_axis(values, best[..., None, None], axis=-2)
-    iv = interval(paired(top, values), g)
+    p = paired(top, values)
+    iv = interval(p, look_alpha(looks, alpha, p.n) / max(1, pairs(k)))
     settled = np.nan_to_num(iv.low, nan=-np.inf) > 0
     return iv, settled
 
@@ -213,6 +295,115 @@ def leaderboard(values, looks=1, alpha=ALPHA):
         means = np.nanmean(values, axis=-1)
     best = np.nanargmin(np.where(np.isnan(means), np.inf, means), axis=-1)
     return (best, *versus_best(values, best, looks, alpha))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which configuration is best, within a margin (see "selection" above); arrays over
+    studies (...) and configurations k."""
+
+    best: np.ndarray         # (...) #1's index
+    versus: Intervals        # (..., k) each against #1, the leaderboard's level (all pairs)
+    settled: np.ndarray      # (..., k) settled worse than #1 (the all-pairs family)
+    bound: np.ndarray        # (..., k) the one-sided lower bound against #1, d - t s/sqrt(n)
+    may_be_best: np.ndarray  # (..., k) in G: not eliminated by MCB (#1 always)
+    upper: np.ndarray        # (..., k) U_i (-inf when G holds no other configuration)
+    delta: np.ndarray        # (...) the margin in score units: margin x |#1's mean|
+    equivalent: np.ndarray   # (..., k) U_i < delta, never #1
+    g: np.ndarray            # (..., k) the one-sided error of each comparison with #1
+
+    @property
+    def is_best(self):
+        return np.arange(self.may_be_best.shape[-1]) == self.best[..., None]
+
+    @property
+    def decided(self):
+        """(..., k): the rows whose part in the selection is settled (#1 counts as decided)."""
+        return self.is_best | ~self.may_be_best | self.equivalent
+
+    @property
+    def settled_selection(self):
+        """(...): every row but #1 cannot be the best or is within the margin of it."""
+        return self.decided.all(axis=-1)
+
+
+def _along(a, index):
+    """a[..., i, index[...]] for every i: (..., k, k) -> (..., k)."""
+    index = np.broadcast_to(np.asarray(index)[..., None, None], a.shape[:-1] + (1,))
+    return np.take_along_axis(a, index, axis=-1)[..., 0]
+
+
+def selection(values, margin, looks=1, alpha=ALPHA):
+    """The leaderboard with MCB and the margin (see "selection" in the module docstring).
+
+    Args:
+        values: (..., k, N) each configuration's score per seed (NaN: none).
+        margin: the share of #1's |mean| within which a difference does not matter.
+        looks: the study's spending (an int: equal shares; or a `Spending`).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    k = values.shape[-2]
+    best, versus, settled = leaderboard(values, looks, alpha)
+    p = paired(values[..., None, :, :], values[..., :, None, :])  # d_ij = x_i - x_j
+    g = np.broadcast_to(look_alpha(looks, alpha, p.n) / max(1, k - 1), p.n.shape)
+    half = half_width(p, 2 * g)  # the two-sided interval at 2g: one-sided g on each side
+    bound = _along(p.diff - half, best)
+    may = ~_above(bound, 0)
+    others = may[..., None, :] & ~np.eye(k, dtype=bool)
+    high = np.nan_to_num(p.diff + half, nan=np.inf)
+    upper = np.where(others, high, -np.inf).max(axis=-1)
+    with np.errstate(invalid="ignore"):
+        top = np.take_along_axis(np.nanmean(values, axis=-1), best[..., None], axis=-1)[..., 0]
+    delta = margin * np.abs(top)
+    is_best = np.arange(k) == best[..., None]
+    equivalent = (upper < delta[..., None]) & ~is_best
+    return Selection(best, versus, settled, bound, may | is_best, upper, delta, equivalent,
+                     _along(g, best))
+
+
+# ---------------------------------------------------------------- reach (futility)
+
+# A comparison whose chance of deciding by the cap is below FUTILITY stops racing, once it has
+# FUTILITY_SEEDS (an sd from 3 seeds is too rough to give up on). Measured on simulated races
+# (the best 2 sds ahead, margin 0.15): 10% from 3 seeds cut the settled selections from 77%
+# (no futility) to 64% at k = 4 and from 36% to 21% at k = 8; 5% from 5 seeds keeps 72% and
+# 34%, and still stops two equal configurations at 6.6 seeds on average instead of the cap.
+FUTILITY, FUTILITY_SEEDS = 0.05, 5
+
+
+def _phi(x):
+    from scipy import stats
+
+    return stats.norm.cdf(x)
+
+
+def decision_chances(diff, sd, n, cap, delta, one_sided_error):
+    """The chance that a row's comparison with #1 decides by `cap` seeds if it goes on as
+    it went (conditional power under the current trend): the mean at the cap is
+    N(d, s^2 (N - n) / N^2), and it decides
+
+        worse       when d_N - h_N > 0,
+        equivalent  when d_N + h_N < delta,   h_N = t_{1-e_N, N-1} s / sqrt(N).
+
+    Arrays broadcast; `one_sided_error` is e_N. Returns (chance worse, chance equivalent);
+    both 1 at n >= cap where they are already what they are (nothing left to draw)."""
+    diff, sd, n = (np.asarray(x, dtype=np.float64) for x in (diff, sd, n))
+    h = _t(1 - np.asarray(one_sided_error, dtype=np.float64), cap - 1) * sd / math.sqrt(cap)
+    spread = sd * np.sqrt(np.maximum(cap - n, 0)) / cap
+    with np.errstate(invalid="ignore", divide="ignore"):
+        worse = _phi((diff - h) / spread)
+        equal = _phi((delta - h - diff) / spread)
+    done = (n >= cap) | ~np.isfinite(sd)
+    return np.where(done, 1.0, worse), np.where(done, 1.0, equal)
+
+
+def out_of_reach(diff, sd, n, cap, delta, one_sided_error, threshold=FUTILITY):
+    """Rows whose comparison with #1 is unlikely to decide by the cap (both chances of
+    `decision_chances` below `threshold`, from FUTILITY_SEEDS seeds on). Stopping them never
+    adds a false decision: it only gives up chances to decide."""
+    worse, equal = decision_chances(diff, sd, n, cap, delta, one_sided_error)
+    return (np.maximum(np.nan_to_num(worse, nan=1.0), np.nan_to_num(equal, nan=1.0))
+            < threshold) & (np.asarray(n) >= FUTILITY_SEEDS) & (np.asarray(n) < cap)
 
 
 # ---------------------------------------------------------------- claims
@@ -230,10 +421,11 @@ def _below(x, bound):
     return np.nan_to_num(x, nan=np.inf) < bound
 
 
-def _share(looks, alpha, checks=1):
-    """The error a claim's check may spend on "contradicted": alpha/looks shared by the
-    claim's `checks` (Bonferroni over the checks: a claim is contradicted if any check is)."""
-    return look_alpha(looks, alpha) / max(1, int(checks))
+def _share(looks, alpha, checks=1, n=None):
+    """The error a claim's check may spend on "contradicted": a look's share (`look_alpha` at
+    n shared seeds) split over the claim's `checks` (Bonferroni over the checks: a claim is
+    contradicted if any check is)."""
+    return look_alpha(looks, alpha, n) / max(1, int(checks))
 
 
 def _side(prone, index):
@@ -284,10 +476,11 @@ def tie(x, y, fraction, looks=1, alpha=ALPHA):
     x, y = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = np.where(ok, x, np.nan), np.where(ok, y, np.nan)
-    g = 2 * look_alpha(looks, alpha)
+    strict_p = paired(x, y)
+    g = 2 * look_alpha(looks, alpha, strict_p.n)
     within = interval(paired(x, (1 + fraction) * y), g)
     close = interval(paired(y, (1 + fraction) * x), g)
-    strict = interval(paired(x, y), look_alpha(looks, alpha))
+    strict = interval(strict_p, look_alpha(looks, alpha, strict_p.n))
     m_low, m_high = fraction * _mean_where(ok, y), fraction * _mean_where(ok, x)
     return Tie(within.low - m_low, m_high - close.low, m_low, m_high, _above(within.low, 0),
                _above(close.low, 0), _above(strict.low, 0), (within.p, close.p))
@@ -302,7 +495,7 @@ def tie_advice(tie, looks=1, alpha=ALPHA):
         for i in np.flatnonzero(~np.asarray(shown).reshape(-1)):
             n, sd = int(p.n.reshape(-1)[i]), float(p.sd.reshape(-1)[i])
             needed.append(seeds_for_power(float(p.diff.reshape(-1)[i]), sd, n,
-                                          look_alpha(looks, alpha))
+                                          lambda seeds: look_alpha(looks, alpha, seeds))
                           if n >= 2 and math.isfinite(sd) else MIN_SEEDS)
             now.append(n)
     seeds = max(needed, default=math.inf)
@@ -355,8 +548,8 @@ def _one_sided_family(p, looks, alpha, c, checks=1, prone_claimed=False, prone_o
     Bonferroni one (g = a'/(c checks)), and which to quote: the claim's where d >= 0. A
     claimed configuration that diverged in a run is never supported; another that did never
     contradicts it."""
-    own = interval(p, look_alpha(looks, alpha))
-    family = interval(p, _share(looks, alpha, checks) / max(1, c))
+    own = interval(p, look_alpha(looks, alpha, p.n))
+    family = interval(p, _share(looks, alpha, checks, p.n) / max(1, c))
     supported = _above(own.low, 0).all(-1) & ~np.asarray(prone_claimed)
     contradicted = (_below(family.high, 0) & ~np.asarray(prone_others)).any(-1)
     quoted = _pick(np.nan_to_num(p.diff, nan=0.0) >= 0, own, family)
@@ -429,8 +622,8 @@ def decide_similar(values, fraction, looks=1, alpha=ALPHA, checks=1):
         level = fraction * np.abs(values.mean(axis=-2, keepdims=True))  # NaN unless all scored
     x, y = values[..., first, :], values[..., second, :]
     upper, lower = paired(x, y - level), paired(x, y + level)
-    a = look_alpha(looks, alpha)
-    g_family = _share(looks, alpha, checks) / max(1, len(index))
+    a = look_alpha(looks, alpha, upper.n)
+    g_family = _share(looks, alpha, checks, upper.n) / max(1, len(index))
     inside = _below(interval(upper, 2 * a).high, 0) & _above(interval(lower, 2 * a).low, 0)
     beyond = _above(interval(upper, g_family).low, 0) | _below(interval(lower, g_family).high, 0)
     margin = similar_margin(values, fraction)
@@ -456,8 +649,8 @@ def decide_plateau(at, end, fraction, looks=1, alpha=ALPHA, checks=1):
     with np.errstate(invalid="ignore"):
         margin = fraction * np.abs(np.nanmean(at, axis=-1))
     p = paired(end[..., None, :], at[..., None, :])
-    iv = interval(p, look_alpha(looks, alpha), margin[..., None])
-    family = interval(p, _share(looks, alpha, checks), margin[..., None])
+    iv = interval(p, look_alpha(looks, alpha, p.n), margin[..., None])
+    family = interval(p, _share(looks, alpha, checks, p.n), margin[..., None])
     supported = (np.nan_to_num(iv.high, nan=np.inf) <= margin[..., None]).all(-1)
     contradicted = _above(family.low, margin[..., None]).any(-1)
     quoted = _pick(np.nan_to_num(p.diff, nan=0.0) > margin[..., None], family, iv)
@@ -484,6 +677,7 @@ def seeds_for_power(gap, sd, now, one_sided_error, power=POWER, limit=SEARCH_LIM
 
         gap · sqrt(n) / sd >= t_{1-e, n-1} + t_{power, n-1};
 
+    e = `one_sided_error`, a number or a function of n (a spending by seeds);
     math.inf if none up to `limit` (or if gap is 0: the difference would never decide).
     sd = 0 with a gap: the next n (already decided as soon as the interval exists)."""
     start = max(int(now) + 1, MIN_SEEDS)
@@ -494,7 +688,8 @@ def seeds_for_power(gap, sd, now, one_sided_error, power=POWER, limit=SEARCH_LIM
     if not sd > 0:
         return start
     n = np.arange(start, limit + 1, dtype=np.float64)
-    ok = gap * np.sqrt(n) / sd >= _t(1 - one_sided_error, n - 1) + _t(power, n - 1)
+    e = one_sided_error(n) if callable(one_sided_error) else one_sided_error
+    ok = gap * np.sqrt(n) / sd >= _t(1 - e, n - 1) + _t(power, n - 1)
     return int(n[ok.argmax()]) if ok.any() else math.inf
 
 
@@ -511,9 +706,10 @@ NO_SEED = ("no seed in common: run the same seeds (--repeats K trains seeds seed
            "for every configuration)")
 
 
-def advice(diff, sd, n, level, boundary=0.0, tolerance=0.0):
+def advice(diff, sd, n, level, boundary=0.0, tolerance=0.0, error=None):
     """Advice for one open comparison with mean difference `diff`, sd `sd` over `n` shared
-    seeds, read at interval level `level` against `boundary` (see `seeds_for_power`)."""
+    seeds, read at interval level `level` against `boundary` (see `seeds_for_power`);
+    `error`: the one-sided error at a future n (a function of n), else (1 - level) / 2."""
     if n == 0:
         return Advice(None, NO_SEED)
     if n < 2 or sd is None or not math.isfinite(sd):
@@ -522,7 +718,8 @@ def advice(diff, sd, n, level, boundary=0.0, tolerance=0.0):
     if gap <= tolerance:
         what = "the difference" if boundary == 0 else "the difference from the margin"
         return Advice(None, f"hardly by repeats: {what} is nil to rounding")
-    seeds = seeds_for_power(gap, sd, n, (1 - level) / 2)
+    error = (1 - level) / 2 if error is None else error
+    seeds = seeds_for_power(gap, sd, n, error)
     if not math.isfinite(seeds):
         return Advice(None, f"hardly by repeats: more than {SEARCH_LIMIT} seeds (now {n}) "
                             f"for 80% power if the difference held")

@@ -64,7 +64,7 @@ class Evidence:
         self.study = study
         self.objective = study.objective
         self.margin = margin_of(study.meta)  # the difference that matters, a share of the best
-        self.looks = study.looks  # planned looks at the numbers: each spends 5%/looks
+        self.looks = study.spending  # how each look at the numbers spends the 5%
         self.rank_by = study.rank_by
         self.trials = [Trial(row["trial_id"], _hyperparameters(row),
                              tuple(r for r in load_runs(row["folder"]) if r["status"] in RUN_DONE),

@@ -21,7 +21,8 @@ def standard_error(values):
 
     None with fewer than 2 values."""
     x = np.asarray(values, dtype=np.float64)
-    return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size >= 2 else None
+    with np.errstate(over="ignore", invalid="ignore"):  # a score of 1e300: inf, shown as null
+        return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size >= 2 else None
 
 
 def interval_phrase(comparison, name):

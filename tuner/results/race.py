@@ -1,18 +1,27 @@
-"""The racing rule: which configurations another seed would help decide. No TensorFlow.
+"""The racing rule: which configurations another seed could still help decide. No TensorFlow.
 
 A racing search (`--settle`) trains one round of seeds, looks at the study, gives one more
-seed to every configuration named in an open decision, and looks again, until nothing is
-open or every configuration has MAX_REPEATS seeds. Open decisions are
+seed to every configuration whose part in an open decision can still change, and looks again,
+until nothing is open, every open comparison is out of reach, or every configuration has its
+cap of seeds (MAX_REPEATS). It ranks and selects (`decisions.selection`, after the fully
+sequential procedures with elimination and an indifference zone, as Kim-Nelson's KN): the
+open decisions are
 
-* every comparison the leaderboard shows that is not settled (a row against #1: both
-  configurations are named), and
+* each leaderboard row that may still be the best and is not yet within the margin of it,
+  and #1 while any row is (a row settled worse, or that another configuration is at least
+  as good as, or within the margin of the best, is done; so the race stops when the
+  selection is settled), unless its comparison is out of reach within the cap
+  (`decisions.out_of_reach`: under a 5% chance of deciding by the cap if it goes on as it
+  went, judged from 5 seeds on): a finding, "out of reach within N seeds: difference d,
+  margin m", that costs no error (stopping only gives up chances to decide);
 * every check of the study's claims that is "not settled" (not "not measured": seeds do not
-  bring a missing configuration); the configurations of its sides are named.
+  bring a missing configuration), unless its comparisons are out of reach in the same sense;
+  the configurations of its sides are named.
 
-So a configuration settled worse than #1 and in no open claim check gets no more seeds, and
-a configuration whose every run diverged is out of the race (`out_of_race`). Every look
-spends its share of the 5% error (`tuner.results.decisions`: looks = the rounds the search
-planned), so stopping as soon as a decision is reached costs no error rate.
+A configuration whose every run diverged is out of the race (`out_of_race`) and gets no seed,
+even when a claim names it. Every comparison over n shared seeds spends its share of the 5%
+error (`decisions.Spending`, by seeds), so stopping as soon as a decision is reached, and
+continuing a study later, cost no error rate.
 
 `race` runs the same rule on plain arrays of simulated studies (no study folder), which is
 how its error rates and its cost in seeds are measured (benchmarks/calibration.py).
@@ -22,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tuner.common.config import MAX_REPEATS
+from tuner.common.config import DEFAULT_MARGIN, MAX_REPEATS
 from tuner.results import decisions
 from tuner.results.intervals import interval_phrase
-from tuner.results.snapshot import read_study
+from tuner.results.snapshot import OPEN, OUT_OF_REACH, read_study
 from tuner.results.verdicts import NOT_SETTLED, study_claims, weigh
 
 
@@ -41,15 +50,22 @@ class OpenDecision:
 
 
 def open_decisions(study_dir, claims=None):
-    """Every open decision of the study: its leaderboard's unsettled rows against #1, then
-    its claims' unsettled checks (`claims` None: those of the study's own space file)."""
+    """Every open decision of the study: its leaderboard's open rows, then its claims'
+    unsettled checks within reach (`claims` None: those of the study's own space file).
+    Configurations out of the race are named by none of them."""
     study = read_study(study_dir)
     claims = study_claims(study_dir) if claims is None else claims
-    return leaderboard_decisions(study) + (claim_decisions(study_dir, claims) if claims else [])
+    out = {row["trial_id"] for row in study.rows if row.get("out")}
+    found = leaderboard_decisions(study) + (claim_decisions(study_dir, claims, study.cap)
+                                            if claims else [])
+    return [OpenDecision(d.label, tuple(t for t in d.trial_ids if str(t) not in out),
+                         d.measured, d.advice, d.seeds_needed)
+            for d in found if any(str(t) not in out for t in d.trial_ids)]
 
 
 def leaderboard_decisions(study):
-    """The leaderboard's rows not settled against #1, as OpenDecisions."""
+    """The leaderboard's rows still open in the selection (may be the best, not within the
+    margin of it, within reach), as OpenDecisions against #1."""
     ranked = [row for row in study.rows if row.get("rank") and not row.get("out")]
     if len(ranked) < 2:
         return []
@@ -57,20 +73,60 @@ def leaderboard_decisions(study):
     return [OpenDecision(f"trial {row['trial_id']} vs #1 (trial {best})",
                          (row["trial_id"], best), interval_phrase(row["vs_best"], study.objective),
                          row["vs_best"]["advice"], row["vs_best"]["seeds_needed"])
-            for row in ranked[1:] if not row["vs_best"]["settled"]]
+            for row in ranked[1:] if row["vs_best"].get("status", OPEN) == OPEN]
 
 
-def claim_decisions(study_dir, claims):
-    """The claims' checks that are "not settled", as OpenDecisions."""
+def claim_decisions(study_dir, claims, cap=MAX_REPEATS):
+    """The claims' checks that are "not settled" and within reach of `cap` seeds, as
+    OpenDecisions."""
     out = []
     for verdict in weigh(study_dir, claims):
         for number, check in enumerate(verdict.checks, start=1):
-            if check.verdict != NOT_SETTLED:
+            if check.verdict != NOT_SETTLED or check_out_of_reach(check, cap):
                 continue
             what = "; ".join(c["label"] for c in check.comparisons) or check.statement
             trials = tuple(dict.fromkeys(t for side in check.sides for t in side.trials))
             out.append(OpenDecision(f"claim {verdict.id}, check {number} ({check.kind}): {what}",
                                     trials, check.why, check.settle, check.seeds_needed))
+    return out
+
+
+REACHABLE_KINDS = ("better", "best", "increases")  # checks read against 0 (no margin)
+
+
+def check_out_of_reach(check, cap):
+    """A check against 0 whose every comparison is unlikely (< decisions.FUTILITY) to clear
+    0 by `cap` seeds if it goes on as it went (`decisions.decision_chances`, at the level the
+    comparison is read now); checks against a margin are never called out of reach here."""
+    if check.kind not in REACHABLE_KINDS or not check.comparisons:
+        return False
+    chances = []
+    for c in check.comparisons:
+        n, low, high = c.get("n") or 0, c.get("low"), c.get("high")
+        if n < decisions.FUTILITY_SEEDS or low is None or high is None or n >= cap:
+            return False
+        error = (1 - c["level"]) / 2
+        sd = (high - low) / 2 * np.sqrt(n) / float(decisions._t(1 - error, n - 1))
+        worse, _ = decisions.decision_chances(abs(c["diff"]), sd, n, cap, -np.inf, error)
+        chances.append(float(worse))
+    return max(chances) < decisions.FUTILITY
+
+
+def unreachable(study_dir, claims=None):
+    """[(label, why)] of the study's comparisons out of reach within its cap: leaderboard rows
+    ("out of reach within 10 seeds: difference +0.0002, margin 0.0036") and claims' checks.
+    They draw no seeds: their numbers are the answer."""
+    study = read_study(study_dir)
+    ranked = [row for row in study.rows if row.get("rank") and not row.get("out")]
+    out = [(f"trial {row['trial_id']} vs #1 (trial {ranked[0]['trial_id']})",
+            row["vs_best"]["advice"]) for row in ranked[1:]
+           if row["vs_best"].get("status") == OUT_OF_REACH]
+    claims = study_claims(study_dir) if claims is None else claims
+    for verdict in weigh(study_dir, claims) if claims else []:
+        for number, check in enumerate(verdict.checks, start=1):
+            if check.verdict == NOT_SETTLED and check_out_of_reach(check, study.cap):
+                out.append((f"claim {verdict.id}, check {number} ({check.kind})",
+                            f"out of reach within {study.cap} seeds: {check.why}"))
     return out
 
 
@@ -83,10 +139,11 @@ def out_of_race(study_dir):
 
 
 def leaderboard_rule(values, looks):
-    """One look at the leaderboard of studies `values` (..., k, N) (NaN: no seed yet).
+    """One look at the leaderboard of studies `values` (..., k, N) (NaN: no seed yet), racing
+    for "settled worse" alone (the rule before selection; kept for comparison).
 
     Returns (open (..., k): the configurations another seed would help decide - every row
-    not settled against #1, and #1 while any is -, settled (..., k), best (...))."""
+    not settled against #1, and #1 while any is -, (settled (..., k), best (...)))."""
     best, _, settled = decisions.leaderboard(values, looks)
     open_ = ~settled
     k = values.shape[-2]
@@ -96,14 +153,36 @@ def leaderboard_rule(values, looks):
     return open_, (settled, best)
 
 
-def open_configurations(scores, looks=1):
-    """The configurations of one study ({config: {seed: score}}) that the leaderboard's rule
-    gives another seed, in the order given."""
+def selection_rule(margin=DEFAULT_MARGIN, cap=MAX_REPEATS, futility=True):
+    """The race's rule on plain data: one look at studies `values` (..., k, N) gives the
+    configurations whose part in the selection is open and within reach of `cap` seeds, and
+    #1 while any is (see the module docstring). The outcome of a look is its
+    `decisions.Selection` and the rows out of reach."""
+    def rule(values, looks):
+        chosen = decisions.selection(values, margin, looks)
+        p = chosen.versus.p
+        far = np.zeros(p.n.shape, dtype=bool)
+        if futility:
+            k = values.shape[-2]
+            error = decisions.look_alpha(looks, decisions.ALPHA, cap) / max(1, k - 1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                far = decisions.out_of_reach(p.diff, p.sd, p.n, cap, chosen.delta[..., None],
+                                             error)
+        racing = ~chosen.decided & ~far
+        open_ = racing | (chosen.is_best & racing.any(axis=-1)[..., None])
+        return open_, (chosen, far)
+    return rule
+
+
+def open_configurations(scores, looks=None, margin=DEFAULT_MARGIN):
+    """The configurations of one study ({config: {seed: score}}) that the race's rule gives
+    another seed, in the order given."""
     configs = list(scores)
     seeds = sorted(set().union(*(scores[c] for c in configs)), key=str)
     values = np.array([[scores[c].get(s, np.nan) for s in seeds] for c in configs],
                       dtype=np.float64).reshape(len(configs), len(seeds))
-    open_, _ = leaderboard_rule(values, looks)
+    looks = decisions.Spending(by_seeds=True) if looks is None else looks
+    open_, _ = selection_rule(margin)(values, looks)
     return [c for c, is_open in zip(configs, open_, strict=True) if is_open]
 
 
@@ -116,17 +195,19 @@ class Race:
     seeds: np.ndarray
 
 
-def race(values, first, rule=leaderboard_rule, cap=MAX_REPEATS):
+def race(values, first, rule=None, cap=MAX_REPEATS, looks=None):
     """Race studies `values` (..., k, N >= cap): every configuration starts with seeds
     0..first-1; at each look `rule(visible values, looks)` names the open configurations, each
-    of which gets its next seed, until none is open or all have `cap`. looks = cap - first + 1
-    (a look after every round, as the search plans them)."""
+    of which gets its next seed, until none is open or all have `cap`. `rule` None: the
+    selection rule (`selection_rule`) at the default margin; `looks` None: spending by seeds
+    (`decisions.Spending`), which any number of looks keeps."""
     values = np.asarray(values, dtype=np.float64)
-    looks = cap - first + 1
+    rule = selection_rule(cap=cap) if rule is None else rule
+    looks = decisions.Spending(by_seeds=True) if looks is None else looks
     n = np.full(values.shape[:-1], first)
     seed = np.arange(values.shape[-1])
     outcomes = []
-    for _ in range(looks):
+    for _ in range(cap - first + 1):
         visible = np.where(seed < n[..., None], values, np.nan)
         open_, outcome = rule(visible, looks)
         outcomes.append(outcome)

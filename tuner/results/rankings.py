@@ -4,6 +4,7 @@
 
 from dataclasses import dataclass
 
+from tuner.results.decisions import Spending
 from tuner.results.snapshot import OLD_RANK_BY, find_study, latest_study, rank, read_study
 
 
@@ -30,6 +31,21 @@ class Ranking:
         """The planned looks of its studies added up: each study's looks are looks at the
         ranking's numbers too (union bound over all of them)."""
         return sum(study.looks for study in self.studies) or 1
+
+    @property
+    def spending(self):
+        """The studies' spending together: by seeds if any spends so, each share divided by
+        the looks of all of them (union bound over the studies' looks)."""
+        return group_spending(self.studies)
+
+    @property
+    def margin(self):
+        return self.studies[0].margin if self.studies else None
+
+    @property
+    def cap(self):
+        """The seeds per configuration within which an open row could still be decided."""
+        return max((study.cap for study in self.studies), default=None)
 
     @property
     def repeats(self):
@@ -61,6 +77,12 @@ def _why_separate(study, first):
             f"({'; '.join(differences)})")
 
 
+def group_spending(studies):
+    """One `Spending` for studies ranked together (see `Ranking.spending`)."""
+    looks = sum(study.looks for study in studies) or 1
+    return Spending(looks, any(study.spending.by_seeds for study in studies))
+
+
 def rank_studies(studies):
     """Group studies with identical scoring and rank each group; later groups say why apart."""
     groups = []
@@ -73,8 +95,8 @@ def rank_studies(studies):
     rankings = []
     for group in groups:
         objective = group[0].objective
-        looks = sum(study.looks for study in group)
-        rows = rank([dict(row) for study in group for row in study.rows], objective, looks)
+        rows = rank([dict(row) for study in group for row in study.rows], objective,
+                    group_spending(group), group[0].margin, max(s.cap for s in group))
         note = "" if not rankings else "; ".join(_why_separate(s, groups[0][0]) for s in group)
         rankings.append(Ranking(tuple(group), rows, objective, group[0].protocol, note))
     return rankings

@@ -22,11 +22,23 @@ from pathlib import Path
 
 import numpy as np
 
+from tuner.common.config import DEFAULT_MARGIN, MAX_REPEATS
 from tuner.common.errors import UsageError
 from tuner.common.lock import LOCK_FILE, process_alive
 from tuner.common.names import HYPERPARAMETERS, RECORD_METRICS, objective_metric
 from tuner.results import eye_scores
-from tuner.results.decisions import MIN_SEEDS, TOLERANCE, advice, pairs, versus_best
+from tuner.results.decisions import (
+    ALPHA,
+    MIN_SEEDS,
+    SEEDS,
+    TOLERANCE,
+    Spending,
+    advice,
+    look_alpha,
+    out_of_reach,
+    pairs,
+    selection,
+)
 from tuner.results.eye_file import read_eye
 from tuner.results.runs import (
     evaluation_file,
@@ -48,6 +60,11 @@ IN_PROGRESS = ("RUNNING", "IDLE")
 FAILED = ("FAILED", "INVALID", "STOPPED")
 OLD_RANK_BY = "best"  # studies written before rank-by existed selected each trial's best evaluation
 METHOD = "paired t, Bonferroni"  # the leaderboard's comparisons (tuner.results.decisions)
+# A row's part in "which is best" (tuner.results.decisions.selection), in precedence order:
+# within the margin of the best (even if also settled worse), settled worse, another at least
+# as good, open, out of reach within the cap.
+EQUIVALENT, WORSE, NOT_BEST, OPEN, OUT_OF_REACH = ("equivalent", "worse", "not best", "open",
+                                                  "out of reach")
 GRID_NAME = re.compile(r"^epoch_(\d+)\.png$")
 LOCK_HOLDER = re.compile(r"process (\d+) on (\S+)")
 
@@ -194,12 +211,13 @@ def out_text(row):
     return None
 
 
-def rank(rows, objective, looks=1):
+def rank(rows, objective, looks=1, margin=DEFAULT_MARGIN, cap=MAX_REPEATS):
     """Sort rows in place and number the completed ones: those with every finished run scored
     first (best first), then those with a finished run unscored, then those whose every run
     diverged ("out"); then trials in progress, then failed ones. Each compared row but #1
-    gets `vs_best`, its comparison with #1 (`tuner.results.decisions.versus_best`: Bonferroni
-    over every pair of the compared rows and the study's `looks`)."""
+    gets `vs_best`, its comparison with #1, and every compared row `may_be_best` (`versus_first`:
+    `looks` is the study's spending, an int or a `decisions.Spending`; `margin` a share of #1's
+    score; `cap` the seeds within which an open comparison could still be decided)."""
     def key(row):
         value = row.get(objective) if row["status"] == "COMPLETED" else None
         return (STATUS_ORDER.get(row["status"], 1), out_text(row) is not None,
@@ -207,7 +225,7 @@ def rank(rows, objective, looks=1):
                 row.get("study") or "", row["trial_id"])
 
     for row in rows:
-        row["rank"], row["vs_best"] = None, None
+        row["rank"], row["vs_best"], row["may_be_best"] = None, None, None
         row["out"], row["unscored"] = out_text(row), unscored_runs(row)
     rows.sort(key=key)
     ranked = [row for row in rows
@@ -215,37 +233,80 @@ def rank(rows, objective, looks=1):
     for number, row in enumerate(ranked, start=1):
         row["rank"] = number
     compared = [row for row in ranked if row["out"] is None]
-    for row, vs in zip(compared[1:], versus_first([scores_by_seed(r) for r in compared],
-                                                  looks)[1:], strict=True):
-        row["vs_best"] = vs
+    answers = versus_first([scores_by_seed(r) for r in compared], looks, margin, cap)
+    for row, (vs, may) in zip(compared, answers, strict=True):
+        row["vs_best"], row["may_be_best"] = vs, may
+        if vs and vs["n"] < 2 and min(row.get("repeats") or 0,
+                                      compared[0].get("repeats") or 0) >= MIN_SEEDS:
+            vs["advice"] = (f"needs {MIN_SEEDS} scored seeds in common with #1 (now {vs['n']}; "
+                            f"runs without a score do not count): --settle adds seeds")
+    if compared:
+        compared[0]["may_be_best"] = True
     return rows
 
 
-def versus_first(score_maps, looks=1):
-    """Each of `score_maps` ({seed: score}) against the first, Bonferroni over all pairs and
-    the looks, as `vs_best` dicts (None for the first)."""
+def _finite(x):
+    """A float for JSON, None where it is not finite (a score of 1e300 overflows its sd)."""
+    return float(x) if x is not None and math.isfinite(float(x)) else None
+
+
+def versus_first(score_maps, looks=1, margin=DEFAULT_MARGIN, cap=MAX_REPEATS):
+    """Each of `score_maps` ({seed: score}) against the first, as (`vs_best` dict, may be
+    best) pairs (the first's dict is None): settled worse (Bonferroni over all pairs and the
+    looks), may be best and equivalent within `margin` (`decisions.selection`)."""
     if len(score_maps) < 2:
-        return [None] * len(score_maps)
+        return [(None, True)] * len(score_maps)
     seeds = sorted(set().union(*score_maps), key=str)
     values = np.array([[m.get(s, np.nan) for s in seeds] for m in score_maps], dtype=np.float64)
-    iv, settled = versus_best(values, 0, looks)
-    out = [None]
-    for i in range(1, len(score_maps)):
-        n = int(iv.p.n[i])
-        has = n >= MIN_SEEDS
-        vs = {"diff": float(iv.p.diff[i]) if n else None,
-              "low": float(iv.low[i]) if has else None,
-              "high": float(iv.high[i]) if has else None,
-              "n": n, "settled": bool(settled[i]), "method": METHOD,
-              "level": float(iv.level[i]), "pairs": pairs(len(score_maps)), "looks": looks,
-              "seeds_needed": None, "advice": ""}
-        if not vs["settled"]:
-            sd = float(iv.p.sd[i]) if n >= 2 else None
-            tip = advice(vs["diff"] or 0.0, sd, n, vs["level"],
-                         tolerance=TOLERANCE * float(iv.p.scale[i]))
-            vs.update(seeds_needed=tip.seeds, advice=tip.text)
-        out.append(vs)
+    with np.errstate(invalid="ignore", over="ignore"):
+        chosen = selection(values, margin, looks)
+    k = len(score_maps)
+    spend = looks if isinstance(looks, Spending) else Spending(int(looks))
+
+    def error(n):  # the one-sided error of a comparison with #1 at n seeds
+        return look_alpha(spend, ALPHA, n) / max(1, k - 1)
+
+    out = [(None, True)]
+    for i in range(1, k):
+        out.append((_row_answer(chosen, i, k, spend, margin, cap, error),
+                    bool(chosen.may_be_best[i])))
     return out
+
+
+def _row_answer(chosen, i, k, spend, margin, cap, error):
+    """Row i's `vs_best` dict (see `versus_first`)."""
+    iv = chosen.versus
+    n = int(iv.p.n[i])
+    has = n >= MIN_SEEDS
+    delta = _finite(chosen.delta)
+    vs = {"diff": _finite(iv.p.diff[i]) if n else None,
+          "low": _finite(iv.low[i]) if has else None,
+          "high": _finite(iv.high[i]) if has else None,
+          "n": n, "settled": bool(chosen.settled[i]), "method": METHOD,
+          "level": float(iv.level[i]), "pairs": pairs(k), "looks": spend.looks,
+          "spending": spend.name, "equivalent": bool(chosen.equivalent[i]),
+          "upper": _finite(chosen.upper[i]) if has else None,
+          "margin": delta, "margin_share": margin, "mcb_level": float(1 - chosen.g[i]),
+          "status": None, "seeds_needed": None, "advice": ""}
+    sd = _finite(iv.p.sd[i]) if n >= 2 else None
+    if vs["equivalent"]:  # worse perhaps, but by less than matters: a tie is the answer
+        vs["status"] = EQUIVALENT
+    elif vs["settled"] or not chosen.may_be_best[i]:
+        vs["status"] = WORSE if vs["settled"] else NOT_BEST
+    elif has and sd is not None and delta is not None and out_of_reach(
+            vs["diff"], sd, n, max(cap, n), delta, error(np.array([float(max(cap, n))]))[0]):
+        vs["status"] = OUT_OF_REACH
+        vs["advice"] = (f"out of reach within {cap} seeds: difference {vs['diff']:+.4g}, "
+                        f"margin {delta:.4g}")
+    else:
+        vs["status"] = OPEN
+        diff = vs["diff"] or 0.0
+        # the nearer decision: worse (against 0) when past half the margin, else equivalent
+        boundary = 0.0 if delta is None or diff >= delta / 2 else delta
+        tip = advice(diff, sd, n, vs["mcb_level"], boundary,
+                     tolerance=TOLERANCE * float(iv.p.scale[i]), error=error)
+        vs.update(seeds_needed=tip.seeds, advice=tip.text)
+    return vs
 
 
 def scores_by_seed(row):
@@ -274,6 +335,26 @@ def looks_of(study):
     return looks if isinstance(looks, int) and not isinstance(looks, bool) and looks >= 1 else 1
 
 
+def spending_of(study):
+    """How a study spends its 5% over looks (`decisions.Spending`): by seeds when study.json
+    says train.spending "seeds", else in equal shares over its planned looks (older studies)."""
+    return Spending(looks_of(study), train_setting(study, "spending") == SEEDS)
+
+
+def margin_of(study):
+    """The margin that matters, a share of #1's score (study.json train.margin; older studies
+    read DEFAULT_MARGIN)."""
+    margin = train_setting(study, "margin")
+    ok = isinstance(margin, (int, float)) and not isinstance(margin, bool) and margin >= 0
+    return float(margin) if ok else DEFAULT_MARGIN
+
+
+def cap_of(study):
+    """The seeds per configuration a race of the study may reach (its --max-repeats)."""
+    cap = train_setting(study, "max_repeats")
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 2 else MAX_REPEATS
+
+
 def rank_by_of(study, study_dir="."):
     """The study's rank-by rule; studies from before the choice existed ranked by the best
     evaluation. UsageError naming study.json if the rule is not one of the known ones."""
@@ -298,7 +379,7 @@ def load_trials(study_dir, objective=None):
         row.update(study=Path(study_dir).name, features=protocol.get("features"),
                    eval_size=protocol.get("eval_size"), protocol_key=study.get("protocol_key"),
                    rank_by=rank_by, retrain=load_retrain(study_dir, row["trial_id"]))
-    return rank(rows, objective, looks_of(study))
+    return rank(rows, objective, spending_of(study), margin_of(study), cap_of(study))
 
 
 @dataclass(frozen=True)
@@ -328,6 +409,19 @@ class StudySnapshot:
     def looks(self):
         """Looks at the study's numbers planned when it was searched (each spends 5%/looks)."""
         return looks_of(self.meta)
+
+    @property
+    def spending(self):
+        """How its 5% is spread over looks (`decisions.Spending`)."""
+        return spending_of(self.meta)
+
+    @property
+    def margin(self):
+        return margin_of(self.meta)
+
+    @property
+    def cap(self):
+        return cap_of(self.meta)
 
     @property
     def protocol(self):

@@ -8,6 +8,7 @@ A space file has four tables:
                rank_by = "final" | "best" | "last-N",
                baseline = {NAME = value, ...}   (one-at-a-time: the configuration varied from)
                settle = true, max_repeats = N   (add seeds until the study's questions settle)
+               margin = share   (the difference that matters, a share of #1's score)
     [train]    epochs, batch_size, eval_every, latent_dim, precision, retrain_epochs
     [hyperparameters.NAME]   one of: value = X | values = [...] | min, max [, step] [, sampling]
 
@@ -32,6 +33,7 @@ from tuner.common.config import (
     TUNERS,
     check_holdout,
     check_image_size,
+    check_margin,
     check_rank_by,
 )
 from tuner.common.errors import UsageError
@@ -43,7 +45,7 @@ INSTALLED_SPACES_DIR = Path(sys.prefix) / "share" / "dcgan-tuner" / "search_spac
 TOP_KEYS = {"description", "search", "train", "hyperparameters", "claims"}
 SEARCH_KEYS = {"tuner": str, "max_trials": int, "hyperband_factor": int, "repeats": int,
                "holdout": (int, float), "rank_by": str, "baseline": dict, "settle": bool,
-               "max_repeats": int}
+               "max_repeats": int, "margin": (int, float)}
 TRAIN_KEYS = {"epochs": int, "batch_size": int, "eval_every": int, "latent_dim": int,
               "precision": str, "retrain_epochs": int}
 PARAM_KEYS = {"value", "values", "min", "max", "step", "sampling"}
@@ -92,6 +94,7 @@ class Space:
     baseline: dict = field(default_factory=dict)  # one-at-a-time's centre, every hyperparameter
     settle: bool = SEARCH_DEFAULTS["settle"]       # race seeds until the study's questions settle
     max_repeats: int | None = SEARCH_DEFAULTS["max_repeats"]  # the race's cap; None: MAX_REPEATS
+    margin: float | None = SEARCH_DEFAULTS["margin"]  # the difference that matters; None: default
     claims: tuple = ()                              # `spaces.claims.Claim`s, checked by `tuner.claims`
 
     def value(self, hp, name):
@@ -222,6 +225,7 @@ def _parse(doc, path, text):
                  repeats=search["repeats"], holdout=float(search["holdout"]),
                  rank_by=search["rank_by"], baseline=_baseline(search.get("baseline"), params, path),
                  settle=search["settle"], max_repeats=search["max_repeats"],
+                 margin=search["margin"],
                  claims=parse_claims(doc.get("claims", []), path, _check_assignment))
 
 
@@ -287,6 +291,8 @@ def _check_search(search, path):
         raise UsageError(f"{path}: [search] max_repeats must be at least repeats "
                          f"({search['repeats']}) and 2, got {search['max_repeats']}")
     check_holdout(search["holdout"], f"{path}: [search] holdout")
+    if search["margin"] is not None:
+        check_margin(search["margin"], f"{path}: [search] margin")
     check_rank_by(search["rank_by"], f"{path}: [search] rank_by")
 
 

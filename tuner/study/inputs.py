@@ -6,11 +6,13 @@ import logging
 from dataclasses import asdict, dataclass
 
 from tuner.common.config import (
+    DEFAULT_MARGIN,
     MAX_REPEATS,
     PRECISIONS,
     TrainSettings,
     check_holdout,
     check_image_size,
+    check_margin,
     check_rank_by,
     check_study_name,
     parse_duration,
@@ -119,7 +121,10 @@ def _race(space, config, repeats):
         raise UsageError(f"--max-repeats {cap} is below the {max(2, repeats)} runs per "
                          f"configuration a race starts from (--repeats {repeats}, and at least 2); "
                          f"raise --max-repeats")
-    return {"settle": settle, "max_repeats": cap,
+    margin = next((v for v in (config.margin, space.margin) if v is not None), DEFAULT_MARGIN)
+    check_margin(margin, "--margin" if config.margin is not None else
+                 f"{space.path}: [search] margin")
+    return {"settle": settle, "max_repeats": cap, "margin": float(margin),
             **({"repeats": max(2, repeats)} if settle else {})}
 
 

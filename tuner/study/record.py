@@ -66,6 +66,7 @@ REFUSED_SETTINGS = (
     ("latent_dim", "--latent-dim"), ("precision", "--precision"), ("flip", "--no-flip"),
     ("seed", "--seed"), ("objective", "--objective"), ("rank_by", "--rank-by"),
     ("holdout", "--holdout"), ("tuner", "--tuner"), ("max_trials", "--max-trials"),
+    ("margin", "--margin"),
 )
 # Settings of the tool's own search only: a keras-tuner tuner of the user's records its own.
 SEARCH_SETTINGS = ("tuner", "max_trials")

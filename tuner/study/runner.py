@@ -26,6 +26,7 @@ from tuner.common.lock import LOCK_FILES, StudyLock
 from tuner.common.progress import Progress
 from tuner.distributed.chief import serve
 from tuner.distributed.cluster import Heartbeat, join_chief, keras_tuner_environment, present_secret
+from tuner.results.decisions import EQUAL, SEEDS
 from tuner.results.runs import failure_reason, read_json_or_none
 from tuner.results.snapshot import STUDY_FILE
 from tuner.study.inputs import describe_data, resolve, validate
@@ -87,7 +88,9 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
 
 
 def study_settings(study_dir, inputs):
-    """The settings with the looks the study plans, counting those it took before.
+    """The settings with the study's spending of its 5%: by seeds for a new study (any later
+    looks, a race or more --repeats, keep the 5%), or, for a study from before that spending,
+    the looks it plans in equal shares, counting those it took before.
 
     Raises:
         UsageError: more seeds asked of a Hyperband study (its trials continue each other).
@@ -100,7 +103,9 @@ def study_settings(study_dir, inputs):
                          f"trials continue each other's runs, so they cannot take new seeds; "
                          f"give it its first --repeats ({recorded.get('repeats') or 1}), or "
                          f"search anew with --study NAME")
-    return replace(settings, looks=planned_looks(recorded, settings))
+    if recorded and recorded.get("spending") != SEEDS:  # an older study keeps equal shares
+        return replace(settings, looks=planned_looks(recorded, settings), spending=EQUAL)
+    return replace(settings, looks=1, spending=SEEDS)  # each n of seeds spends its own share
 
 
 def _run_worker(config, role, on_validated):
