@@ -4,7 +4,7 @@ answer can be a tie, a claim holds several checks, or a configuration sometimes 
 Runs score 0.02 + noise of sd 0.004 (about lab-mini's spread of KID between seeds), the
 noise independent, half of its variance a seed effect every configuration shares
 (correlation 0.5), or heavy-tailed (Student t with 3 degrees of freedom, scaled to sd
-0.004). Margin: DEFAULT_MARGIN (10%). Each case asserts rate <= 0.05 + 3 binomial standard
+0.004). Margin: DEFAULT_MARGIN. Each case asserts rate <= 0.05 + 3 binomial standard
 errors (the Monte Carlo tolerance: 0.0646 at 2,000 studies, 0.0546 at 20,000), with fixed
 RNG seeds, so the tests are deterministic; cases that sit on the 5% by construction (one
 one-sided test at the boundary) simulate 20,000 studies. benchmarks/claim_calibration.py

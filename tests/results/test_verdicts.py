@@ -19,6 +19,7 @@ from tests.helpers.claims_study import (
     study_of_scores,
 )
 from tuner.common import files
+from tuner.common.config import DEFAULT_MARGIN
 from tuner.results import decisions
 from tuner.results.verdicts import weigh
 
@@ -245,7 +246,7 @@ def test_a_rounding_difference_does_not_settle_a_claim(tmp_path):
     check = weigh(folder)[0].checks[0]
     assert check.verdict == "tied"  # within the margin, and never separable
     assert check.why.startswith("learning_rate=0.0002 is tied with learning_rate=0.0001 "
-                                "within 10%: ")
+                                f"within {DEFAULT_MARGIN:.0%}: ")
 
 
 def test_disjoint_seeds_are_named_as_the_problem(tmp_path):
@@ -273,13 +274,13 @@ def test_similar_margin_is_relative_to_the_mean_of_the_configurations(tmp_path):
 
 
 def test_similar_reads_the_studys_margin_when_the_claim_gives_none(tmp_path):
-    """y is 4.6% above x at every seed: inside the study's default margin (10% of their
-    mean), beyond a margin of 2% written in study.json's train.margin."""
+    """y is 4.6% above x at every seed: inside the study's default margin (DEFAULT_MARGIN of
+    their mean), beyond a margin of 2% written in study.json's train.margin."""
     x = {0: 0.0200, 1: 0.0190, 2: 0.0210}
     y = {s: v * 1.046 for s, v in x.items()}
     folder = study_of_scores(tmp_path, SIMILAR, [(config(lr=1e-4), x), (config(lr=2e-4), y)])
     check = weigh(folder)[0].checks[0]
-    assert "do not differ by more than 10% of their mean kid" in check.statement
+    assert f"do not differ by more than {DEFAULT_MARGIN:.0%} of their mean kid" in check.statement
     assert check.verdict == "supported"
     study = folder / "study.json"
     doc = json.loads(study.read_text())
@@ -321,9 +322,10 @@ def test_a_best_that_cannot_be_separated_but_is_within_the_margin_is_tied(tmp_pa
     c = verdict.checks[0].comparisons[1]
     assert c["label"] == "learning_rate=0.0005 - learning_rate=0.0002"
     assert -c["margin_low"] < c["tie_low"] < 0 < c["tie_high"] < c["margin_high"]
-    assert c["margin_low"] == pytest.approx(0.1 * np.mean(list(rates[5e-4].values())))
-    assert c["margin_high"] == pytest.approx(0.1 * np.mean(list(rates[2e-4].values())))
-    assert why == (f"0.0002 is best: tied with 0.0005 within 10%: learning_rate=0.0005 - "
+    assert c["margin_low"] == pytest.approx(DEFAULT_MARGIN * np.mean(list(rates[5e-4].values())))
+    assert c["margin_high"] == pytest.approx(DEFAULT_MARGIN * np.mean(list(rates[2e-4].values())))
+    assert why == (f"0.0002 is best: tied with 0.0005 within {DEFAULT_MARGIN:.0%}: "
+                   f"learning_rate=0.0005 - "
                    f"learning_rate=0.0002 between {c['tie_low']:+.4f} and {c['tie_high']:+.4f}, "
                    f"inside {-c['margin_low']:+.4f} to {c['margin_high']:+.4f}; "
                    f"learning_rate=0.0002 diverged in 0 of 10 runs (a rate up to 26%)")
@@ -416,6 +418,10 @@ def test_an_open_best_is_told_the_seeds_that_would_show_the_tie(tmp_path):
     base = 0.024 + 0.003 * rng.standard_normal(3)
     x, y = (dict(enumerate(base + 0.0008 * rng.standard_normal(3))) for _ in range(2))
     folder = study_of_scores(tmp_path, BEST_LR, [(config(lr=2e-4), x), (config(lr=5e-4), y)])
+    study = folder / "study.json"  # a 10% margin: at the default's 15% the tie shows already
+    doc = json.loads(study.read_text())
+    doc.setdefault("train", {})["margin"] = 0.10
+    study.write_text(json.dumps(doc))
     check = weigh(folder)[0].checks[0]
     assert check.verdict == "not settled" and check.seeds_needed == 5
     assert check.settle == ("about 5 seeds (now 3) for 80% power to show the tie, if the "
