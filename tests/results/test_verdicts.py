@@ -446,3 +446,24 @@ def test_a_value_that_diverged_in_every_run_after_scoring_is_left_out_of_best(tm
     assert [c["label"] for c in check.comparisons] == ["learning_rate=0.0001 - learning_rate=0.0002"]
     assert check.why.endswith("; learning_rate=0.008 diverged in every run (3 of 3)")
     assert not any("2" in d.trial_ids for d in open_decisions(folder))
+
+
+def test_a_check_that_cannot_decide_within_the_cap_is_out_of_reach_and_draws_no_seeds(tmp_path):
+    """8 seeds, a difference of 0.0004 against a paired sd near 0.017: under a 5% chance of
+    deciding by 10 seeds, so the check is answered "out of reach" and the race leaves it."""
+    rng = np.random.default_rng(3)
+    a = 0.03 + 0.012 * rng.standard_normal(8)
+    b = a + 0.0005 + 0.012 * rng.standard_normal(8)
+    folder = study_of_scores(tmp_path, BETTER, [(config(lr=1e-4), dict(enumerate(b))),
+                                                (config(lr=2e-4), dict(enumerate(a)))])
+    verdict = weigh(folder)[0]
+    check = verdict.checks[0]
+    assert verdict.verdict == check.verdict == "out of reach"
+    assert check.why.startswith("out of reach within 10 seeds: learning_rate=0.0001 - "
+                                "learning_rate=0.0002: +0.0004, ")
+    assert check.settle == "" and check.seeds_needed is None
+    from tuner.results.race import open_decisions, unreachable
+
+    assert not any(d.label.startswith("claim") for d in open_decisions(folder))
+    assert [label for label, _ in unreachable(folder)] == [  # the leaderboard's row too
+        "trial 0 vs #1 (trial 1)", f"claim {verdict.id}, check 1 (better)"]

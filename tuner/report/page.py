@@ -76,7 +76,7 @@ figure.best img.grid { border-color: #2e7d32; } figure.whole { margin-top: 8px; 
 .verdict { font-size: 13px; padding: 1px 8px; border-radius: 8px; color: #fff; }
 .verdict.supported { background: #2e7d32; } .verdict.contradicted { background: #c62828; }
 .verdict.not-settled { background: #ef6c00; } .verdict.not-measured { background: #757575; }
-.verdict.tied { background: #558b2f; }
+.verdict.tied { background: #558b2f; } .verdict.out-of-reach { background: #6d4c41; }
 .prov { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 0 24px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px; margin: 0;
      font-size: 14px; }

@@ -12,7 +12,7 @@ The JSON form (README: "Claims") is
                  "seeds_needed"}]}],
      "looks", "damaged": ["trial_3/evaluations.json: ...", ...]}
 
-A verdict is "supported", "tied", "contradicted", "not settled" or "not measured"
+A verdict is "supported", "tied", "contradicted", "not settled", "out of reach" or "not measured"
 (`tuner.results.verdicts`); `tie_low` and `tie_high` (better and best) are the one-sided
 bounds on the difference the tie reads against -`margin_low` and `margin_high`.
 """
@@ -26,7 +26,8 @@ from tuner.results.decisions import ALPHA, SEEDS
 FORMATS = ("table", "markdown", "json")
 ERROR = f"{ALPHA:.0%}"
 MARKS = {"supported": "SUPPORTED", "tied": "TIED", "contradicted": "CONTRADICTED",
-         "not settled": "NOT SETTLED", "not measured": "NOT MEASURED"}
+         "not settled": "NOT SETTLED", "out of reach": "OUT OF REACH",
+         "not measured": "NOT MEASURED"}
 
 
 def document(study, verdicts):

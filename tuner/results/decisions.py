@@ -116,7 +116,7 @@ shown because it looked large): see tuner.results.next_step.ADVICE_CAVEAT.
 
 Out of reach. A row still open whose conditional power at the cap (`decision_chances`) is
 below FUTILITY for both its decisions stops drawing seeds (`out_of_reach`); so does a claim's
-check against 0 (`tuner.results.race.check_out_of_reach`). That only forgoes decisions, so
+check against 0 (`tuner.results.verdicts.check_out_of_reach`). That only forgoes decisions, so
 no error rate grows. A comparison needing more than
 tuner.common.config.MAX_REPEATS seeds is "hardly by repeats"; the search stops at
 SEARCH_LIMIT and says "more than" that.

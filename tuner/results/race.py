@@ -36,6 +36,7 @@ from tuner.results import decisions
 from tuner.results.intervals import interval_phrase
 from tuner.results.snapshot import OPEN, OUT_OF_REACH, read_study
 from tuner.results.verdicts import NOT_SETTLED, study_claims, weigh
+from tuner.results.verdicts import OUT_OF_REACH as CHECK_OUT_OF_REACH
 
 
 @dataclass(frozen=True)
@@ -82,34 +83,13 @@ def claim_decisions(study_dir, claims, cap=MAX_REPEATS):
     out = []
     for verdict in weigh(study_dir, claims):
         for number, check in enumerate(verdict.checks, start=1):
-            if check.verdict != NOT_SETTLED or check_out_of_reach(check, cap):
+            if check.verdict != NOT_SETTLED:  # out of reach, decided or not measured
                 continue
             what = "; ".join(c["label"] for c in check.comparisons) or check.statement
             trials = tuple(dict.fromkeys(t for side in check.sides for t in side.trials))
             out.append(OpenDecision(f"claim {verdict.id}, check {number} ({check.kind}): {what}",
                                     trials, check.why, check.settle, check.seeds_needed))
     return out
-
-
-REACHABLE_KINDS = ("better", "best", "increases")  # checks read against 0 (no margin)
-
-
-def check_out_of_reach(check, cap):
-    """A check against 0 whose every comparison is unlikely (< decisions.FUTILITY) to clear
-    0 by `cap` seeds if it goes on as it went (`decisions.decision_chances`, at the level the
-    comparison is read now); checks against a margin are never called out of reach here."""
-    if check.kind not in REACHABLE_KINDS or not check.comparisons:
-        return False
-    chances = []
-    for c in check.comparisons:
-        n, low, high = c.get("n") or 0, c.get("low"), c.get("high")
-        if n < decisions.FUTILITY_SEEDS or low is None or high is None or n >= cap:
-            return False
-        error = (1 - c["level"]) / 2
-        sd = (high - low) / 2 * np.sqrt(n) / float(decisions._t(1 - error, n - 1))
-        worse, _ = decisions.decision_chances(abs(c["diff"]), sd, n, cap, -np.inf, error)
-        chances.append(float(worse))
-    return max(chances) < decisions.FUTILITY
 
 
 def unreachable(study_dir, claims=None):
@@ -124,9 +104,8 @@ def unreachable(study_dir, claims=None):
     claims = study_claims(study_dir) if claims is None else claims
     for verdict in weigh(study_dir, claims) if claims else []:
         for number, check in enumerate(verdict.checks, start=1):
-            if check.verdict == NOT_SETTLED and check_out_of_reach(check, study.cap):
-                out.append((f"claim {verdict.id}, check {number} ({check.kind})",
-                            f"out of reach within {study.cap} seeds: {check.why}"))
+            if check.verdict == CHECK_OUT_OF_REACH:
+                out.append((f"claim {verdict.id}, check {number} ({check.kind})", check.why))
     return out
 
 

@@ -13,14 +13,19 @@ Outcomes. Every check reads one of
     supported      the claim's side is settled
     tied           (better, best; not by eye, whose preference has no margin in the score's
                    units) the claimed configuration is within the study's margin of
-                   every other (train.margin, a share of the better one's score; 10% when
-                   the study kept none), so no other is better by more than it, and each
-                   other not settled worse is within the margin of it too: "2e-4 is best:
-                   tied with 5e-4 within 10%". A settled tie is an answer: no number of
-                   seeds is owed to it.
+                   every other (train.margin, a share of the better one's score;
+                   DEFAULT_MARGIN, 15%, when the study kept none), so no other is better by
+                   more than it, and each other not settled worse is within the margin of
+                   it too: "2e-4 is best: tied with 5e-4 within 15%". A settled tie is an
+                   answer: no number of seeds is owed to it.
     contradicted   the other side is settled
     not settled    neither, or fewer than 3 paired runs; `settle` says what would decide it
                    (or "hardly by repeats" when seeds would not)
+    out of reach   (better, best, increases) not settled, with at least 5 paired seeds, and
+                   every comparison under a 5% chance of deciding by the study's cap of
+                   seeds if it goes on as it went (`check_out_of_reach`): "out of reach
+                   within 10 seeds: ..." with the difference and its interval. An answer:
+                   the race gives it no more seeds.
     not measured   the study lacks the configurations (or the epochs) it needs, or every
                    run of them diverged
 
@@ -54,8 +59,8 @@ upper bound (Clopper-Pearson: 0 of 3 runs diverged still allows 63%), and a supp
 tied check names it for the winner.
 
 A claim reads, of its checks' verdicts, the first of contradicted, not measured, not
-settled, tied, supported (PRECEDENCE): contradicted if any check is, tied if some check is
-tied and none is worse. A claim of several checks is contradicted if any check is, so its
+settled, out of reach, tied, supported (PRECEDENCE): contradicted if any check is, tied if
+some check is tied and none is worse. A claim of several checks is contradicted if any check is, so its
 checks share the 5% of "contradicted" (Bonferroni over the checks but `diverges`, which
 risks no error; for "any check contradicted" Holm's procedure makes the same decision).
 Supported and tied need every check: an intersection-union test, which needs no correction.
@@ -104,11 +109,12 @@ from tuner.spaces.claims import EYE
 from tuner.spaces.space import load_space
 
 SUPPORTED, CONTRADICTED, TIED = "supported", "contradicted", "tied"
-NOT_SETTLED, NOT_MEASURED = "not settled", "not measured"
+NOT_SETTLED, NOT_MEASURED, OUT_OF_REACH = "not settled", "not measured", "out of reach"
 VERDICTS = {decisions.SUPPORTED: SUPPORTED, decisions.CONTRADICTED: CONTRADICTED,
             decisions.OPEN: NOT_SETTLED, decisions.TIED: TIED}
 # A claim reads the first of these that any of its checks reads.
-PRECEDENCE = (CONTRADICTED, NOT_MEASURED, NOT_SETTLED, TIED, SUPPORTED)
+PRECEDENCE = (CONTRADICTED, NOT_MEASURED, NOT_SETTLED, OUT_OF_REACH, TIED, SUPPORTED)
+REACHABLE_KINDS = ("better", "best", "increases")  # checks read against 0 (no margin)
 
 
 @dataclass
@@ -192,9 +198,33 @@ def _verdict(claim, evidence):
             result.settle = (f"let the search finish (trial {', '.join(evidence.in_progress)} "
                              f"not done yet; the same command resumes an interrupted one), "
                              f"else {result.settle}")
+    for result in results:
+        if result.verdict == NOT_SETTLED and check_out_of_reach(result, evidence.study.cap):
+            result.verdict = OUT_OF_REACH
+            result.why = f"out of reach within {evidence.study.cap} seeds: {result.why}"
+            result.settle, result.seeds_needed = "", None
     verdicts = {result.verdict for result in results}
     overall = next(v for v in PRECEDENCE if v in verdicts)
     return Verdict(claim.id, claim.text, overall, results)
+
+
+def check_out_of_reach(check, cap):
+    """A not-settled check against 0 whose every comparison is unlikely (< decisions.FUTILITY)
+    to clear 0 by `cap` seeds if it goes on as it went (`decisions.decision_chances`, at the
+    level the comparison is read now); checks against a margin are never called out of reach
+    here, nor any before decisions.FUTILITY_SEEDS paired seeds."""
+    if check.kind not in REACHABLE_KINDS or not check.comparisons:
+        return False
+    chances = []
+    for c in check.comparisons:
+        n, low, high = c.get("n") or 0, c.get("low"), c.get("high")
+        if n < decisions.FUTILITY_SEEDS or low is None or high is None or n >= cap:
+            return False
+        error = (1 - c["level"]) / 2
+        sd = (high - low) / 2 * np.sqrt(n) / float(decisions._t(1 - error, n - 1))
+        worse, _ = decisions.decision_chances(abs(c["diff"]), sd, n, cap, -np.inf, error)
+        chances.append(float(worse))
+    return max(chances) < decisions.FUTILITY
 
 
 def _values(sides):
