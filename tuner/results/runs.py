@@ -145,6 +145,13 @@ def load_runs(trial_dir):
             for n in numbers]
 
 
+def finished_runs(runs):
+    """The runs that count: those that trained no more (completed or diverged). A run still
+    `running` (training now, or left so by a killed process, which trains it again from its
+    start) holds a half-trained generator's scores: it is never averaged in."""
+    return [run for run in runs if run["status"] in RUN_DONE]
+
+
 def parse_rank_by(rank_by):
     """("final", 1), ("best", None) or ("last", N) from "final", "best" or "last-N";
     ValueError for anything else."""

@@ -32,6 +32,7 @@ from tuner.results.runs import (
     evaluation_file,
     evaluations_problem,
     failure_reason,
+    finished_runs,
     json_problem,
     load_runs,
     parse_rank_by,
@@ -85,7 +86,7 @@ def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY
     """One trial as a flat dict, or None if its folder holds nothing readable yet.
 
     Scores come from evaluations.json, reduced by `rank_by` within each run and
-    averaged over runs (a trial in progress: its runs so far); a failed trial
+    averaged over its finished runs (a trial in progress: its runs so far); a failed trial
     has none. keras-tuner writes trial.json (status RUNNING) when a trial
     starts; a folder with only evaluations.json is a trial in progress too. A
     running trial of a study whose search process has died shows as INTERRUPTED.
@@ -107,8 +108,16 @@ def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY
            "message": failure_reason(trial.get("message")) if trial.get("message") else "",
            "folder": str(trial_dir), "worker": worker if isinstance(worker, str) else None}
     row.update({name: _metric(trial, name) for name in RECORD_METRICS})
-    row.update(summarise_runs([] if status in FAILED else runs, rank_by, objective))
+    row.update(summarise_runs(_counted(runs, status), rank_by, objective))
     return row
+
+
+def _counted(runs, status):
+    """The runs a trial's scores come from: a completed trial's finished runs; a trial in
+    progress shows its scores so far; a failed one has none."""
+    if status in FAILED:
+        return []
+    return finished_runs(runs) if status == "COMPLETED" else runs
 
 
 def trial_damage(trial_dir):
