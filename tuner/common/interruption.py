@@ -49,6 +49,20 @@ def exit_status():
     return 128 + _Request.signum
 
 
+def request():
+    """Ask this process to stop at its next `check()`, as a SIGTERM would, but silently (the
+    caller says why); True if this request is the first. Any thread may call it."""
+    if _Request.pressed:
+        return False
+    _Request.pressed, _Request.signum = True, signal.SIGTERM
+    return True
+
+
+def clear():
+    """Forget a stop `request()` made: the caller has ended the work it stopped."""
+    _Request.pressed = False
+
+
 def check():
     """Raise KeyboardInterrupt if a stop was asked for: call it where stopping is safe."""
     if _Request.pressed:

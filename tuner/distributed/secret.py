@@ -152,7 +152,10 @@ def check_admitted(address, secret, source):
 
 
 def present_secret(client, address, secret):
-    """Make keras-tuner's OracleClient `client` present `secret` on every call to the chief."""
+    """Make keras-tuner's OracleClient `client` present `secret` on every call to the chief;
+    returns the channel (closing it ends the calls under way: a worker whose chief is gone)."""
     from keras_tuner.src import protos  # keras-tuner's stub: only on a worker
 
-    client.stub = protos.get_service_grpc().OracleStub(secret_channel(address, secret))
+    channel = secret_channel(address, secret)
+    client.stub = protos.get_service_grpc().OracleStub(channel)
+    return channel
