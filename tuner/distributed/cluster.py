@@ -31,6 +31,7 @@ from tuner.common.config import (
 from tuner.common.errors import UsageError
 from tuner.common.lock import process_alive
 from tuner.distributed import secret
+from tuner.results.runs import json_problem
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +220,11 @@ def write_chief_file(study_dir, host, port, started=None, **more):
 
 
 def read_chief_file(study_dir):
-    """chief.json of a study folder as a dict, or None while it is absent or unreadable."""
+    """chief.json of a study folder as a dict, or None while it is absent, unreadable or of
+    the wrong shape (`results.schemas`)."""
+    path = Path(study_dir) / CHIEF_FILE
     try:
-        return files.read_json(Path(study_dir) / CHIEF_FILE)
+        return None if json_problem(path) else files.read_json(path)
     except (OSError, ValueError):
         return None
 

@@ -41,17 +41,11 @@ def read_eye(study_dir):
     path = eye_path(study_dir)
     if not path.exists():
         return empty()
-    problem = json_problem(path)
-    doc = None if problem else files.read_json(path)
-    if not problem and not (isinstance(doc, dict) and isinstance(doc.get("sessions"), list)
-                            and isinstance(doc.get("judgements"), list)
-                            and all(isinstance(j, dict) and "task" in j and "answer" in j
-                                    for j in doc["judgements"])):
-        problem = "not an eye.json (needs lists `sessions` and `judgements`)"
+    problem = json_problem(path)  # its shape too: results.schemas' EYE
     if problem:
         raise UsageError(f"{path}: {problem}; restore it from a copy, or move it aside to "
-                         f"start the judgements over")
-    return doc
+                         f"start the judgements over (the study's search with --repair does)")
+    return files.read_json(path)
 
 
 def update(study_dir, change):

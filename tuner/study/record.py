@@ -11,6 +11,7 @@ from pathlib import Path
 from tuner.common import files
 from tuner.common.errors import UsageError
 from tuner.data.sources import EMBEDDED, is_download
+from tuner.results.runs import json_problem
 from tuner.results.snapshot import SPACE_COPY, STUDY_FILE
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ def check_resumable(study_dir, inputs, scorer, hint=RESUME_HINT, search=True):
     path = study_dir / STUDY_FILE
     if not path.is_file():
         return
+    if problem := json_problem(path):
+        raise UsageError(f"{path}: {problem}; the study cannot resume on it: run its search "
+                         f"with --repair to set it aside and write it anew")
     old = files.read_json(path)
     mismatches = [what for what, same in (
         ("data", old.get("data", {}).get("fingerprint") == inputs.faces.fingerprint),

@@ -27,7 +27,13 @@ from pathlib import Path
 
 from tuner.common.lock import process_alive
 from tuner.common.names import HYPERPARAMETERS
-from tuner.results.runs import RUN_DONE, evaluations_problem, load_runs, read_json_or_none
+from tuner.results.runs import (
+    RUN_DONE,
+    evaluations_problem,
+    json_problem,
+    load_runs,
+    read_json_or_none,
+)
 
 log = logging.getLogger(__name__)
 CLAIM = "run_{repeat}.claim"
@@ -72,6 +78,10 @@ def completed_trials(study_dir):
     """The study's trials keras-tuner completed, in trial order."""
     trials = []
     for path in sorted(Path(study_dir).glob("trial_*/trial.json")):
+        if problem := json_problem(path):
+            log.warning("%s: %s; its runs are left alone (--repair reruns what it can)", path,
+                        problem)
+            continue
         doc = read_json_or_none(path)
         if not isinstance(doc, dict) or doc.get("status") != "COMPLETED":
             continue
