@@ -156,3 +156,20 @@ def test_planned_looks_are_spent_in_equal_shares(tmp_path):
     text = format_text(rank_studies([study])[0], width=200)
     assert "(95% simultaneous, Bonferroni over the 1 pair of the 2 compared trials and 8 " \
            "planned looks)" in text
+
+
+def test_markdown_escapes_html_in_a_study_name_and_in_claim_texts(tmp_path):
+    from tests.helpers.claims_study import CLAIMS, GRID, make_study
+    from tuner.report.verdict_text import render as render_verdicts
+    from tuner.results.verdicts import weigh
+
+    folder = tmp_path / "<img src=x onerror=alert(1)>"
+    write_study(folder)
+    write_trial(folder, "0", {**LAB, "learning_rate": 2e-4}, [[(50, 0.03)]])
+    markdown = render(rank_studies([read_study(folder)]), "markdown")
+    assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)&gt;" in markdown
+
+    made = make_study(tmp_path, CLAIMS.replace("The full set beats half of it.",
+                                               "<script>alert(1)</script> & more"), GRID)
+    text = render_verdicts(read_study(made), weigh(made), "markdown")
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in text

@@ -187,3 +187,20 @@ def test_a_retrain_summary_of_the_wrong_shape_is_left_out_saying_so(tmp_path, ca
     with caplog.at_level(logging.WARNING):
         assert _row(read_study(folder), "0")["retrain"] is None
     assert "`final`: 'kid' is a required property" in caplog.text
+
+
+def test_a_judgement_on_a_study_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    import filelock
+
+    from tuner.common.errors import Unwritable
+    from tuner.results import eye_file
+
+    def read_only(self, *args, **kwargs):  # as a read-only study answers (tests may run as root)
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", read_only)
+    with pytest.raises(Unwritable, match=r"^cannot write .*\.eye\.json\.lock \(Read-only file "
+                                         r"system\): its folder is not writable"):
+        eye_file.update(tmp_path, lambda doc: None)

@@ -92,6 +92,26 @@ def stop_requests(farewell="interrupted."):
         _Request.pressed = False
 
 
+@contextlib.contextmanager
+def sigterm_as_ctrl_c():
+    """Within: SIGTERM ends the job at once as Ctrl-C does (KeyboardInterrupt), for jobs with
+    nothing to resume, so both end with the usual line; `exit_status()` then says 143."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _Request.signum = signal.SIGINT
+
+    def on_sigterm(signum, frame):
+        _Request.signum = signum
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 sigint_as_request = stop_requests  # the name it had when Ctrl-C was the only signal honoured
 
 

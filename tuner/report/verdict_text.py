@@ -11,6 +11,7 @@ The JSON form (README: "Claims") is
      "looks", "damaged": ["trial_3/evaluations.json: ...", ...]}
 """
 
+import html
 import json
 import textwrap
 
@@ -121,7 +122,9 @@ def _check_lines(check, width):
 
 
 def _md(text):
-    return str(text).replace("|", "\\|")
+    """`text` as a markdown table cell or line: its HTML escaped (a study name or claim text
+    is the user's; rendered markdown passes HTML through), its pipes too."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
 
 
 def format_markdown(doc):

@@ -51,11 +51,18 @@ def read_eye(study_dir):
 def update(study_dir, change):
     """Apply `change(doc)` to eye.json under its lock and write it atomically; returns what
     `change` returned."""
-    with filelock.FileLock(Path(study_dir) / LOCK_NAME, timeout=30):
+    lock = filelock.FileLock(Path(study_dir) / LOCK_NAME, timeout=30)
+    try:
+        lock.acquire()
+    except OSError as err:  # a read-only study: one line, not a traceback
+        raise files.unwritable(lock.lock_file, err) from None
+    try:
         doc = read_eye(study_dir)
         result = change(doc)
         files.write_json(eye_path(study_dir), doc)
         return result
+    finally:
+        lock.release()
 
 
 def now():
