@@ -47,7 +47,7 @@ def run_cli(job, args, interrupted_hint=""):
     farewell = f"interrupted.{' ' + interrupted_hint if interrupted_hint else ''}"
     try:
         with (interruption.stop_requests(farewell) if interrupted_hint
-              else interruption.sigterm_as_ctrl_c()):
+              else interruption.sigterm_ends(farewell)):
             status = job()
             interruption.check()  # a Ctrl-C after the last safe point still ends as one
             return status
@@ -63,4 +63,4 @@ def run_cli(job, args, interrupted_hint=""):
         return EXIT_DISK_FULL
     except KeyboardInterrupt:
         print(f"\n{farewell}", file=sys.stderr)
-        return interruption.exit_status()  # 130 after Ctrl-C, 143 after SIGTERM
+        return interruption.exit_status() if interrupted_hint else EXIT_INTERRUPTED

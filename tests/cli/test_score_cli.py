@@ -87,21 +87,29 @@ def test_images_too_small_for_swds_patches_are_one_line_naming_the_minimum(tmp_p
         "(e.g. 64)")
 
 
-def test_sigterm_ends_a_job_with_nothing_to_resume_with_the_usual_line(capsys):
+def test_sigterm_ends_a_job_with_nothing_to_resume_with_the_usual_line(capfd, monkeypatch):
     import os
     import signal
     import time
     from types import SimpleNamespace
 
     from tuner import console
+    from tuner.common import interruption
+
+    def exit_now(status):  # os._exit, but the test goes on to look
+        raise SystemExit(status)
+
+    monkeypatch.setattr(interruption.os, "_exit", exit_now)
 
     def job():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(60)  # the signal ends it long before
         return 0
 
-    assert console.run_cli(job, SimpleNamespace(debug=False)) == 143
-    assert capsys.readouterr().err == "\ninterrupted.\n"
+    with pytest.raises(SystemExit) as ended:
+        console.run_cli(job, SimpleNamespace(debug=False))
+    assert ended.value.code == 143
+    assert capfd.readouterr().err == "\ninterrupted.\n"
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # put back
 
 

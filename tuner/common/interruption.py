@@ -93,17 +93,18 @@ def stop_requests(farewell="interrupted."):
 
 
 @contextlib.contextmanager
-def sigterm_as_ctrl_c():
-    """Within: SIGTERM ends the job at once as Ctrl-C does (KeyboardInterrupt), for jobs with
-    nothing to resume, so both end with the usual line; `exit_status()` then says 143."""
+def sigterm_ends(farewell="interrupted."):
+    """Within: SIGTERM ends the process at once, `farewell` on stderr, status 143, for jobs with
+    nothing to resume (every file is written atomically: nothing is left half-written). At
+    once rather than by KeyboardInterrupt, which Python drops when it lands in a `__del__`,
+    and the job would run on."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _Request.signum = signal.SIGINT
 
     def on_sigterm(signum, frame):
-        _Request.signum = signum
-        raise KeyboardInterrupt
+        os.write(2, f"\n{farewell}\n".encode())
+        os._exit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
