@@ -138,3 +138,8 @@ def test_a_secret_grpc_cannot_carry_is_refused_in_one_line_naming_where_it_came_
     (tmp_path / "chief.secret").write_text(bad)
     with pytest.raises(UsageError, match=r"chief\.secret: the study's secret must be"):
         worker_secret(tmp_path, "127.0.0.1:1", environ={})
+    from tuner.distributed.secret import check_env_secret
+
+    with pytest.raises(UsageError, match=rf"^{ENV_SECRET}: the study's secret must be"):
+        check_env_secret(env)  # a worker checks it before it waits for its chief
+    check_env_secret({})

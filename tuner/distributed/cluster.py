@@ -198,6 +198,7 @@ def join_chief(role, study_dir):
         UsageError: no chief answered within role.chief_timeout seconds, no secret
             was found, or the chief refused it.
     """
+    secret.check_env_secret()
     wait_for_chief(role.host, role.port, role.chief_timeout, ChiefWatch(study_dir, role))
     address = f"{connect_host(role.host)}:{role.port}"
     key, source = secret.worker_secret(study_dir, f"{role.host}:{role.port}")

@@ -71,6 +71,14 @@ def worker_secret(study_dir, address, environ=None):
     return _check_text(secret, str(path)), str(path)
 
 
+def check_env_secret(environ=None):
+    """Refuse at once (UsageError) a DCGAN_TUNER_CHIEF_SECRET gRPC cannot carry: before a
+    worker waits for its chief, not after."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_SECRET, "").strip():
+        _check_text(environ[ENV_SECRET].strip(), ENV_SECRET)
+
+
 def _check_text(secret, source):
     """`secret` if gRPC can carry it (printable ASCII, as chief.secret's hex is); UsageError
     naming `source` otherwise (gRPC would drop the call, and the worker would read that the
