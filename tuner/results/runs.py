@@ -107,6 +107,12 @@ def run_entries(trial_dir):
     return [r for r in evaluation_file(trial_dir).get("repeats") or [] if isinstance(r, dict)]
 
 
+def finished_count(trial_dir):
+    """How many of a trial's runs count (completed or diverged; `finished_runs`): a run a
+    killed process left `running` does not, nor does a failed one."""
+    return sum(r.get("status") in RUN_DONE for r in run_entries(trial_dir))
+
+
 def mean_run_seconds(trial_dirs):
     """The mean wall time (training and scoring) of the runs of `trial_dirs` that recorded one;
     None before any has."""
