@@ -20,7 +20,7 @@ from tuner.common.config import DEFAULT_RESULTS_DIR, ClaimsConfig
 from tuner.report import verdict_text
 from tuner.report.verdict_text import FORMATS
 from tuner.results.verdicts import check
-from tuner.spaces.space import space_file
+from tuner.spaces.space import load_space, space_file
 
 
 def parser():
@@ -46,6 +46,8 @@ def main(argv=None):
         config = ClaimsConfig(study=args.study, results_dir=args.results_dir, format=args.format,
                               claims=args.claims, width=console.terminal_width())
         claims = None if config.claims is None else str(space_file(config.claims, "--claims"))
+        if claims:
+            load_space(claims, "--claims")  # an unreadable one is named by its flag
         study, results = check(config.study, config.results_dir, claims)
         print(verdict_text.render(study, results, config.format, config.width))
         return 0

@@ -3,7 +3,6 @@
 Library code raises; only `run_cli` decides what the user sees and the exit code.
 """
 
-import contextlib
 import logging
 import sys
 import traceback
@@ -38,7 +37,7 @@ def add_common_flags(parser):
 
 def run_cli(job, args, interrupted_hint=""):
     """Run `job()`; a UsageError becomes one line on stderr and exit status 2, a full disk one
-    line and status 1, Ctrl-C status 130.
+    line and status 1, Ctrl-C status 130 and SIGTERM 143, each with the line "interrupted.".
 
     A job that can be resumed (it has an `interrupted_hint`) stops at its safe
     points (`interruption.check()`: after a training batch, between trials)
@@ -48,7 +47,7 @@ def run_cli(job, args, interrupted_hint=""):
     farewell = f"interrupted.{' ' + interrupted_hint if interrupted_hint else ''}"
     try:
         with (interruption.stop_requests(farewell) if interrupted_hint
-              else contextlib.nullcontext()):
+              else interruption.sigterm_ends(farewell)):
             status = job()
             interruption.check()  # a Ctrl-C after the last safe point still ends as one
             return status

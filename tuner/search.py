@@ -197,6 +197,9 @@ def main(argv=None):
         except SearchStopped as err:
             study_dir, stopped = study_folder(config), err
         if role.role == "worker":
+            if stopped:
+                print(f"error: {stopped}", file=sys.stderr)
+                return EXIT_STOPPED
             print(f"worker {role.worker_id}: no trial left; study: {study_dir}")
             return 0
         _print_results(study_dir)

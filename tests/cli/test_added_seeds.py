@@ -116,3 +116,47 @@ def test_settle_races_seeds_up_to_its_cap_and_ends_with_what_is_open(finished, s
     study_line = last.index(f"study: {os.path.join('out', 'tiny')}")
     if study_line != len(last) - 1:      # decisions still open: named, with what settles them
         assert last[study_line + 1].startswith("open decisions (")
+
+
+def _running_race_run(folder, repeat):
+    """A trial whose run `repeat` is under way with an evaluation written, or None."""
+    for trial in ("trial_0", "trial_1"):
+        try:
+            doc = json.loads((folder / trial / "evaluations.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if any(e.get("repeat") == repeat for e in doc.get("evaluations", [])) and \
+                any(r["repeat"] == repeat and r["status"] == "running" for r in doc["repeats"]):
+            return trial
+    return None
+
+
+def test_kill_9_during_a_race_run_then_the_same_command_trains_that_seed_again(finished,
+                                                                               cli_env):
+    cwd, folder, args = finished
+    command = [sys.executable, "-m", "tuner.search", *args, "--settle", "--max-repeats", "3"]
+    process = subprocess.Popen(command, cwd=cwd, env=cli_env(cwd), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 400
+        while not (killed := _running_race_run(folder, 1)):  # seed 1, half-trained
+            assert process.poll() is None and time.time() < deadline, "search ended early"
+            time.sleep(0.1)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    again = subprocess.run(command, cwd=cwd, env=cli_env(cwd), capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"run 2 (seed 1) of trial {killed[len('trial_'):]}" in again.stderr
+    for trial in ("trial_0", "trial_1"):
+        doc = runs(folder, trial)
+        seeds = [r["seed"] for r in doc["repeats"]]
+        assert seeds == list(range(len(seeds))) and 2 <= len(seeds) <= 3    # each seed once
+        assert {r["status"] for r in doc["repeats"]} == {"completed"}
+        epochs = sorted((e["repeat"], e["epoch"]) for e in doc["evaluations"])
+        assert epochs == [(k, e) for k in range(len(seeds)) for e in (1, 2)]
+    assert not list(folder.glob("trial_*/*.claim"))

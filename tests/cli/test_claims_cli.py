@@ -116,3 +116,14 @@ def test_the_json_stays_finite_when_a_run_scores_1e300(tmp_path, capsys):
     assert "Infinity" not in out and "NaN" not in out
     check = json.loads(out)["claims"][0]["checks"][0]
     assert check["verdict"] == "not settled" and check["comparisons"][0]["low"] is None
+
+
+def test_a_claims_file_that_is_a_folder_or_unreadable_is_named_by_its_flag(claims_study,
+                                                                           tmp_path, capsys):
+    assert claims_cli.main([str(claims_study), "--claims", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: --claims {tmp_path}: a folder, not a "
+                                               f"file; give a space file (.toml)")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    assert claims_cli.main([str(claims_study), "--claims", str(binary)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: --claims {binary}: cannot read it (")

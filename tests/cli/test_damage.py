@@ -91,7 +91,12 @@ def _scored(study, trial_id):
     return [(e["epoch"], isinstance(e["kid"], float)) for e in doc["evaluations"]]
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not a number"])
+DAMAGE = {"truncated": "not valid JSON", "not a number": "kid 'abc' at epoch 1 is not a number",
+          "Infinity": "kid inf at epoch 1 is not a finite number",
+          "no evaluations": "'evaluations' is a required property"}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
 def test_a_damaged_evaluations_file_is_refused_then_repair_reruns_that_trial_only(
         lfw_tree, copy, damage):
     study = copy / "out" / "s"
@@ -101,11 +106,13 @@ def test_a_damaged_evaluations_file_is_refused_then_repair_reruns_that_trial_onl
         bad = _truncate(path)
     else:
         doc = json.loads(path.read_text())
-        doc["evaluations"][0]["kid"] = "abc"
+        if damage == "no evaluations":
+            del doc["evaluations"]
+        else:
+            doc["evaluations"][0]["kid"] = "abc" if damage == "not a number" else float("inf")
         path.write_text(bad := json.dumps(doc))
     last = _refused(lfw_tree, copy, "trial_1/evaluations.json")
-    assert ("not valid JSON" if damage == "truncated" else
-            "kid 'abc' at epoch 1 is not a number") in last
+    assert DAMAGE[damage] in last
 
     result = _search(lfw_tree, copy, "--repair")
     assert result.returncode == 0, result.stderr[-2000:]

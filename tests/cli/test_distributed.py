@@ -174,9 +174,10 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_by_another_and_the_study_co
 
 
 def _snapshot(folder):
-    """Every file of a study folder with its bytes, to tell whether anything changed."""
+    """Every file of a study folder with its bytes, to tell whether anything changed (but the
+    chief's chief.json, rewritten every 2 s as its sign of life)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+            if p.is_file() and p.name != "chief.json"}
 
 
 def test_the_chief_refuses_a_worker_without_the_studys_secret_and_serves_one_with_it(
@@ -466,3 +467,113 @@ def test_ctrl_c_or_sigterm_stops_the_chief_and_every_local_worker(
             os.kill(pid, 0)
     statuses = [json.loads(p.read_text())["status"] for p in folder.glob("trial_*/trial.json")]
     assert statuses and "COMPLETED" not in statuses  # interrupted, to be resumed
+
+
+def _pids_of_children(folder):
+    """The chief's and the workers' pids, from chief.json and the heartbeats."""
+    pids = [json.loads((folder / "chief.json").read_text())["pid"]]
+    return pids + [json.loads(p.read_text())["pid"] for p in (folder / "workers").glob("*.json")]
+
+
+def _ended(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _finished_copy(tiny_study, tmp_path):
+    import shutil
+
+    cwd = shutil.copytree(tiny_study.cwd, tmp_path / "cwd")
+    return cwd, cwd / "out" / "tiny", list(tiny_study.result.args[3:])
+
+
+def _repeats(folder, trial):
+    return json.loads((folder / trial / "evaluations.json").read_text())["repeats"]
+
+
+def test_settle_with_two_workers_on_a_finished_study_races_its_seeds_and_ends(
+        tiny_study, tmp_path):
+    """The chief has no trial left and ends at once; the workers join after it and train
+    the runs the study still wants, then end, and so does the command."""
+    cwd, folder, args = _finished_copy(tiny_study, tmp_path)
+    status, out, err = _finish(_start(cwd, *args, "--settle", "--max-repeats", "2",
+                                      "--workers", "2"))
+    assert status == 0, err[-3000:]
+    for trial in ("trial_0", "trial_1"):
+        assert [(r["seed"], r["status"]) for r in _repeats(folder, trial)] == [
+            (0, "completed"), (1, "completed")]
+    assert "study: out/tiny" in out and "Traceback" not in err
+
+
+def test_a_worker_killed_in_the_race_is_reaped_and_its_run_trained_by_the_other(
+        tiny_study, tmp_path):
+    cwd, folder, args = _finished_copy(tiny_study, tmp_path)
+    launcher = _start(cwd, *args, "--repeats", "3", "--epochs", "2", "--workers", "2")
+
+    def training_added_run():
+        for trial in ("trial_0", "trial_1"):
+            for run in _repeats(folder, trial):
+                if run["status"] == "running" and run.get("worker"):
+                    beat = folder / "workers" / f"{run['worker']}.json"
+                    if beat.exists():
+                        return run["worker"], json.loads(beat.read_text())["pid"]
+        return None
+
+    try:
+        _wait_for(training_added_run, [launcher], "an added run under way")
+        name, pid = training_added_run()
+        os.kill(pid, signal.SIGKILL)
+        status, out, err = _finish(launcher)
+    finally:
+        _stop_all([launcher])
+    assert status == 0, err[-3000:]
+    assert f"launcher: worker {name} (process {pid}) ended with status -9 (signal 9)" in err
+    for trial in ("trial_0", "trial_1"):
+        assert [(r["seed"], r["status"]) for r in _repeats(folder, trial)] == [
+            (0, "completed"), (1, "completed"), (2, "completed")]
+    assert not list(folder.glob("trial_*/*.claim"))
+
+
+def test_a_killed_chief_is_named_by_its_workers_which_end_and_so_does_the_launcher(
+        lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=500, eval_every=250))
+    launcher = _start(tmp_path, *_options(lfw_tree), "--workers", "2")
+    folder = tmp_path / "out" / "s"
+    try:
+        _wait_for(lambda: len(list(folder.glob("trial_*/evaluations.json"))) == 2, [launcher],
+                  "two trials training")
+        pids = _pids_of_children(folder)
+        os.kill(pids[0], signal.SIGKILL)
+        status, _, err = _finish(launcher)
+    finally:
+        _stop_all([launcher])
+    assert status == 1, err[-3000:]
+    for name in ("local-1", "local-2"):
+        assert re.search(rf"\[{name}\] .*the chief at 127\.0\.0\.1:\d+ is dead \(its process "
+                         rf"{pids[0]} has exited\)", err), err[-3000:]
+    assert f"launcher: the chief (process {pids[0]}) was killed (signal 9)" in err
+    assert "Traceback" not in err
+    assert all(_ended(pid) for pid in pids)
+
+
+def test_killing_the_launcher_takes_its_chief_and_workers_with_it(lfw_tree, tmp_path):
+    (tmp_path / "s.toml").write_text(SPACE.format(epochs=500, eval_every=250))
+    launcher = _start(tmp_path, *_options(lfw_tree), "--workers", "2")
+    folder = tmp_path / "out" / "s"
+    try:
+        _wait_for(lambda: len(list(folder.glob("trial_*/evaluations.json"))) == 2, [launcher],
+                  "two trials training")
+        pids = _pids_of_children(folder)
+        os.killpg(os.getpgid(launcher.pid), signal.SIGKILL) if os.getpgid(launcher.pid) != \
+            os.getpgid(0) else launcher.kill()
+        launcher.communicate()
+        deadline = time.time() + DEADLINE
+        while not all(_ended(pid) for pid in pids):
+            assert time.time() < deadline, "children outlived their launcher"
+            time.sleep(0.5)
+    finally:
+        _stop_all([launcher])
+    assert len(pids) == 3

@@ -115,3 +115,24 @@ def test_a_grid_inside_the_output_folder_is_refused(model_file, tmp_path, capsys
     out = tmp_path / "out"
     assert run_generate(model_file, "--out", out, "--grid", out / "grid.png")[0] == 2
     assert capsys.readouterr().err.startswith(f"error: --grid {out / 'grid.png'} is inside --out")
+
+
+def test_out_onto_an_existing_file_and_a_folder_as_model_are_one_line(model_file, tmp_path,
+                                                                       capsys):
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"mine")
+    assert run_generate(model_file, "--out", taken)[0] == 2
+    assert capsys.readouterr().err == (f"error: --out {taken}: {taken} is a file, and --out is a "
+                                       f"folder of images; give a folder (new or existing)\n")
+    assert taken.read_bytes() == b"mine"
+    assert run_generate(tmp_path, "--out", tmp_path / "out")[0] == 2
+    assert capsys.readouterr().err.startswith(f"error: MODEL {tmp_path} is a folder; give a "
+                                              f"generator .keras file")
+
+
+def test_a_grid_that_cannot_be_written_is_one_line(model_file, tmp_path, capsys):
+    folder = tmp_path / "grid.png"
+    folder.mkdir()
+    assert run_generate(model_file, "--out", tmp_path / "out", "--grid", folder)[0] == 2
+    assert capsys.readouterr().err == (f"error: cannot write {folder}: it is a folder; give a "
+                                       f"file name (or a path that does not exist yet)\n")

@@ -119,3 +119,62 @@ def test_images_too_small_for_swds_patches_are_one_line_naming_the_minimum(tmp_p
     assert capsys.readouterr().err.strip() == (
         "error: --size 4 is too small to score: SWD compares 7x7 patches; give --size 7 or more "
         "(e.g. 64)")
+
+
+def test_sigterm_ends_a_job_with_nothing_to_resume_with_the_usual_line(capfd, monkeypatch):
+    import os
+    import signal
+    import time
+    from types import SimpleNamespace
+
+    from tuner import console
+    from tuner.common import interruption
+
+    def exit_now(status):  # os._exit, but the test goes on to look
+        raise SystemExit(status)
+
+    monkeypatch.setattr(interruption.os, "_exit", exit_now)
+
+    def job():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(60)  # the signal ends it long before
+        return 0
+
+    with pytest.raises(SystemExit) as ended:
+        console.run_cli(job, SimpleNamespace(debug=False))
+    assert ended.value.code == 143
+    assert capfd.readouterr().err == "\ninterrupted.\n"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # put back
+
+
+def test_sigterm_stops_validate_with_status_143_and_the_usual_line(lfw_tree, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tuner.score", str(lfw_tree.root), "--person", lfw_tree.person,
+         "--validate", "--size", "32"], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.time() + 300
+        while not any(line[:2].isdigit() for line in lines):  # its first log line ("12:00:01 ")
+            assert process.poll() is None and time.time() < deadline, "".join(lines)[-2000:]
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(60)
+    assert status == 143, "".join(lines)[-2000:]
+    assert lines[-1].strip() == "interrupted." and "Traceback" not in "".join(lines)

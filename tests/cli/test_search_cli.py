@@ -109,3 +109,19 @@ def test_sizes_the_data_or_the_network_cannot_resolve_are_warned_about(tmp_path,
 def evaluations_protocol(trial_dir):
     """The scoring protocol a trial's evaluations.json records."""
     return json.loads((trial_dir / "evaluations.json").read_text())["protocol"]
+
+
+def test_one_tiny_image_among_faces_is_named_as_one_not_taken_for_all(caplog):
+    import logging
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tuner.study.inputs import _warn_resolution
+
+    faces = SimpleNamespace(images=(*[np.zeros((25, 25))] * 12, np.zeros((1, 1))))
+    with caplog.at_level(logging.WARNING, logger="tuner.study"):
+        _warn_resolution(faces, SimpleNamespace(image_sizes=lambda: [16]))
+    assert [r.getMessage() for r in caplog.records] == [
+        "1 of the 13 source images are smaller than most (25 px), the smallest 1x1: trials at 16 "
+        "train on them upsampled; leave images that are not faces out of the data"]

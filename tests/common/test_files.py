@@ -57,12 +57,13 @@ def test_a_full_disk_leaves_the_old_file_whole_no_temporary_and_says_what_was_ne
 
 
 def test_other_write_errors_stay_what_they_are(tmp_path, monkeypatch):
-    def denied(*args):
-        raise PermissionError(errno.EACCES, "Permission denied")
+    def failing(*args):
+        raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(files.os, "fsync", denied)
-    with pytest.raises(PermissionError):
+    monkeypatch.setattr(files.os, "fsync", failing)
+    with pytest.raises(OSError, match="Input/output error") as raised:
         files.write_bytes(tmp_path / "a.json", b"{}")
+    assert type(raised.value) is OSError  # neither DiskFull nor Unwritable
     assert list(tmp_path.iterdir()) == []
 
 
@@ -131,3 +132,37 @@ def test_room_is_the_space_needed_and_a_margin(tmp_path, monkeypatch):
     (tmp_path / "c").write_bytes(b"123")
     assert files.folder_bytes(tmp_path) == 8
     assert files.free_bytes(tmp_path / "not" / "yet") == files.free_bytes(tmp_path)
+
+
+def test_a_file_onto_a_folder_or_under_a_file_is_one_line_naming_the_path(tmp_path):
+    from tuner.common.errors import Unwritable, UsageError
+
+    (tmp_path / "report.html").mkdir()
+    with pytest.raises(UsageError, match=rf"^cannot write {tmp_path / 'report.html'}: it is a "
+                                         r"folder; give a file name"):
+        files.write_bytes(tmp_path / "report.html", b"x")
+    (tmp_path / "plain").write_text("")
+    with pytest.raises(Unwritable, match=rf"^cannot write {tmp_path / 'plain' / 'r.html'}: "
+                                         rf"{tmp_path / 'plain'} is a file, not a folder"):
+        files.write_bytes(tmp_path / "plain" / "r.html", b"x")
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "plain", tmp_path / "report.html"]
+
+
+def test_a_read_only_folder_is_one_line_saying_what_to_do(tmp_path, monkeypatch):
+    from tuner.common.errors import Unwritable
+
+    def read_only(*args, **kwargs):  # as a read-only mount answers (tests may run as root)
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
+    with pytest.raises(Unwritable, match=rf"^cannot write {tmp_path / 'a.json'} \(Read-only file "
+                                         r"system\): its folder is not writable \(read-only\?\); "
+                                         r"make it writable or choose another place$"):
+        files.write_json(tmp_path / "a.json", {})
+    assert isinstance(Unwritable("x"), OSError)  # a heartbeat's failed write is still tolerated
+
+
+def test_reading_a_fifo_is_refused_not_blocked_on(tmp_path):
+    os.mkfifo(tmp_path / "x.json")
+    with pytest.raises(OSError, match="not a regular file"):
+        files.read_json(tmp_path / "x.json")

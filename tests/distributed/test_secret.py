@@ -122,3 +122,24 @@ def test_a_refused_worker_stops_in_one_line_naming_where_its_secret_came_from(ch
             r"chief's chief.secret, or leave it unset in the chief's study folder$")):
         secret.check_admitted(address, "wrong", "DCGAN_TUNER_CHIEF_SECRET")
     assert oracle.calls == []
+
+
+@pytest.mark.parametrize("bad", ["sécret", "tab\there"])
+def test_a_secret_grpc_cannot_carry_is_refused_in_one_line_naming_where_it_came_from(tmp_path,
+                                                                                      bad):
+    from tuner.distributed.secret import ENV_SECRET, chief_secret, worker_secret
+
+    env = {ENV_SECRET: bad}
+    with pytest.raises(UsageError, match=rf"^{ENV_SECRET}: the study's secret must be "
+                                         r"printable ASCII"):
+        worker_secret(tmp_path, "127.0.0.1:1", environ=env)
+    with pytest.raises(UsageError, match=rf"^{ENV_SECRET}: the study's secret must be"):
+        chief_secret(tmp_path, environ=env)
+    (tmp_path / "chief.secret").write_text(bad)
+    with pytest.raises(UsageError, match=r"chief\.secret: the study's secret must be"):
+        worker_secret(tmp_path, "127.0.0.1:1", environ={})
+    from tuner.distributed.secret import check_env_secret
+
+    with pytest.raises(UsageError, match=rf"^{ENV_SECRET}: the study's secret must be"):
+        check_env_secret(env)  # a worker checks it before it waits for its chief
+    check_env_secret({})

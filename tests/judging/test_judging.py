@@ -114,8 +114,7 @@ def test_damaged_eye_json_and_a_study_without_finished_trials(study, tmp_path):
     (study / "eye.json").write_text('{"judgements": [')
     with pytest.raises(UsageError, match=r"eye\.json: not valid JSON.*move it aside"):
         open_page(config(study))
-    with pytest.raises(UsageError, match="eye.json"):
-        read_study(study)  # the leaderboard says so too
+    assert read_study(study).eye is None  # the leaderboard goes on without it (and says so)
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "study.json").write_text('{"study": "empty"}')

@@ -204,3 +204,20 @@ def test_the_first_line_says_which_is_best_and_which_are_tied(tmp_path):
     assert [recs[t]["may_be_best"] for t in "012"] == [True, False, False]  # 1: never best
     assert recs["1"]["vs_best"]["equivalent"] and recs["1"]["vs_best"]["status"] == "equivalent"
     assert recs["2"]["vs_best"]["settled"] and recs["2"]["vs_best"]["status"] == "worse"
+
+
+def test_markdown_escapes_html_in_a_study_name_and_in_claim_texts(tmp_path):
+    from tests.helpers.claims_study import CLAIMS, GRID, make_study
+    from tuner.report.verdict_text import render as render_verdicts
+    from tuner.results.verdicts import weigh
+
+    folder = tmp_path / "<img src=x onerror=alert(1)>"
+    write_study(folder)
+    write_trial(folder, "0", {**LAB, "learning_rate": 2e-4}, [[(50, 0.03)]])
+    markdown = render(rank_studies([read_study(folder)]), "markdown")
+    assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)&gt;" in markdown
+
+    made = make_study(tmp_path, CLAIMS.replace("The full set beats half of it.",
+                                               "<script>alert(1)</script> & more"), GRID)
+    text = render_verdicts(read_study(made), weigh(made), "markdown")
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in text

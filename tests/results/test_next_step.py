@@ -100,3 +100,17 @@ def test_the_command_keeps_the_study_flags_and_replaces_an_old_cap(tmp_path, dec
         COMMAND + " --settle --max-repeats 9"
     assert module._command(COMMAND + " --max-repeats=5") == COMMAND + " --settle"
     assert module._command("") == "python -m tuner.search --settle"
+
+
+def test_a_race_killed_in_its_last_run_below_the_cap_is_not_at_its_cap(tmp_path, decided):
+    decided(open_("trial 1 vs #1 (trial 0)", ("1", "0"), 14))
+    folder = study(tmp_path, runs=4, settle=True, max_repeats=4)
+    path = folder / "trial_1" / "evaluations.json"
+    import json
+
+    doc = json.loads(path.read_text())
+    doc["repeats"][3]["status"] = "running"  # its fourth run killed midway
+    path.write_text(json.dumps(doc))
+    step = next_step(folder)
+    assert not step.capped and step.command == COMMAND + " --settle"
+    assert step.runs == 1  # that run, trained again

@@ -53,6 +53,16 @@ def test_a_running_trial_shows_its_runs_so_far(tmp_path):
     assert row["seconds_per_epoch"] is None
 
 
+def test_a_completed_trial_counts_its_finished_runs_only_never_a_half_trained_one(tmp_path):
+    # the race's run 3 killed after its first evaluation: its epoch-25 score is no run's score
+    runs = [[(25, 0.05), (50, 0.04)], [(25, 0.06), (50, 0.05)], [(25, 0.01)]]
+    folder = write_trial(tmp_path, "8", {**LAB, "learning_rate": 1e-3}, runs, repeats=2)
+    row = trial_row(folder, "kid", rank_by="final")
+    assert row["status"] == "COMPLETED" and row["repeats"] == 2
+    assert row["kid"] == pytest.approx((0.04 + 0.05) / 2)
+    assert [s["seed"] for s in row["repeat_scores"]] == [0, 1]
+
+
 def test_a_bad_rank_by_in_study_json_is_one_line_naming_the_file(tmp_path):
     write_study(tmp_path / "odd", rank_by="last-0")
     with pytest.raises(UsageError, match=r"odd/study\.json: rank_by must be final, best "

@@ -162,3 +162,40 @@ def test_a_search_of_one_process_clears_claims_left_by_dead_ones(tmp_path):
         assert Claims(folder, "old").take(run_of(folder, trial_id))
     Claims(folder, "search").clear()
     assert not list(folder.glob("trial_*/*.claim"))
+
+
+def test_a_run_left_running_by_a_killed_race_is_trained_again_before_any_later_seed(tmp_path):
+    folder = study(tmp_path, {"0": [0, 1], "1": [0, 1, 3]}, statuses={"0": [2], "1": [2]})
+    race = settings(repeats=2, settle=True, max_repeats=4)
+    wanted = race_runs(completed_trials(folder), race, [decision("1", "0")])
+    assert [(r.trial_id, r.repeat, r.seed) for r in wanted] == [("0", 2, 2), ("1", 2, 2)]
+
+
+def test_the_race_cap_counts_finished_runs_only(tmp_path):
+    folder = study(tmp_path, {"0": [0, 1, 2]}, statuses={"0": [3]})  # seed 3 killed mid-run
+    race = settings(repeats=2, settle=True, max_repeats=4)
+    assert [(r.repeat, r.seed) for r in race_runs(completed_trials(folder), race,
+                                                  [decision("0")])] == [(3, 3)]
+    done = study(tmp_path / "done", {"0": [0, 1, 2, 3]})
+    assert race_runs(completed_trials(done), race, [decision("0")]) == []
+
+
+def test_a_claim_of_an_exited_but_unreaped_process_is_taken_over(tmp_path):
+    """A zombie answers signal 0; its claim must not look alive (a launcher slow to reap would
+    otherwise hold the run for ever)."""
+    from tuner.common.lock import process_alive
+
+    folder = study(tmp_path, {"0": [0]})
+    run = run_of(folder)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.time() + 60
+    while process_alive(child.pid):  # exits; not reaped (no wait) until the end of the test
+        assert time.time() < deadline, "the child did not exit"
+        time.sleep(0.05)
+    run.claim_path.write_text(json.dumps({"owner": "w9", "pid": child.pid,
+                                          "host": Claims(folder, "x").host, "time": 0}))
+    try:
+        assert os.path.exists(f"/proc/{child.pid}")          # still there: a zombie
+        assert Claims(folder, "w1").take(run)
+    finally:
+        child.wait()

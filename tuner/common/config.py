@@ -317,6 +317,9 @@ WORKER_HEARTBEAT = 2.0
 WORKER_TIMEOUT = 60.0
 # Seconds a worker waits before asking again when the chief has no trial for it yet.
 IDLE_POLL = 1.0
+# Seconds a child of `--workers` that has lost its launcher takes to stop after its current
+# step before it exits at once.
+ORPHAN_GRACE = 10.0
 # Environment variables that cap a local worker's threads (read by TensorFlow and OpenMP at import).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 

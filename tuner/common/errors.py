@@ -16,3 +16,9 @@ class DiskFull(OSError):
     The message names the folder, the space free and the space needed, in one
     line. An OSError, so code that tolerates a failed write (a heartbeat) still does.
     """
+
+
+class Unwritable(UsageError, OSError):
+    """A file cannot be written where the user asked (a read-only folder, a folder in the
+    file's place, a file in its folder's place): one line naming the path and what to do.
+    An OSError too, so code that tolerates a failed write (a heartbeat) still does."""

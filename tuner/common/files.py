@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tuner.common.errors import DiskFull
+from tuner.common.errors import DiskFull, Unwritable
 
 # mkstemp makes owner-only files; results are meant to be read by everyone, like the
 # files of any other tool (rw-r--r--, folders rwxr-xr-x).
@@ -30,6 +30,26 @@ DIR_MODE = 0o755
 # evaluations, sample grids) and the filesystem's own blocks.
 ROOM_MARGIN = 2_000_000
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+# Errors that say the place itself cannot take the file: read-only, forbidden, a folder where
+# the file goes, a file where a folder goes.
+UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR, errno.EEXIST,
+              errno.ENOTEMPTY)
+
+
+def unwritable(path, err):
+    """The one-line Unwritable for `path`, saying what to do about `err`."""
+    path = Path(path)
+    if path.is_dir():
+        return Unwritable(f"cannot write {path}: it is a folder; give a file name (or a path "
+                          f"that does not exist yet)")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        return Unwritable(f"cannot write {path}: {blocker} is a file, not a folder; choose "
+                          f"another place")
+    return Unwritable(f"cannot write {path} ({err.strerror or err}): its folder is not "
+                      f"writable (read-only?); make it writable or choose another place")
 
 
 def write_bytes(path, data, mode=FILE_MODE):
@@ -55,6 +75,8 @@ def write_bytes(path, data, mode=FILE_MODE):
             Path(tmp).unlink(missing_ok=True)
         if is_disk_full(err):
             raise disk_full(path.parent, len(data), path.name) from None
+        if isinstance(err, OSError) and err.errno in UNWRITABLE:
+            raise unwritable(path, err) from None
         raise
 
 
@@ -151,6 +173,10 @@ def write_json(path, obj):
 
 
 def read_json(path):
+    """A JSON file's content. OSError for a path that exists but is not a regular file: a FIFO
+    or a device would block the reader for ever."""
+    if Path(path).exists() and not Path(path).is_file():
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 

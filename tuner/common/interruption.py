@@ -49,6 +49,20 @@ def exit_status():
     return 128 + _Request.signum
 
 
+def request():
+    """Ask this process to stop at its next `check()`, as a SIGTERM would, but silently (the
+    caller says why); True if this request is the first. Any thread may call it."""
+    if _Request.pressed:
+        return False
+    _Request.pressed, _Request.signum = True, signal.SIGTERM
+    return True
+
+
+def clear():
+    """Forget a stop `request()` made: the caller has ended the work it stopped."""
+    _Request.pressed = False
+
+
 def check():
     """Raise KeyboardInterrupt if a stop was asked for: call it where stopping is safe."""
     if _Request.pressed:
@@ -76,6 +90,27 @@ def stop_requests(farewell="interrupted."):
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         _Request.pressed = False
+
+
+@contextlib.contextmanager
+def sigterm_ends(farewell="interrupted."):
+    """Within: SIGTERM ends the process at once, `farewell` on stderr, status 143, for jobs with
+    nothing to resume (every file is written atomically: nothing is left half-written). At
+    once rather than by KeyboardInterrupt, which Python drops when it lands in a `__del__`,
+    and the job would run on."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum, frame):
+        os.write(2, f"\n{farewell}\n".encode())
+        os._exit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 sigint_as_request = stop_requests  # the name it had when Ctrl-C was the only signal honoured

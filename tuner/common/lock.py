@@ -64,8 +64,18 @@ def process_alive(pid):
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's live process
-        return True
-    return True
+        return not _zombie(pid)
+    return not _zombie(pid)
+
+
+def _zombie(pid):
+    """Whether `pid` has exited but not been reaped by its parent (Linux: state Z in /proc): it
+    answers signal 0, yet holds nothing any more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def _windows_process_alive(pid):

@@ -9,9 +9,11 @@ Ctrl-C and SIGTERM, and to end as soon as the last trial has ended.
 
 import logging
 import threading
+import time
 from concurrent import futures
 
 from tuner.common import files, interruption
+from tuner.common.config import WORKER_HEARTBEAT
 from tuner.common.errors import UsageError
 from tuner.distributed import cluster, secret
 
@@ -46,7 +48,7 @@ def serve(tuner, study_dir, role):
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     port = _bind(server, role.host, role.port)
     server.start()
-    cluster.write_chief_file(study_dir, role.host, port)
+    beat = _Beat(study_dir, role.host, port)
     log.info("chief: the study's oracle listens at %s:%d for workers presenting the study's "
              "secret (%s, or %s); start workers with the same options and --worker %s:%d",
              role.host, port, study_dir / secret.SECRET_FILE, secret.ENV_SECRET,
@@ -62,6 +64,7 @@ def serve(tuner, study_dir, role):
             _release_dead(oracle, watch)
             if (servicer.stop_triggered or oracle.stopped_reason) and oracle.finished():
                 break
+            beat.maybe()
             if oracle._retry_queue and not oracle.tuner_ids and not alone.is_set():
                 alone.set()
                 log.warning("trial %s waits for a worker: start one with --worker %s:%d",
@@ -70,8 +73,29 @@ def serve(tuner, study_dir, role):
     finally:
         server.stop(grace=2).wait()
         oracle.save()
+    beat.write(ended=time.time())  # workers joining now go straight to the runs still wanted
     log.info("chief: every trial has ended%s",
              f" ({oracle.stopped_reason})" if oracle.stopped_reason else "")
+
+
+class _Beat:
+    """chief.json, rewritten every WORKER_HEARTBEAT seconds with a growing `beat`: how a worker
+    on another machine tells a live chief from a dead one (`cluster.ChiefWatch`)."""
+
+    def __init__(self, study_dir, host, port):
+        self.args, self.count = (study_dir, host, port), 0
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.next = 0.0
+        self.maybe()
+
+    def maybe(self):
+        if time.monotonic() >= self.next:
+            self.count += 1
+            self.write()
+            self.next = time.monotonic() + WORKER_HEARTBEAT
+
+    def write(self, **more):
+        cluster.write_chief_file(*self.args, started=self.started, beat=self.count, **more)
 
 
 def _bind(server, host, port):

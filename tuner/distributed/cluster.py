@@ -14,16 +14,24 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import socket
 import threading
 import time
 from pathlib import Path
 
 from tuner.common import files, interruption
-from tuner.common.config import CHIEF_TIMEOUT, CHIEF_WAIT_LOG_EVERY, WORKER_HEARTBEAT, ClusterConfig
+from tuner.common.config import (
+    CHIEF_TIMEOUT,
+    CHIEF_WAIT_LOG_EVERY,
+    ORPHAN_GRACE,
+    WORKER_HEARTBEAT,
+    ClusterConfig,
+)
 from tuner.common.errors import UsageError
 from tuner.common.lock import process_alive
 from tuner.distributed import secret
+from tuner.results.runs import json_problem
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,9 @@ WORKERS_DIR = "workers"         # <worker id>.json: each worker's heartbeat
 CHIEF_ID = "chief"
 ENV_ID, ENV_IP, ENV_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 ENV_NAMES = (ENV_ID, ENV_IP, ENV_PORT)
+# Set by the launcher (`--workers`) for its children: its own pid (a child whose launcher has
+# gone stops), and for its workers the chief's pid (a chief that ended before they joined).
+ENV_LAUNCHER, ENV_CHIEF_PID = "DCGAN_TUNER_LAUNCHER_PID", "DCGAN_TUNER_CHIEF_PID"
 WORKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 WAIT_POLL = 0.5         # seconds between two looks for a stop request while waiting for the chief
 CHIEF_FIRST_LOOK = 1.0  # seconds before a worker says it waits (a running chief answers sooner)
@@ -131,7 +142,11 @@ def connect_host(host):
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
 
 
-def wait_for_chief(host, port, timeout=CHIEF_TIMEOUT):
+class ChiefEnded(Exception):
+    """The chief has ended after every trial ended: a worker has no trial to ask for."""
+
+
+def wait_for_chief(host, port, timeout=CHIEF_TIMEOUT, watch=None):
     """Return once a gRPC server answers at host:port, waiting up to `timeout` seconds for one.
 
     A worker may start before its chief listens (cluster launchers start them
@@ -140,6 +155,7 @@ def wait_for_chief(host, port, timeout=CHIEF_TIMEOUT):
 
     Raises:
         UsageError: no chief answered within `timeout` seconds.
+        ChiefEnded: the chief's file (`watch`, a ChiefWatch) says it ended, its trials done.
         KeyboardInterrupt: a stop was asked for (`interruption`).
     """
     import grpc
@@ -156,6 +172,8 @@ def wait_for_chief(host, port, timeout=CHIEF_TIMEOUT):
             except grpc.FutureTimeoutError:
                 pass
             interruption.check()
+            if watch is not None and watch.ended():
+                raise ChiefEnded(f"the chief at {host}:{port} has ended: every trial has ended")
             now = time.monotonic()
             if now - started >= timeout:
                 raise UsageError(
@@ -180,7 +198,8 @@ def join_chief(role, study_dir):
         UsageError: no chief answered within role.chief_timeout seconds, no secret
             was found, or the chief refused it.
     """
-    wait_for_chief(role.host, role.port, role.chief_timeout)
+    secret.check_env_secret()
+    wait_for_chief(role.host, role.port, role.chief_timeout, ChiefWatch(study_dir, role))
     address = f"{connect_host(role.host)}:{role.port}"
     key, source = secret.worker_secret(study_dir, f"{role.host}:{role.port}")
     secret.check_admitted(address, key, source)
@@ -188,20 +207,25 @@ def join_chief(role, study_dir):
 
 
 def present_secret(tuner, role, key):
-    """A worker's tuner presents `key` to the chief on every call from now on."""
-    secret.present_secret(tuner.oracle, f"{connect_host(role.host)}:{role.port}", key)
+    """A worker's tuner presents `key` to the chief on every call from now on; returns the
+    channel to the chief."""
+    return secret.present_secret(tuner.oracle, f"{connect_host(role.host)}:{role.port}", key)
 
 
-def write_chief_file(study_dir, host, port):
+def write_chief_file(study_dir, host, port, started=None, **more):
+    """chief.json: where the chief listens, its process and host; `more`: its `beat` (a count
+    rewritten every WORKER_HEARTBEAT seconds), and `ended` (the time, once every trial has)."""
     files.write_json(Path(study_dir) / CHIEF_FILE, {
         "address": f"{host}:{port}", "host": socket.gethostname(), "pid": os.getpid(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        "started": started or time.strftime("%Y-%m-%dT%H:%M:%S%z"), **more})
 
 
 def read_chief_file(study_dir):
-    """chief.json of a study folder as a dict, or None while it is absent or unreadable."""
+    """chief.json of a study folder as a dict, or None while it is absent, unreadable or of
+    the wrong shape (`results.schemas`)."""
+    path = Path(study_dir) / CHIEF_FILE
     try:
-        return files.read_json(Path(study_dir) / CHIEF_FILE)
+        return None if json_problem(path) else files.read_json(path)
     except (OSError, ValueError):
         return None
 
@@ -277,3 +301,107 @@ class Watch:
         if now - since > self.timeout:
             return f"no heartbeat for {now - since:.0f} s"
         return ""
+
+
+class ChiefWatch:
+    """A worker's view of its chief, from chief.json: ended, dead, or alive.
+
+    The chief has ended when its file says so (written by the chief this worker serves:
+    the launcher's, or one that ended after this worker started). It is dead when the file
+    names a process of this machine that has exited, or when its beat has not changed for
+    `role.chief_timeout` seconds (the worker's own clock). Used as a context manager, a
+    thread looks every WAIT_POLL seconds and calls `on_gone` once the chief is gone.
+    """
+
+    def __init__(self, study_dir, role, on_gone=None, environ=None):
+        environ = os.environ if environ is None else environ
+        self.study_dir, self.timeout, self.on_gone = Path(study_dir), role.chief_timeout, on_gone
+        self.address = f"{role.host}:{role.port}"
+        pid = environ.get(ENV_CHIEF_PID, "")
+        self.chief_pid = int(pid) if pid.isdigit() else None
+        self.started = time.time()
+        self.gone = ""      # why the chief is gone, once it is
+        self._beat = (None, time.monotonic())
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chief-watch", daemon=True)
+
+    def ended(self):
+        """Whether the chief's file says it ended, every trial done."""
+        record = read_chief_file(self.study_dir) or {}
+        ended = record.get("ended")
+        return isinstance(ended, (int, float)) and not isinstance(ended, bool) and (
+            record.get("pid") == self.chief_pid or ended >= self.started)
+
+    def dead(self):
+        """Why the chief is dead ("" while it seems alive or ended)."""
+        record = read_chief_file(self.study_dir)
+        if not isinstance(record, dict) or self.ended():
+            return ""
+        pid = record.get("pid")
+        if record.get("host") == socket.gethostname() and isinstance(pid, int) \
+                and not process_alive(pid):
+            return f"its process {pid} has exited"
+        now = time.monotonic()
+        if record.get("beat") is None or record.get("beat") != self._beat[0]:
+            self._beat = (record.get("beat"), now)
+            return ""
+        silent = now - self._beat[1]
+        return f"no sign of life for {silent:.0f} s (--chief-timeout)" if silent > self.timeout \
+            else ""
+
+    def _run(self):
+        while not self._stop.wait(WAIT_POLL):
+            why = "ended" if self.ended() else self.dead()
+            if why:
+                self.gone = why
+                log.warning("the chief at %s %s", self.address,
+                            "has ended: every trial has ended" if why == "ended"
+                            else f"is dead ({why})")
+                if self.on_gone:
+                    self.on_gone()
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+
+class LauncherWatch:
+    """A child of the launcher (`--workers`) stops when its launcher has gone (killed, even by
+    SIGKILL): it says so in one line, asks itself to stop after its current step (SIGTERM)
+    and exits after ORPHAN_GRACE seconds if it has not. A process without a launcher
+    (ENV_LAUNCHER unset) is not watched."""
+
+    def __init__(self, environ=None, grace=ORPHAN_GRACE):
+        environ = os.environ if environ is None else environ
+        pid = environ.get(ENV_LAUNCHER, "")
+        self.launcher = int(pid) if pid.isdigit() else None
+        self.grace = grace
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="launcher-watch", daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(WAIT_POLL):
+            if os.getppid() != self.launcher:
+                log.warning("the launcher (process %d) has ended: this process stops too",
+                            self.launcher)
+                os.kill(os.getpid(), signal.SIGTERM)
+                if not self._stop.wait(self.grace):
+                    os._exit(128 + signal.SIGTERM)
+                return
+
+    def __enter__(self):
+        if self.launcher is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        return False

@@ -110,7 +110,8 @@ def run_local(argv, plan, chief_address, study_dir, environ=None):
     The chief listens on `chief_address` (HOST:PORT), else on any free port of
     127.0.0.1, and names it in chief.json, which the workers are then given.
     """
-    environ = dict(os.environ if environ is None else environ)
+    environ = {**(os.environ if environ is None else environ),
+               cluster.ENV_LAUNCHER: str(os.getpid())}  # children stop if the launcher goes
     host, port = cluster.parse_address(chief_address, "--chief") if chief_address \
         else (CHIEF_HOST, 0)
     children = []
@@ -124,13 +125,18 @@ def run_local(argv, plan, chief_address, study_dir, environ=None):
             return _end(chief, children, stop)
         log.info("launcher: %d worker(s) for the chief at %s: %s", len(plan), address,
                  ", ".join(w.name for w in plan))
+        names = {chief.pid: "the chief"}
         for worker in plan:
-            children.append(_start(child_command(argv, "--worker", address, "--worker-id",
-                                                 worker.name), {**environ, **worker.env}))
+            child = _start(child_command(argv, "--worker", address, "--worker-id", worker.name),
+                           {**environ, **worker.env, cluster.ENV_CHIEF_PID: str(chief.pid)})
+            children.append(child)
+            names[child.pid] = f"worker {worker.name}"
+        reaped = _Reaper(children, names)
         while chief.poll() is None:
             stop.check()
+            reaped.look()
             time.sleep(POLL)  # polling children; nothing to wait on in common
-        return _end(chief, children, stop)
+        return _end(chief, children, stop, reaped)
     finally:
         for child in children:
             if child.poll() is None:
@@ -148,18 +154,40 @@ def _wait_for_chief(chief, study_dir, stop):
     deadline = time.monotonic() + CHIEF_START
     while time.monotonic() < deadline:
         stop.check()
-        if chief.poll() is not None:
-            return None
-        record = cluster.read_chief_file(study_dir)
+        record = cluster.read_chief_file(study_dir)  # first: a chief may listen and end at once
         if record and record.get("pid") == chief.pid:
             host, port = cluster.parse_address(record["address"], "chief.json")
             return f"{cluster.connect_host(host)}:{port}"
+        if chief.poll() is not None:
+            return None
         time.sleep(POLL)
     raise UsageError(f"the chief did not start listening within {CHIEF_START:.0f} s; see its "
                      f"messages above")
 
 
-def _end(chief, children, stop):
+class _Reaper:
+    """Reaps children as they end (a zombie would look alive: its claims and its trial held
+    for ever) and names each that ended before the chief, with its status, in one line."""
+
+    def __init__(self, children, names):
+        self.children, self.names, self.seen = children, names, set()
+
+    def look(self):
+        for child in self.children:
+            if child.pid in self.seen or child.poll() is None:
+                continue
+            self.seen.add(child.pid)
+            if child.returncode != 0:
+                log.warning("launcher: %s (process %d) ended with status %s",
+                            self.names.get(child.pid, "a child"), child.pid,
+                            _status(child.returncode))
+
+
+def _status(code):
+    return f"{code} (signal {-code})" if code < 0 else str(code)
+
+
+def _end(chief, children, stop, reaped=None):
     """Wait for every child once the chief has ended; the chief's status (Ctrl-C: raised).
 
     Workers outlive the chief: once its trials are done they train the runs the study
@@ -168,9 +196,15 @@ def _end(chief, children, stop):
     chief.wait()
     while any(c.poll() is None for c in children):
         stop.check()
+        if reaped:
+            reaped.look()
         time.sleep(POLL)
     if stop.sent:
         raise KeyboardInterrupt
+    if chief.returncode < 0:  # killed: its workers have said so and ended
+        log.warning("launcher: the chief (process %d) was killed (signal %d); run the same "
+                    "command again to resume", chief.pid, -chief.returncode)
+        return 1
     return chief.returncode
 
 

@@ -43,6 +43,7 @@ def chief_secret(study_dir, environ=None):
     environ = os.environ if environ is None else environ
     path = Path(study_dir) / SECRET_FILE
     secret = environ.get(ENV_SECRET, "").strip() or _read(path) or secrets.token_hex(32)
+    _check_text(secret, ENV_SECRET if environ.get(ENV_SECRET, "").strip() else str(path))
     if _read(path) != secret or path.stat().st_mode & 0o777 != SECRET_MODE:
         files.write_bytes(path, f"{secret}\n".encode(), mode=SECRET_MODE)
     return secret
@@ -53,7 +54,7 @@ def worker_secret(study_dir, address, environ=None):
     study's `chief.secret`; UsageError naming both when neither gives one."""
     environ = os.environ if environ is None else environ
     if environ.get(ENV_SECRET, "").strip():
-        return environ[ENV_SECRET].strip(), ENV_SECRET
+        return _check_text(environ[ENV_SECRET].strip(), ENV_SECRET), ENV_SECRET
     path = Path(study_dir) / SECRET_FILE
     try:
         secret = _read(path, missing_ok=False)
@@ -67,7 +68,26 @@ def worker_secret(study_dir, address, environ=None):
     if not secret:
         raise UsageError(f"--worker {address}: {path} is empty; start the chief again to make "
                          f"the study's secret, or set {ENV_SECRET}")
-    return secret, str(path)
+    return _check_text(secret, str(path)), str(path)
+
+
+def check_env_secret(environ=None):
+    """Refuse at once (UsageError) a DCGAN_TUNER_CHIEF_SECRET gRPC cannot carry: before a
+    worker waits for its chief, not after."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_SECRET, "").strip():
+        _check_text(environ[ENV_SECRET].strip(), ENV_SECRET)
+
+
+def _check_text(secret, source):
+    """`secret` if gRPC can carry it (printable ASCII, as chief.secret's hex is); UsageError
+    naming `source` otherwise (gRPC would drop the call, and the worker would read that the
+    chief did not answer)."""
+    if not (secret.isascii() and secret.isprintable()):
+        raise UsageError(f"{source}: the study's secret must be printable ASCII (letters, "
+                         f"digits, punctuation), as the chief's {SECRET_FILE} makes it; set it "
+                         f"to the content of that file, or leave {ENV_SECRET} unset")
+    return secret
 
 
 def _read(path, missing_ok=True):
@@ -152,7 +172,10 @@ def check_admitted(address, secret, source):
 
 
 def present_secret(client, address, secret):
-    """Make keras-tuner's OracleClient `client` present `secret` on every call to the chief."""
+    """Make keras-tuner's OracleClient `client` present `secret` on every call to the chief;
+    returns the channel (closing it ends the calls under way: a worker whose chief is gone)."""
     from keras_tuner.src import protos  # keras-tuner's stub: only on a worker
 
-    client.stub = protos.get_service_grpc().OracleStub(secret_channel(address, secret))
+    channel = secret_channel(address, secret)
+    client.stub = protos.get_service_grpc().OracleStub(channel)
+    return channel

@@ -80,6 +80,11 @@ def _check(config):
         raise UsageError(f"--n must be a positive integer, got {config.n}")
     if config.interpolate is not None and config.interpolate < 2:
         raise UsageError(f"--interpolate needs at least 2 frames, got {config.interpolate}")
+    out = Path(config.out)
+    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise UsageError(f"--out {config.out}: {blocker} is a file, and --out is a folder of "
+                         f"images; give a folder (new or existing)")
     if config.grid and Path(config.grid).resolve().parent == Path(config.out).resolve():
         raise UsageError(f"--grid {config.grid} is inside --out {config.out}: a grid there would "
                          f"make --out unusable as a FAKE folder of tuner.score; write it elsewhere")
@@ -88,6 +93,9 @@ def _check(config):
 def load_generator(path):
     """A keras Model mapping (N, latent_dim) to (N, S, S, 1); UsageError for anything else."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"MODEL {path} is a folder; give a generator .keras file, e.g. "
+                         f"results/<study>/retrain/trial_<id>/seed_<s>/generator.keras")
     if not path.is_file():
         raise UsageError(f"MODEL {path} does not exist; give a generator .keras file, e.g. "
                          f"results/<study>/retrain/trial_<id>/seed_<s>/generator.keras")

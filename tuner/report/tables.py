@@ -6,6 +6,7 @@ the table `python -m tuner.search` ends with.
 
 
 import csv
+import html
 import io
 import json
 import math
@@ -619,7 +620,9 @@ def format_text(ranking, top=None, width=80):
 
 
 def _md(text):
-    return str(text).replace("|", "\\|")
+    """`text` as a markdown table cell or line: its HTML escaped (a study name or claim text
+    is the user's; rendered markdown passes HTML through), its pipes too."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
 
 
 def format_markdown(ranking, top=None):

@@ -17,6 +17,7 @@ A verdict is "supported", "tied", "contradicted", "not settled", "out of reach" 
 bounds on the difference the tie reads against -`margin_low` and `margin_high`.
 """
 
+import html
 import json
 import textwrap
 
@@ -131,7 +132,9 @@ def _check_lines(check, width):
 
 
 def _md(text):
-    return str(text).replace("|", "\\|")
+    """`text` as a markdown table cell or line: its HTML escaped (a study name or claim text
+    is the user's; rendered markdown passes HTML through), its pipes too."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
 
 
 def format_markdown(doc):

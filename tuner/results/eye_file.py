@@ -45,45 +45,28 @@ def read_eye(study_dir):
     path = eye_path(study_dir)
     if not path.exists():
         return empty()
-    problem = json_problem(path)
-    doc = None if problem else files.read_json(path)
-    if not problem:
-        problem = shape_problem(doc)
+    problem = json_problem(path)  # its shape too: results.schemas' EYE
     if problem:
         raise UsageError(f"{path}: {problem}; restore it from a copy, or move it aside to "
-                         f"start the judgements over")
-    return doc
-
-
-def shape_problem(doc):
-    """What makes `doc` not an eye.json of the format above, or None."""
-    if not (isinstance(doc, dict) and isinstance(doc.get("sessions"), list)
-            and isinstance(doc.get("judgements"), list)):
-        return "not an eye.json (needs lists `sessions` and `judgements`)"
-    for n, session in enumerate(doc["sessions"]):
-        if not (isinstance(session, dict) and isinstance(session.get("id"), str)
-                and isinstance(session.get("items"), list)
-                and all(isinstance(i, dict) and i.get("task") in ANSWERS
-                        for i in session["items"])):
-            return f"session {n} is not an object with an `id` and a list of `items`"
-    for n, entry in enumerate(doc["judgements"]):
-        if not (isinstance(entry, dict) and entry.get("task") in ANSWERS
-                and entry.get("answer") in ANSWERS[entry["task"]]):
-            return f"judgement {n} is not an object with a `task` and its `answer`"
-        if entry["task"] == "pair" and not all(isinstance(entry.get(k), str)
-                                               for k in ("left", "right")):
-            return f"judgement {n} (a pair) lacks the trials shown, `left` and `right`"
-    return None
+                         f"start the judgements over (the study's search with --repair does)")
+    return files.read_json(path)
 
 
 def update(study_dir, change):
     """Apply `change(doc)` to eye.json under its lock and write it atomically; returns what
     `change` returned."""
-    with filelock.FileLock(Path(study_dir) / LOCK_NAME, timeout=30):
+    lock = filelock.FileLock(Path(study_dir) / LOCK_NAME, timeout=30)
+    try:
+        lock.acquire()
+    except OSError as err:  # a read-only study: one line, not a traceback
+        raise files.unwritable(lock.lock_file, err) from None
+    try:
         doc = read_eye(study_dir)
         result = change(doc)
         files.write_json(eye_path(study_dir), doc)
         return result
+    finally:
+        lock.release()
 
 
 def now():

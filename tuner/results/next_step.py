@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tuner.common.config import MAX_REPEATS
 from tuner.common.progress import duration
 from tuner.results.race import open_decisions, unreachable
-from tuner.results.runs import mean_run_seconds, run_entries
+from tuner.results.runs import finished_count, mean_run_seconds
 from tuner.results.snapshot import read_study, train_setting
 
 RACE_FLAGS = ("--settle", "--max-repeats")
@@ -45,7 +45,7 @@ def next_step(study_dir):
         return None
     study = read_study(study_dir)
     recorded_cap = cap = train_setting(study.meta, "max_repeats") or MAX_REPEATS
-    present = {row["trial_id"]: len(run_entries(row["folder"])) for row in study.rows}
+    present = {row["trial_id"]: finished_count(row["folder"]) for row in study.rows}
     wanted = {}  # trial -> the runs its open decisions would need, if the differences held
     for decision in decisions:
         for trial in map(str, decision.trial_ids):

@@ -9,13 +9,16 @@ from pathlib import Path
 from tuner.common.config import RANK_BY
 from tuner.common.names import SCORES
 from tuner.results.intervals import standard_error
+from tuner.results.schemas import not_regular, shape_problem
 
 RUN_DONE = ("completed", "diverged")  # a run's status once it trained no more
 EVALUATIONS = "evaluations.json"
 
 
 def read_json_or_none(path):
-    """A JSON file's content, or None while it is missing or unreadable."""
+    """A JSON file's content, or None while it is missing, unreadable or not a regular file."""
+    if not_regular(path):
+        return None
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -23,9 +26,12 @@ def read_json_or_none(path):
         return None
 
 
-def json_problem(path):
-    """What is wrong with a JSON file that exists: "not valid JSON (truncated?): ...", "not
-    a JSON object"; None when it reads as an object or is absent (absent is not damage)."""
+def json_problem(path, shape=True):
+    """What is wrong with a JSON file that exists: "not a regular file (a FIFO)", "not valid
+    JSON (truncated?): ...", "not a JSON object", or (`shape`) the field at fault of a file of
+    the wrong shape (`schemas`); None when it reads right or is absent (absent is not damage)."""
+    if problem := not_regular(path):
+        return problem
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -37,32 +43,34 @@ def json_problem(path):
         return f"not valid JSON (truncated?): {err}"
     except OSError as err:
         return f"cannot be read ({err.strerror or err})"
-    return None if isinstance(doc, dict) else "not a JSON object"
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    return shape_problem(doc, Path(path).name) if shape else None
 
 
 def _bad_score(value):
-    """Whether a stored score is neither a number nor null (JSON's NaN): damage, not a score."""
-    return value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)))
+    """Whether a stored score is neither a finite number nor null (JSON's NaN): damage, not a
+    score."""
+    return value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value))
 
 
 def evaluations_problem(trial_dir):
-    """What makes a trial's evaluations.json unusable, or None: unreadable JSON, or a score
-    that is not a number (e.g. "kid": "abc"), named with its epoch."""
+    """What makes a trial's evaluations.json unusable, or None: unreadable JSON, a score that
+    is not a finite number (e.g. "kid": "abc"), named with its epoch, or any other field of
+    the wrong shape (`schemas`), named."""
     path = Path(trial_dir) / EVALUATIONS
-    problem = json_problem(path)
-    if problem:
+    problem = json_problem(path, shape=False)
+    if problem or not path.exists():
         return problem
     doc = read_json_or_none(path) or {}
     rows = doc.get("evaluations")
-    if rows is not None and not isinstance(rows, list):
-        return '"evaluations" is not a list'
-    for row in rows or []:
-        if not isinstance(row, dict):
-            return "an evaluation is not a JSON object"
+    for row in rows if isinstance(rows, list) else []:
         for name in SCORES:
-            if _bad_score(row.get(name)):
-                return f"{name} {row[name]!r} at epoch {row.get('epoch')} is not a number"
-    return None
+            if isinstance(row, dict) and _bad_score(row.get(name)):
+                what = "a finite number" if isinstance(row[name], float) else "a number"
+                return f"{name} {row[name]!r} at epoch {row.get('epoch')} is not {what}"
+    return shape_problem(doc, EVALUATIONS)
 
 
 def failure_reason(message):
@@ -97,6 +105,12 @@ def evaluation_file(trial_dir):
 def run_entries(trial_dir):
     """The run entries ("repeats") of a trial's evaluations.json: seed, status, worker, seconds."""
     return [r for r in evaluation_file(trial_dir).get("repeats") or [] if isinstance(r, dict)]
+
+
+def finished_count(trial_dir):
+    """How many of a trial's runs count (completed or diverged; `finished_runs`): a run a
+    killed process left `running` does not, nor does a failed one."""
+    return sum(r.get("status") in RUN_DONE for r in run_entries(trial_dir))
 
 
 def mean_run_seconds(trial_dirs):
@@ -143,6 +157,13 @@ def load_runs(trial_dir):
     by_epoch = sorted(evaluations, key=lambda e: e["epoch"])
     return [_run(n, entries.get(n), [e for e in by_epoch if e.get("repeat", 0) == n])
             for n in numbers]
+
+
+def finished_runs(runs):
+    """The runs that count: those that trained no more (completed or diverged). A run still
+    `running` (training now, or left so by a killed process, which trains it again from its
+    start) holds a half-trained generator's scores: it is never averaged in."""
+    return [run for run in runs if run["status"] in RUN_DONE]
 
 
 def parse_rank_by(rank_by):

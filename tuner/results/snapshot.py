@@ -14,6 +14,7 @@ a paired comparison with the best trial over the seeds they share.
 
 
 import difflib
+import logging
 import math
 import re
 import socket
@@ -44,6 +45,7 @@ from tuner.results.runs import (
     evaluation_file,
     evaluations_problem,
     failure_reason,
+    finished_runs,
     json_problem,
     load_runs,
     parse_rank_by,
@@ -51,6 +53,7 @@ from tuner.results.runs import (
     summarise_runs,
 )
 
+log = logging.getLogger(__name__)
 STUDY_FILE = "study.json"
 SPACE_COPY = "space.toml"  # the space file a study ran with, copied into its folder
 DAMAGED = "DAMAGED"  # a trial whose trial.json or evaluations.json cannot be read: never done
@@ -102,7 +105,7 @@ def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY
     """One trial as a flat dict, or None if its folder holds nothing readable yet.
 
     Scores come from evaluations.json, reduced by `rank_by` within each run and
-    averaged over runs (a trial in progress: its runs so far); a failed trial
+    averaged over its finished runs (a trial in progress: its runs so far); a failed trial
     has none. keras-tuner writes trial.json (status RUNNING) when a trial
     starts; a folder with only evaluations.json is a trial in progress too. A
     running trial of a study whose search process has died shows as INTERRUPTED.
@@ -124,8 +127,16 @@ def trial_row(trial_dir, objective="kid", search_alive=True, rank_by=OLD_RANK_BY
            "message": failure_reason(trial.get("message")) if trial.get("message") else "",
            "folder": str(trial_dir), "worker": worker if isinstance(worker, str) else None}
     row.update({name: _metric(trial, name) for name in RECORD_METRICS})
-    row.update(summarise_runs([] if status in FAILED else runs, rank_by, objective))
+    row.update(summarise_runs(_counted(runs, status), rank_by, objective))
     return row
+
+
+def _counted(runs, status):
+    """The runs a trial's scores come from: a completed trial's finished runs; a trial in
+    progress shows its scores so far; a failed one has none."""
+    if status in FAILED:
+        return []
+    return finished_runs(runs) if status == "COMPLETED" else runs
 
 
 def trial_damage(trial_dir):
@@ -143,7 +154,9 @@ def damaged_row(trial_dir, damage):
     """A damaged trial's row: its configuration if trial.json still reads, no scores."""
     trial = read_json_or_none(trial_dir / "trial.json")
     trial = trial if isinstance(trial, dict) else {}
-    values = (trial.get("hyperparameters") or {}).get("values") or {}
+    hyperparameters = trial.get("hyperparameters")
+    values = hyperparameters.get("values") if isinstance(hyperparameters, dict) else None
+    values = values if isinstance(values, dict) else {}
     row = {"trial_id": str(trial.get("trial_id") or trial_dir.name.removeprefix("trial_")),
            "status": DAMAGED, "damaged": damage, "message": "",
            "hyperparameters": {**{k: values.get(k) for k in HYPERPARAMETERS}, **values},
@@ -155,7 +168,11 @@ def damaged_row(trial_dir, damage):
 
 def load_retrain(study_dir, trial_id):
     """The trial's `tuner.retrain` summary (final scores over seeds), or None if never retrained."""
-    doc = read_json_or_none(Path(study_dir) / "retrain" / f"trial_{trial_id}" / "retrain.json")
+    path = Path(study_dir) / "retrain" / f"trial_{trial_id}" / "retrain.json"
+    if problem := json_problem(path):
+        log.warning("%s: %s; its retraining is left out (retrain it again)", path, problem)
+        return None
+    doc = read_json_or_none(path)
     if not isinstance(doc, dict) or not doc.get("n_completed"):
         return None
     final = doc["final"]
@@ -474,10 +491,14 @@ def attach_eye(study_dir, rows):
     row gets `eye`, its Bradley-Terry preference score (higher: preferred), and `eye_detail`
     (its interval, choices and fooled rate).
 
-    Raises:
-        UsageError: eye.json is damaged.
+    A damaged eye.json is named in one warning and read as no judgements: the scores stand
+    without it (`--repair` sets it aside).
     """
-    judgements = read_eye(study_dir)["judgements"]
+    try:
+        judgements = read_eye(study_dir)["judgements"]
+    except UsageError as err:
+        log.warning("%s; the eye's judgements are left out", err)
+        judgements = []
     if not any(not j.get("undone") for j in judgements):
         for row in rows:
             row["eye"], row["eye_detail"] = None, None

@@ -149,6 +149,8 @@ def resolve_path(space, flag="--space"):
 def space_file(space, flag="--space"):
     """The path of an existing space file named by `flag` (a shipped space's name or a path)."""
     path = resolve_path(space, flag)
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: a folder, not a file; give a space file (.toml)")
     if not path.is_file():
         raise UsageError(f"{flag} {path}: file not found")
     return path
@@ -167,10 +169,11 @@ def available():
     return sorted(names)
 
 
-def load_space(space):
-    """Read and validate a space by name or path; raises UsageError naming the file and key."""
-    path = resolve_path(space)
-    text = _read_text(path)
+def load_space(space, flag="--space"):
+    """Read and validate a space by name or path; raises UsageError naming the file and key
+    (and `flag`, the option that named it, when it cannot be read)."""
+    path = resolve_path(space, flag)
+    text = _read_text(path, flag)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -197,14 +200,18 @@ def _depth(doc):
 MAX_NESTING = 16  # tables and arrays in tables: a space file needs 4; tomllib fails near 300
 
 
-def _read_text(path):
+def _read_text(path, flag):
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: a folder, not a file; give a space file (.toml)")
+    if path.exists() and not path.is_file():  # a FIFO or a device would block the read
+        raise UsageError(f"{flag} {path}: not a regular file; give a space file (.toml)")
     try:
         # utf-8-sig: a byte-order mark some Windows editors put first is not TOML, but harmless.
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise UsageError(f"--space {path}: file not found") from None
+        raise UsageError(f"{flag} {path}: file not found") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"--space {path}: cannot read it ({err})") from None
+        raise UsageError(f"{flag} {path}: cannot read it ({err})") from None
 
 
 def _parse(doc, path, text):

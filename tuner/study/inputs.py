@@ -142,12 +142,22 @@ def _check_objective(settings, heldout):
 
 def _warn_resolution(faces, space):
     """Say once which trained sizes exceed the source images: they learn from upsampled blur."""
-    source = min(min(image.shape[:2]) for image in faces.images)  # the median would hide a few
+    sides = sorted(min(image.shape[:2]) for image in faces.images)
+    source, typical = sides[0], sides[(len(sides) - 1) // 2]  # the median would hide a few
     upsampled = [size for size in space.image_sizes() if size > source]
-    if upsampled:
+    if not upsampled:
+        return
+    if source == typical:
         log.warning("the source images are %dx%d: trials at %s train on upsampled images, so "
                     "they cannot learn finer detail than %d px", source, source,
                     "/".join(map(str, upsampled)), source)
+        return
+    height, width = next(image.shape[:2] for image in faces.images
+                         if min(image.shape[:2]) == source)
+    log.warning("%d of the %d source images are smaller than most (%d px), the smallest %dx%d: "
+                "trials at %s train on them upsampled; leave images that are not faces out of "
+                "the data", sum(side < typical for side in sides), len(sides), typical, width,
+                height, "/".join(map(str, upsampled)))
 
 
 def _eval_size(config, space):

@@ -96,9 +96,10 @@ class Racing:
                      "; ".join(d.label.split(": ")[0] for d in decisions))
 
     def _left(self, trials, decisions):
-        """The most runs the race may still train: its open configurations up to the cap."""
+        """The most runs the race may still train: its open configurations up to the cap
+        (finished runs count; a killed one is trained again)."""
         named = {str(t) for d in decisions for t in d.trial_ids}
-        return sum(max(0, self.settings.max_repeats - len(t.started)) for t in trials
+        return sum(max(0, self.settings.max_repeats - len(t.finished)) for t in trials
                    if t.trial_id in named)
 
     def _train(self, run, left):

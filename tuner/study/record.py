@@ -12,7 +12,7 @@ from tuner.common import files
 from tuner.common.config import DEFAULT_FEATURES
 from tuner.common.errors import UsageError
 from tuner.data.sources import EMBEDDED, is_download
-from tuner.results.runs import read_json_or_none
+from tuner.results.runs import json_problem, read_json_or_none
 from tuner.results.snapshot import SPACE_COPY, STUDY_FILE
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,9 @@ def check_resumable(study_dir, inputs, scorer, hint=RESUME_HINT, search=True):
     path = study_dir / STUDY_FILE
     if not path.is_file():
         return
+    if problem := json_problem(path):
+        raise UsageError(f"{path}: {problem}; the study cannot resume on it: run its search "
+                         f"with --repair to set it aside and write it anew")
     old = files.read_json(path)
     mismatches = [what for what, same in (
         ("data", old.get("data", {}).get("fingerprint") == inputs.faces.fingerprint),

@@ -14,9 +14,15 @@ file, and with `--repair`:
   oracle, so the tuner may propose the configuration again;
 - a damaged oracle.json is rebuilt from the trial.json files (the random draws' state is lost;
   a Hyperband study's brackets cannot be rebuilt, which is refused);
-- a damaged study.json is set aside and written anew by the search from its settings.
+- a damaged study.json is set aside and written anew by the search from its settings;
+- a damaged eye.json is set aside: the judgements start over (the old ones stay readable there).
 
-Damaged files go to `<study>/damaged/<time>/`, keeping their paths; nothing is deleted.
+A file is damaged when it cannot be read, or when it reads but has the wrong shape
+(`results.schemas`: a field of the wrong type, a required one missing, a number that is not
+finite); the message names the field at fault.
+
+Damaged files go to `<study>/damaged/<time>/`, keeping their paths (a rerun trial's
+TensorBoard run `tensorboard/trial_<id>/` with them); nothing is deleted.
 """
 
 
@@ -29,6 +35,7 @@ from pathlib import Path
 
 from tuner.common import files
 from tuner.common.errors import UsageError
+from tuner.results.eye_file import EYE_FILE
 from tuner.results.runs import EVALUATIONS, evaluations_problem, json_problem, read_json_or_none
 from tuner.results.snapshot import STUDY_FILE
 
@@ -36,6 +43,7 @@ log = logging.getLogger(__name__)
 ORACLE_FILE = "oracle.json"
 TUNER_FILE = "tuner0.json"  # keras-tuner's own state of the tuner (an empty dict here)
 DAMAGED_DIR = "damaged"
+BOARD_DIR = "tensorboard"  # study.tensorboard.board_dir's, named here without loading TF
 ENDED = ("COMPLETED", "FAILED", "INVALID")
 LOST = "its configuration is lost"
 
@@ -68,7 +76,8 @@ def oracle_trial_ids(oracle):
 def find_damage(study_dir):
     """Every damaged file of a study: its own files, then each trial's, then trials gone."""
     study_dir = Path(study_dir)
-    found = [Damage(study_dir / name, problem) for name in (STUDY_FILE, ORACLE_FILE, TUNER_FILE)
+    found = [Damage(study_dir / name, problem)
+             for name in (STUDY_FILE, ORACLE_FILE, TUNER_FILE, EYE_FILE)
              if (problem := json_problem(study_dir / name))]
     known = oracle_trial_ids(read_json_or_none(study_dir / ORACLE_FILE))
     folders = {p.name.removeprefix("trial_"): p for p in study_dir.glob("trial_*") if p.is_dir()}
@@ -97,6 +106,11 @@ def check_study(study_dir, repair, tuner_name):
     """
     study_dir = Path(study_dir)
     found = find_damage(study_dir)
+    if not repair:
+        for damage in [d for d in found if d.path.name == EYE_FILE]:  # the search needs it not
+            log.warning("%s; the search goes on without it (--repair sets it aside)",
+                        damage.text(study_dir))
+        found = [d for d in found if d.path.name != EYE_FILE]
     if not found:
         return
     if not repair:
@@ -135,6 +149,9 @@ def repair_study(study_dir, found, rebuild_oracle):
         moved = f" set aside in {aside} and" if folder.exists() else ""
         if folder.exists():
             _set_aside(folder, study_dir, aside)
+        board = study_dir / BOARD_DIR / folder.name  # its TensorBoard run goes with it
+        if board.exists():
+            _set_aside(board, study_dir, aside)
         if damage.lost:
             forgotten.add(damage.trial_id)
             files.write_json(folder / "trial.json", _placeholder(damage, aside, study_dir))

@@ -27,7 +27,13 @@ from pathlib import Path
 
 from tuner.common.lock import process_alive
 from tuner.common.names import HYPERPARAMETERS
-from tuner.results.runs import RUN_DONE, evaluations_problem, load_runs, read_json_or_none
+from tuner.results.runs import (
+    RUN_DONE,
+    evaluations_problem,
+    json_problem,
+    load_runs,
+    read_json_or_none,
+)
 
 log = logging.getLogger(__name__)
 CLAIM = "run_{repeat}.claim"
@@ -60,6 +66,7 @@ class Trial:
     values: dict
     ended: frozenset    # seeds of its runs that ended (completed, diverged or failed)
     started: frozenset  # seeds of every run it has, ended or not
+    finished: frozenset = frozenset()  # seeds of its runs that count: completed or diverged
 
     @property
     def continued(self):
@@ -71,6 +78,10 @@ def completed_trials(study_dir):
     """The study's trials keras-tuner completed, in trial order."""
     trials = []
     for path in sorted(Path(study_dir).glob("trial_*/trial.json")):
+        if problem := json_problem(path):
+            log.warning("%s: %s; its runs are left alone (--repair reruns what it can)", path,
+                        problem)
+            continue
         doc = read_json_or_none(path)
         if not isinstance(doc, dict) or doc.get("status") != "COMPLETED":
             continue
@@ -83,7 +94,8 @@ def completed_trials(study_dir):
                             path.parent, dict((doc.get("hyperparameters") or {}).get("values")
                                               or {}),
                             frozenset(r["seed"] for r in runs if r["status"] in RUN_ENDED),
-                            frozenset(r["seed"] for r in runs if r["seed"] is not None)))
+                            frozenset(r["seed"] for r in runs if r["seed"] is not None),
+                            frozenset(r["seed"] for r in runs if r["status"] in RUN_DONE)))
     return trials
 
 
@@ -99,24 +111,30 @@ def missing_runs(trials, settings):
 
 
 def race_runs(trials, settings, decisions, busy=()):
-    """With every trial's first runs done: the next seed of each configuration an open
+    """With every trial's first runs done: the next run of each configuration an open
     decision names (one run per configuration at a time: `busy` trial ids are training one),
-    below `max_repeats`."""
+    while it has fewer than `max_repeats` finished runs."""
     reasons = {}
     for decision in decisions:
         name = decision.label.split(": ")[0]  # a claim check's name, without its comparisons
         for trial_id in decision.trial_ids:
             reasons.setdefault(str(trial_id), name)
     wanted = []
-    for trial in sorted(trials, key=lambda t: len(t.started)):
+    for trial in sorted(trials, key=lambda t: len(t.finished)):
         if trial.trial_id not in reasons or trial.trial_id in busy or trial.continued:
             continue
-        repeat = next(k for k in range(len(trial.started) + 1)
-                      if settings.seed + k not in trial.started)
-        if repeat < settings.max_repeats:
+        if len(trial.finished) < settings.max_repeats:
+            repeat = next_repeat(trial, settings)
             wanted.append(Run(trial.trial_id, trial.folder, repeat, settings.seed + repeat,
                               trial.values, f"open: {reasons[trial.trial_id]}"))
     return wanted
+
+
+def next_repeat(trial, settings):
+    """The run a configuration trains next: its first that has not ended. A run left
+    `running` by a killed process comes before any later seed and is trained again from
+    its start (`hypermodel.train_run` forgets what it left), so every seed is trained once."""
+    return next(k for k in range(len(trial.ended) + 1) if settings.seed + k not in trial.ended)
 
 
 def configuration(values):

@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from tuner.common import interruption
 from tuner.common.config import (
     ClusterConfig,
     SearchConfig,
@@ -25,7 +26,15 @@ from tuner.common.errors import UsageError
 from tuner.common.lock import LOCK_FILES, StudyLock
 from tuner.common.progress import Progress
 from tuner.distributed.chief import serve
-from tuner.distributed.cluster import Heartbeat, join_chief, keras_tuner_environment, present_secret
+from tuner.distributed.cluster import (
+    ChiefEnded,
+    ChiefWatch,
+    Heartbeat,
+    LauncherWatch,
+    join_chief,
+    keras_tuner_environment,
+    present_secret,
+)
 from tuner.results.decisions import EQUAL, SEEDS
 from tuner.results.runs import failure_reason, read_json_or_none
 from tuner.results.snapshot import STUDY_FILE
@@ -57,8 +66,14 @@ def run_search(config: SearchConfig, on_validated=None, role=None):
             before training starts.
     """
     role = role or ClusterConfig()
-    if role.role == "worker":
-        return _run_worker(config, role, on_validated)
+    with LauncherWatch():  # a child of `--workers` stops with its launcher
+        if role.role == "worker":
+            return _run_worker(config, role, on_validated)
+        return _run_study(config, role, on_validated)
+
+
+def _run_study(config, role, on_validated):
+    """A search of one process, or the chief of several."""
     inputs = validate(config)
     study_dir = prepare_folder(config)
     if on_validated:
@@ -109,13 +124,19 @@ def study_settings(study_dir, inputs):
 
 
 def _run_worker(config, role, on_validated):
-    """A worker: check the chief is there and runs this very study, then train its trials."""
+    """A worker: check the chief is there and runs this very study, then train its trials, then
+    the runs the study still wants. A chief that has ended (every trial done) leaves the runs;
+    a chief that dies is named in one line and the worker ends."""
     if config.overwrite:
         raise UsageError("--overwrite belongs to the chief (it owns the study folder); "
                          "give it there, not to a worker")
     resolve(config)  # the flags first, then the chief (in seconds), then the data
     study_dir = study_folder(config)
-    secret = join_chief(role, study_dir)
+    try:
+        secret = join_chief(role, study_dir)
+    except ChiefEnded as ended:
+        log.info("worker %s: %s; it trains the runs the study still wants", role.worker_id, ended)
+        secret = None
     inputs = validate(config)
     config = with_study_network(config, study_dir)
     if not (study_dir / STUDY_FILE).is_file():
@@ -125,18 +146,61 @@ def _run_worker(config, role, on_validated):
     if on_validated:
         on_validated()
     describe_data(inputs)
-    with keras_tuner_environment(role):
+    with keras_tuner_environment(role if secret else ClusterConfig()):
         tuner = _make_tuner(config, inputs, study_dir, required=True,
                             hint="a worker needs the very data, space file and scoring options "
                                  "of its chief; give it the same options")
-        present_secret(tuner, role, secret)
-        log.info("worker %s: running trials of %s for the chief at %s:%d", role.worker_id,
-                 study_dir, role.host, role.port)
         with Heartbeat(study_dir, role.worker_id):
-            _search(tuner, config)
+            if secret:
+                _search_for_chief(tuner, config, role, study_dir, secret)
             _race(tuner.hypermodel, study_dir, config,
                   Claims(study_dir, role.worker_id, role.worker_timeout), role.worker_id)
     return study_dir
+
+
+def _search_for_chief(tuner, config, role, study_dir, secret):
+    """Run the chief's trials until it has none left. A chief that ends meanwhile (seen from
+    its chief.json) ends the calls under way; one that dies also stops training at the next
+    step: the worker never waits on it.
+
+    Raises:
+        SearchStopped: the chief died.
+    """
+    channel = present_secret(tuner, role, secret)
+    log.info("worker %s: running trials of %s for the chief at %s:%d", role.worker_id,
+             study_dir, role.host, role.port)
+    stop = _StopWhenGone(channel)
+    with ChiefWatch(study_dir, role, stop) as watch:
+        stop.watch = watch
+        try:
+            _search(tuner, config)
+        except KeyboardInterrupt:
+            if not stop.requested:
+                raise  # the user's Ctrl-C or SIGTERM
+        except Exception:  # a call cut short because the chief is gone: said below
+            interruption.check()
+            if not watch.gone:
+                raise
+    if stop.requested:
+        interruption.clear()
+    interruption.check()
+    if watch.gone and watch.gone != "ended":
+        raise SearchStopped(f"worker {role.worker_id}: the chief at {role.host}:{role.port} is "
+                            f"dead ({watch.gone}); start it again with the same command, then "
+                            f"its workers")
+
+
+class _StopWhenGone:
+    """What a worker does once its chief is gone: end the calls to it; if it died, stop
+    training at the next step too."""
+
+    def __init__(self, channel):
+        self.channel, self.watch, self.requested = channel, None, False
+
+    def __call__(self):
+        if self.watch is not None and self.watch.gone != "ended":
+            self.requested = interruption.request()
+        self.channel.close()
 
 
 def _race(hypermodel, study_dir, config, claims, worker=None):
