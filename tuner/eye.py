@@ -19,6 +19,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 
 from tuner import console
 from tuner.common.config import DEFAULT_RESULTS_DIR, EYE_EXPOSURE_MS, EYE_FACES, EYE_PAIRS, EyeConfig
@@ -114,8 +115,12 @@ def main(argv=None):
             return _files(config)
         from tuner.judging.run import open_page
 
-        signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the page as Ctrl-C does
         server = open_page(config)
+        # `kill` stops the page as Ctrl-C does: the server's loop is asked to end (from
+        # another thread, as socketserver requires), rather than an exception raised wherever
+        # the signal lands (one landing in a __del__ is dropped, and the page would go on)
+        signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(
+            target=server.httpd.shutdown, daemon=True).start())
         print(f"the eye: {server.url}  (Ctrl-C to stop; answers are saved as you go)",
               flush=True)
         if config.browser:
@@ -125,9 +130,10 @@ def main(argv=None):
         try:
             server.serve_forever()
         except KeyboardInterrupt:
-            print("stopped; run the same command to go on", file=sys.stderr)
+            pass
         finally:
             server.httpd.server_close()
+        print("stopped; run the same command to go on", file=sys.stderr)
         return 0
 
     return console.run_cli(job, args)
@@ -160,10 +166,6 @@ def _files(config):
         print(f"recorded {done['recorded']} answers of {config.judge}: {done['answered']} of "
               f"{done['pairs']} pairs answered (session {done['session']})")
     return 0
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

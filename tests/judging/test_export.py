@@ -124,11 +124,11 @@ def test_an_older_eye_json_loads_and_its_unnamed_session_is_adopted(study):
 
 
 @pytest.mark.parametrize("doc, problem", [
-    ({"sessions": [{"id": "a"}], "judgements": []}, "session 0 is not an object with an `id`"),
+    ({"sessions": [{"id": "a"}], "judgements": []}, "`sessions\\[0\\]`: 'items' is a required property"),
     ({"sessions": [], "judgements": [{"task": "pair", "answer": "up", "left": "0",
-                                      "right": "1"}]}, "judgement 0 is not an object"),
+                                      "right": "1"}]}, "`judgements\\[0\\].answer`: 'up' is not one of"),
     ({"sessions": [], "judgements": [{"task": "pair", "answer": "left"}]},
-     "judgement 0 \\(a pair\\) lacks the trials shown"),
+     "`judgements\\[0\\]`: 'left' is a required property"),
 ])
 def test_an_eye_json_of_the_wrong_shape_is_named_in_one_line(study, doc, problem):
     (study / "eye.json").write_text(json.dumps(doc))

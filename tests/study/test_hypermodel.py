@@ -67,7 +67,7 @@ def test_fit_trains_each_repeat_passes_callbacks_on_and_returns_the_mean(hypermo
     assert sorted(p.name for p in (tmp_path / "trial" / "samples").glob("*.png")) == [
         "epoch_00002.png", "epoch_00003.png"]
     assert sorted(p.name for p in (tmp_path / "trial" / "samples" / "repeat_1").iterdir()) == [
-        "epoch_00002.png", "epoch_00003.png"]
+        "epoch_00002.png", "epoch_00003.png", "final_samples.npz"]  # each run keeps its own
 
 
 def test_the_same_seed_trains_the_same_run(hypermodel, tmp_path):

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 from tuner.judging.room import Room
 from tuner.judging.server import EyeServer
+from tuner.results.eye_file import read_eye
 from tuner.results.snapshot import find_study, latest_study, read_study
 
 
@@ -21,7 +22,7 @@ def open_page(config):
         UsageError: no such study, no finished trial to judge, a damaged eye.json, the port
             in use.
     """
-    return EyeServer(Room(read_study(study_folder(config)), config), config.port)
+    return EyeServer(_room_of(config, config), config.port)
 
 
 def export_pairs(config):
@@ -42,4 +43,13 @@ def import_answers(config):
 
 def _room(config):
     """A room with no session opened yet, asking pairs only (files show no single faces)."""
-    return Room(read_study(study_folder(config)), replace(config, judge=None, faces=0))
+    return _room_of(config, replace(config, judge=None, faces=0))
+
+
+def _room_of(config, room_config):
+    """The room of `config`'s study. Its eye.json is read first: the readers of a study leave
+    a damaged one out, but the room writes to it, so a damaged file stops it here, in one
+    line (UsageError), before a page or an export is made."""
+    folder = study_folder(config)
+    read_eye(folder)
+    return Room(read_study(folder), room_config)
