@@ -32,3 +32,20 @@ def test_the_plan_takes_the_study_settings_from_study_json(tmp_path, write):
                           "objective": "swd"}
     assert plan.seeds == (6, 7)  # after the search's seeds 4 and 5
     assert plan.epochs == 80 and plan.trial["trial_id"] == "0"
+
+
+def test_a_study_ranked_by_swd_gets_its_swd_in_every_seed_and_in_the_summary(tmp_path):
+    from tuner.study.retraining import _seed_record, make_summary
+
+    plan = make_plan(RetrainConfig(seeds=2), _study(
+        tmp_path / "study", lambda writer, **fields: writer.study(train=dict(TRAIN), **fields)))
+    history = {6: [{"epoch": 40, "kid": 0.03, "fd": 3.0, "swd": 140.0, "fd_heldout": 3.5},
+                   {"epoch": 80, "kid": 0.02, "fd": 2.0, "swd": 120.0, "fd_heldout": 2.5}],
+               7: [{"epoch": 80, "kid": 0.04, "fd": 4.0, "swd": 160.0, "fd_heldout": 4.5}]}
+    runs = [_seed_record(plan, seed, "COMPLETED", rows) for seed, rows in history.items()]
+    assert runs[0]["final"] == {"epoch": 80, "kid": 0.02, "fd": 2.0, "fd_heldout": 2.5,
+                                "swd": 120.0}
+    assert runs[0]["best"]["swd"] == 120.0  # the best by the study's objective
+    summary = make_summary(plan, runs)
+    assert summary["final"]["swd"] == {"mean": 140.0, "std": pytest.approx(28.284271247)}
+    assert set(summary["final"]) == {"kid", "fd", "swd"} and "swd" in summary["search"]

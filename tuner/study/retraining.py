@@ -64,7 +64,8 @@ log = logging.getLogger(__name__)
 RETRAIN_DIR = "retrain"
 SUMMARY_FILE = "retrain.json"
 FAILED_FILE = "failed.json"
-SCORE_KEYS = ("epoch", "kid", "kid_std", "fd", "density", "coverage", "kid_train", "kid_heldout")
+SCORE_KEYS = ("epoch", "kid", "kid_std", "fd", "density", "coverage", "kid_train", "kid_heldout",
+              "fd_heldout", "swd")
 EPOCH_LINES = 50  # about this many epoch lines per seed, however long the run
 
 
@@ -412,21 +413,23 @@ def make_summary(plan, runs, command=""):
         "hyperparameters": plan.hyperparameters, "epochs": plan.epochs, "train": plan.train,
         "objective": plan.train["objective"], "command": command,
         "protocol": plan.study["protocol"], "protocol_key": plan.study.get("protocol_key"),
-        "search": {k: plan.trial.get(k) for k in ("kid", "kid_std", "fd", "score_se", "repeats",
-                                                   "rank_by", "best", "best_epoch", "epochs")},
+        "search": {k: plan.trial.get(k) for k in ("kid", "kid_std", "fd", plan.train["objective"],
+                                                   "score_se", "repeats", "rank_by", "best",
+                                                   "best_epoch", "epochs")},
         "seeds": runs,
         "complete": len(completed) == len(plan.seeds),
         "n_completed": len(completed),
-        "final": _spread(completed, "final"),
-        "best": _spread(completed, "best"),
+        "final": _spread(completed, "final", plan.train["objective"]),
+        "best": _spread(completed, "best", plan.train["objective"]),
     }
 
 
-def _spread(runs, which):
-    """Mean and sample std over seeds of the `which` ("final"/"best") KID and FD."""
+def _spread(runs, which, objective):
+    """Mean and sample std over seeds of the `which` ("final"/"best") KID, FD and the
+    study's objective (SWD, say, for a study ranked by it)."""
     spread = {}
-    for key in ("kid", "fd"):
-        values = [run[which][key] for run in runs]
+    for key in dict.fromkeys(("kid", "fd", objective)):
+        values = [run[which][key] for run in runs if run[which].get(key) is not None]
         spread[key] = {"mean": statistics.mean(values) if values else None,
                        "std": statistics.stdev(values) if len(values) > 1 else None}
     return spread
