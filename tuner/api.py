@@ -46,7 +46,8 @@ def search_study(space=DEFAULT_SPACE, **options):
             data, data_url, data_sha256, person, crop, no_flip, holdout, tuner, max_trials, epochs,
             eval_every, batch_size, latent_dim, precision, repeats, rank_by,
             objective, features, features_weights, samples, eval_size,
-            results_dir, study, seed, overwrite, max_consecutive_failures.
+            results_dir, study, seed, overwrite, repair, max_consecutive_failures,
+            time_budget, max_epochs_total, settle, max_repeats, margin.
 
     Returns:
         The `Study` in `<results_dir>/<study>`.

@@ -307,6 +307,11 @@ def test_bad_options_are_one_line_usage_errors(space_file):
                                          r"the tuner: kt.RandomSearch\(hm, objective=hm.objective, "
                                          r"max_trials=...\)$"):
         tuner.DCGANHyperModel.from_space(space_file, max_trials=3)
+    with pytest.raises(UsageError, match=r"^repair is not an option of DCGANHyperModel.from_space "
+                                         r"but the tuner's: setting damaged files aside belongs to "
+                                         r"the study's own search: tuner.search_study\(\.\.\., "
+                                         r"repair=True\)$"):
+        tuner.DCGANHyperModel.from_space(space_file, repair=True)  # once taken and ignored
     with pytest.raises(UsageError, match=r"^--epochs must be an integer or None, got '3'$"):
         tuner.DCGANHyperModel.from_space(space_file, epochs="3")
     with pytest.raises(UsageError, match=r"^space must be a space's name \(lab, lab-mini, quick, wide\), the "
@@ -348,3 +353,11 @@ def test_import_tuner_loads_no_tensorflow_and_exports_the_public_names(tmp_path)
         _ = tuner.nothing
     with pytest.raises(UsageError, match=r"not a study folder"):
         tuner.open_study(tmp_path)
+
+
+def test_search_studys_docstring_names_every_option():
+    from tuner.common.config import SEARCH_OPTIONS
+
+    documented = tuner.search_study.__doc__.split("**options:")[1].split("Returns:")[0]
+    names = {word.strip(" ,.\n") for word in documented.split(":", 1)[1].split(",")}
+    assert names == set(SEARCH_OPTIONS) - {"space"}

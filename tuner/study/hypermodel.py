@@ -70,6 +70,8 @@ TUNER_OPTIONS = {
               "settle=True)",
     "max_repeats": "racing seeds belongs to the study's own search: tuner.search_study(..., "
                    "settle=True, max_repeats=...)",
+    "repair": "setting damaged files aside belongs to the study's own search: "
+              "tuner.search_study(..., repair=True)",
 }
 HYPERMODEL_OPTIONS = tuple(name for name in SEARCH_OPTIONS if name not in TUNER_OPTIONS)
 
