@@ -467,3 +467,18 @@ def test_a_check_that_cannot_decide_within_the_cap_is_out_of_reach_and_draws_no_
     assert not any(d.label.startswith("claim") for d in open_decisions(folder))
     assert [label for label, _ in unreachable(folder)] == [  # the leaderboard's row too
         "trial 0 vs #1 (trial 1)", f"claim {verdict.id}, check 1 (better)"]
+
+
+def test_a_check_still_open_at_the_cap_is_out_of_reach_whatever_its_kind(tmp_path):
+    """`similar` at 10 seeds (the default --max-repeats) with noise far wider than its margin:
+    no seed will be added, so it is answered, with what would settle it."""
+    rng = np.random.default_rng(5)
+    x = 0.02 + 0.006 * rng.standard_normal(10)
+    y = x + 0.002 + 0.008 * rng.standard_normal(10)
+    folder = study_of_scores(tmp_path, SIMILAR, [(config(lr=1e-4), dict(enumerate(x))),
+                                                 (config(lr=2e-4), dict(enumerate(y)))])
+    check = weigh(folder)[0].checks[0]
+    assert check.verdict == "out of reach"
+    assert check.why.startswith("out of reach within 10 seeds: learning_rate=0.0002 - "
+                                "learning_rate=0.0001: ")
+    assert "for 80% power" in check.why and check.settle == ""

@@ -21,10 +21,11 @@ Outcomes. Every check reads one of
     contradicted   the other side is settled
     not settled    neither, or fewer than 3 paired runs; `settle` says what would decide it
                    (or "hardly by repeats" when seeds would not)
-    out of reach   (better, best, increases) not settled, with at least 5 paired seeds, and
-                   every comparison under a 5% chance of deciding by the study's cap of
-                   seeds if it goes on as it went (`check_out_of_reach`): "out of reach
-                   within 10 seeds: ..." with the difference and its interval. An answer:
+    out of reach   not settled at the study's cap of seeds (--max-repeats), or (better,
+                   best, increases) with at least 5 paired seeds and every comparison under
+                   a 5% chance of deciding by the cap if it goes on as it went
+                   (`check_out_of_reach`): "out of reach within 10 seeds: ..." with the
+                   difference, its interval and the seeds that would decide it. An answer:
                    the race gives it no more seeds.
     not measured   the study lacks the configurations (or the epochs) it needs, or every
                    run of them diverged
@@ -201,7 +202,8 @@ def _verdict(claim, evidence):
     for result in results:
         if result.verdict == NOT_SETTLED and check_out_of_reach(result, evidence.study.cap):
             result.verdict = OUT_OF_REACH
-            result.why = f"out of reach within {evidence.study.cap} seeds: {result.why}"
+            result.why = _join(f"out of reach within {evidence.study.cap} seeds: {result.why}",
+                               result.settle)
             result.settle, result.seeds_needed = "", None
     verdicts = {result.verdict for result in results}
     overall = next(v for v in PRECEDENCE if v in verdicts)
@@ -209,11 +211,17 @@ def _verdict(claim, evidence):
 
 
 def check_out_of_reach(check, cap):
-    """A not-settled check against 0 whose every comparison is unlikely (< decisions.FUTILITY)
-    to clear 0 by `cap` seeds if it goes on as it went (`decisions.decision_chances`, at the
-    level the comparison is read now); checks against a margin are never called out of reach
-    here, nor any before decisions.FUTILITY_SEEDS paired seeds."""
-    if check.kind not in REACHABLE_KINDS or not check.comparisons:
+    """A not-settled check that the race will give no more seeds to: one whose comparisons
+    have reached the cap (any kind), or a check against 0 whose every comparison is unlikely
+    (< decisions.FUTILITY) to clear 0 by `cap` seeds if it goes on as it went
+    (`decisions.decision_chances`, at the level the comparison is read now); before the cap,
+    checks against a margin are never called out of reach here, nor any before
+    decisions.FUTILITY_SEEDS paired seeds."""
+    if not check.comparisons:
+        return False
+    if max(c.get("n") or 0 for c in check.comparisons) >= cap:
+        return True
+    if check.kind not in REACHABLE_KINDS:
         return False
     chances = []
     for c in check.comparisons:
