@@ -217,7 +217,7 @@ def check_out_of_reach(check, cap):
     (`decisions.decision_chances`, at the level the comparison is read now); before the cap,
     checks against a margin are never called out of reach here, nor any before
     decisions.FUTILITY_SEEDS paired seeds."""
-    if not check.comparisons:
+    if not check.comparisons or check.quantity == EYE:  # the eye counts judgements, not seeds
         return False
     if max(c.get("n") or 0 for c in check.comparisons) >= cap:
         return True
