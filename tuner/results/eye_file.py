@@ -25,7 +25,6 @@ from tuner.results.runs import json_problem
 EYE_FILE = "eye.json"
 LOCK_NAME = ".eye.json.lock"
 FORMAT = 1
-ANSWERS = {"pair": ("left", "right", "tie"), "face": ("real", "generated")}
 
 
 def empty():
